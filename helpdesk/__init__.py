@@ -1,0 +1,1 @@
+"""The small core: configuration, database, Redis, the app factory and the CLI; no domain rules."""

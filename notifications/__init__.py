@@ -1,0 +1,1 @@
+"""Outbound mail: rendering, DKIM signing, sending, mandatory mailings and delivery records."""

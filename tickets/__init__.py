@@ -1,0 +1,1 @@
+"""Tickets: intake from every channel, routing, queues and the SLA clock."""

@@ -1,0 +1,1 @@
+"""RQ entry points: thin, importable job functions that call domain services."""
