@@ -1,8 +1,101 @@
 """The one command-line door: `helpdesk ...`."""
 
+from __future__ import annotations
+
+import logging
+import sys
+
 import click
+
+from helpdesk.config import ConfigError, Settings, load_settings
+from helpdesk.runtime import Runtime, current
+
+
+def settings_or_exit() -> Settings:
+    try:
+        return load_settings()
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
 
 
 @click.group()
 def main() -> None:
     """Support tickets and mandatory mailings."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+
+@main.group()
+def db() -> None:
+    """Database schema."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="heads")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations (default: all)."""
+    from helpdesk.migrate import upgrade
+
+    upgrade(settings_or_exit(), revision)
+
+
+@db.command("revision")
+@click.option("-m", "--message", required=True)
+@click.option("--autogenerate/--empty", default=True)
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new migration, by default compared against the models."""
+    from helpdesk.migrate import revision
+
+    revision(settings_or_exit(), message, autogenerate)
+
+
+@main.command()
+@click.option("--burst", is_flag=True, help="Drain the queues and exit.")
+@click.option("--queue", "queues", multiple=True, default=("mail", "default"), show_default=True)
+def worker(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run an RQ worker (with its scheduler) on the given queues."""
+    from helpdesk.worker import run_worker
+
+    runtime = current() if settings_or_exit() else None
+    assert runtime is not None
+    sys.exit(0 if run_worker(runtime, queues, burst=burst) else 1)
+
+
+@main.group()
+def dkim() -> None:
+    """DKIM keys."""
+
+
+@dkim.command("dns-record")
+def dkim_dns_record() -> None:
+    """Print the DNS TXT records for both selectors (keys are generated on first use)."""
+    from helpdesk.dkimkeys import dns_records
+
+    for name, value in dns_records(settings_or_exit()):
+        click.echo(f'{name}. IN TXT "{value}"')
+
+
+@main.command()
+@click.option("--port", type=int, envvar="PORT", default=8000, show_default=True)
+def stack(port: int) -> None:
+    """Start web app, worker and local SMTP server in the foreground (what `make run` runs)."""
+    from helpdesk.stack import run_stack
+
+    sys.exit(run_stack(settings_or_exit(), port))
+
+
+@main.group()
+def seed() -> None:
+    """Demo data."""
+
+
+@seed.command("demo")
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no tickets yet.")
+def seed_demo(if_empty: bool) -> None:
+    """Create a small demo data set and print how to sign in."""
+    from tickets.demo import seed_demo as seed_tickets
+
+    runtime = Runtime(settings_or_exit())
+    created = seed_tickets(runtime, if_empty=if_empty)
+    click.echo(f"demo data: {created} tickets created")

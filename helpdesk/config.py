@@ -1,0 +1,151 @@
+"""Settings from the environment, read and checked once at start-up.
+
+Every setting has a default that works on a fresh machine: files the embedded defaults need
+(SQLite database, embedded Redis, secret key, DKIM keys, captured mail) live under
+``HELPDESK_VAR_DIR``. A malformed value fails with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+ENVIRONMENTS = ("development", "production", "test")
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    var_dir: Path
+    environment: str
+    database_url: str
+    redis_url: str | None
+    smtp_url: str
+    secret_key: str
+    public_url: str
+    mail_domain: str
+    mail_from: str
+    dkim_domain: str
+    dkim_rsa_selector: str
+    dkim_ed25519_selector: str
+    dkim_key_dir: Path
+    routing_rules_path: Path
+    sla_policies_path: Path
+    log_level: str = "INFO"
+
+    @property
+    def development(self) -> bool:
+        return self.environment == "development"
+
+    @property
+    def embedded_redis_path(self) -> Path:
+        return self.var_dir / "redis" / "redis.db"
+
+    @property
+    def mail_store_dir(self) -> Path:
+        return self.var_dir / "mail"
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Build the settings from ``environ`` (default ``os.environ``); raise ConfigError."""
+    env = os.environ if environ is None else environ
+
+    var_dir = Path(env.get("HELPDESK_VAR_DIR") or PROJECT_ROOT / "var").resolve()
+    environment = _choice(env, "HELPDESK_ENV", "development", ENVIRONMENTS)
+    database_url = env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'helpdesk.db'}"
+    _url(
+        "DATABASE_URL",
+        database_url,
+        ("sqlite", "postgresql", "postgresql+psycopg"),
+    )
+    redis_url = env.get("REDIS_URL") or None
+    if redis_url is not None:
+        _url("REDIS_URL", redis_url, ("redis", "rediss", "unix"))
+    smtp_url = env.get("SMTP_URL") or "smtp://127.0.0.1:8025"
+    _url("SMTP_URL", smtp_url, ("smtp", "smtps", "smtp+starttls"))
+
+    public_url = (env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    _url("PUBLIC_URL", public_url, ("http", "https"))
+    mail_domain = env.get("MAIL_DOMAIN") or "support.example.com"
+    mail_from = _email("MAIL_FROM", env.get("MAIL_FROM") or f"support@{mail_domain}")
+
+    return Settings(
+        var_dir=var_dir,
+        environment=environment,
+        database_url=database_url,
+        redis_url=redis_url,
+        smtp_url=smtp_url,
+        secret_key=env.get("SECRET_KEY") or _generated_secret(var_dir / "secret_key"),
+        public_url=public_url,
+        mail_domain=mail_domain,
+        mail_from=mail_from,
+        dkim_domain=env.get("DKIM_DOMAIN") or mail_domain,
+        dkim_rsa_selector=env.get("DKIM_RSA_SELECTOR") or "rsa2026",
+        dkim_ed25519_selector=env.get("DKIM_ED25519_SELECTOR") or "ed2026",
+        dkim_key_dir=Path(env.get("DKIM_KEY_DIR") or var_dir / "dkim"),
+        routing_rules_path=Path(env.get("ROUTING_RULES") or PROJECT_ROOT / "routing_rules.yaml"),
+        sla_policies_path=Path(env.get("SLA_POLICIES") or PROJECT_ROOT / "sla_policies.yaml"),
+        log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+    )
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
+    value = env.get(name) or default
+    if value not in allowed:
+        raise ConfigError(f"{name}: {value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _url(name: str, value: str, schemes: tuple[str, ...]) -> None:
+    parts = urlsplit(value)
+    if parts.scheme not in schemes:
+        raise ConfigError(f"{name}: scheme must be one of {', '.join(schemes)}")
+    if parts.scheme not in ("sqlite", "unix") and not parts.hostname:
+        raise ConfigError(f"{name}: a host is required")
+    try:
+        parts.port  # noqa: B018 - urlsplit validates the port lazily
+    except ValueError as error:
+        raise ConfigError(f"{name}: {error}") from None
+
+
+def _email(name: str, value: str) -> str:
+    try:
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise ConfigError(f"{name}: {error}") from None
+
+
+def _generated_secret(path: Path) -> str:
+    """Return the secret kept in ``path``, creating it (mode 0600) on first use."""
+    if not path.exists():
+        write_once(path, secrets.token_urlsafe(48).encode())
+    return path.read_text().strip()
+
+
+def write_once(path: Path, content: bytes) -> None:
+    """Create ``path`` with ``content`` (mode 0600) unless it exists; safe between processes.
+
+    The content is written to a private temporary file first and linked into place, so a
+    concurrent reader never sees a half-written file and the first writer wins.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        with contextlib.suppress(FileExistsError):  # another process won; its file is complete
+            os.link(temporary, path)
+    finally:
+        temporary.unlink()

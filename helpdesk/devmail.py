@@ -1,0 +1,114 @@
+"""The development mail store: a local SMTP server that keeps every message under ``var/mail``.
+
+``make run`` starts it when no ``SMTP_URL`` is set, and ``/dev/mail`` shows what it received
+(development mode only). Messages are stored byte for byte, each with its envelope beside it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.policy import default as default_policy
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from flask import Blueprint, abort, current_app, render_template
+
+from helpdesk.db import utcnow
+from helpdesk.security import public
+
+MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+
+
+@dataclass
+class MailStore:
+    directory: Path
+
+    def save(self, mail_from: str, rcpt_tos: list[str], raw: bytes) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        received = utcnow()
+        name = f"{received:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+        envelope = {
+            "mail_from": mail_from,
+            "rcpt_tos": rcpt_tos,
+            "received_at": received.isoformat(),
+        }
+        (self.directory / f"{name}.json").write_text(json.dumps(envelope))
+        (self.directory / f"{name}.eml").write_bytes(raw)  # written last: its presence = complete
+        return name
+
+    def names(self) -> list[str]:
+        return sorted((path.stem for path in self.directory.glob("*.eml")), reverse=True)
+
+    def load(self, name: str) -> tuple[dict[str, Any], bytes]:
+        if not re.fullmatch(r"[0-9T]+-[0-9a-f]{8}", name):
+            raise KeyError(name)
+        path = self.directory / f"{name}.eml"
+        if not path.exists():
+            raise KeyError(name)
+        return json.loads((self.directory / f"{name}.json").read_text()), path.read_bytes()
+
+
+class _StoreHandler:
+    def __init__(self, store: MailStore) -> None:
+        self.store = store
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        self.store.save(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        return "250 Message accepted for delivery"
+
+
+def serve(store: MailStore, host: str, port: int) -> Controller:
+    """Start the SMTP server in a background thread; the caller stops it."""
+    controller = Controller(
+        _StoreHandler(store),
+        hostname=host,
+        port=port,
+        data_size_limit=MAX_MESSAGE_BYTES,
+        decode_data=False,
+    )
+    controller.start()
+    return controller
+
+
+blueprint = Blueprint("devmail", __name__, url_prefix="/dev/mail")
+
+
+def _store() -> MailStore:
+    return MailStore(current_app.extensions["runtime"].settings.mail_store_dir)
+
+
+@blueprint.get("")
+@public("development mode only: the local mail store of `make run`")
+def index() -> str:
+    store = _store()
+    rows = []
+    for name in store.names()[:200]:
+        envelope, raw = store.load(name)
+        message = message_from_bytes(raw, policy=default_policy)
+        rows.append({"name": name, "envelope": envelope, "subject": message["Subject"]})
+    return render_template("dev/mail_index.html", rows=rows)
+
+
+@blueprint.get("/<name>")
+@public("development mode only: the local mail store of `make run`")
+def show(name: str) -> str:
+    try:
+        envelope, raw = _store().load(name)
+    except KeyError:
+        abort(404)
+    message = message_from_bytes(raw, policy=default_policy)
+    body = message.get_body(preferencelist=("plain",))
+    return render_template(
+        "dev/mail_show.html",
+        name=name,
+        envelope=envelope,
+        headers=list(message.items()),
+        text=body.get_content() if body is not None else "",
+        raw=raw.decode("utf-8", "replace"),
+    )

@@ -1,0 +1,65 @@
+"""The per-process runtime: settings, database and Redis, created once and shared.
+
+The web app and every worker process hold one. Jobs reach it through ``current()`` so that
+they can take plain ids as arguments, as RQ jobs should.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+from helpdesk import broker
+from helpdesk.config import Settings, load_settings
+from helpdesk.db import Database
+
+if TYPE_CHECKING:
+    import redis
+    from rq import Queue
+
+    from helpdesk.dkimkeys import DkimKey
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    db: Database = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.db = Database(self.settings.database_url)
+
+    @cached_property
+    def redis(self) -> redis.Redis:
+        return broker.connect(self.settings)
+
+    @cached_property
+    def dkim_keys(self) -> tuple[DkimKey, DkimKey]:
+        from helpdesk.dkimkeys import load_keys
+
+        return load_keys(self.settings)
+
+    def queue(self, name: str = "default") -> Queue:
+        return broker.queue(self.redis, name)
+
+
+_lock = threading.Lock()
+_current: Runtime | None = None
+
+
+def current() -> Runtime:
+    """The process's runtime, built from the environment on first use."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = Runtime(load_settings())
+        return _current
+
+
+def install(runtime: Runtime) -> Runtime:
+    """Make ``runtime`` the process's runtime (the app factory and tests do this)."""
+    global _current
+    with _lock:
+        _current = runtime
+    return runtime

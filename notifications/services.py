@@ -1,0 +1,181 @@
+"""Queueing and delivering single e-mails through the outbox.
+
+A message is queued in the same transaction as what caused it and enqueued for a worker only
+after that transaction commits. Delivery claims the row first (queued/deferred -> sending), so
+two workers never send the same row, and a retry after success finds it sent and stops.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from email.headerregistry import Address
+from typing import Any
+
+from rq import Retry
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from helpdesk.db import utcnow
+from helpdesk.runtime import Runtime
+from notifications import messages, rendering, signing
+from notifications.models import OutboundMessage
+from notifications.smtp import SmtpTransport, SmtpUnavailable
+
+log = logging.getLogger(__name__)
+
+SENDER_NAME = "Kundencenter Support"
+RETRY = Retry(max=6, interval=[30, 120, 600, 1800, 3600, 7200])
+STALE_QUEUED = timedelta(minutes=2)
+STALE_SENDING = timedelta(minutes=15)
+
+
+class TemporaryDeliveryError(Exception):
+    """Raised from the job so that RQ retries it later with backoff."""
+
+
+@dataclass(frozen=True)
+class MailRequest:
+    kind: str
+    dedupe_key: str
+    recipient: str
+    subject: str
+    template: str
+    context: dict[str, Any]
+    ticket_id: int | None = None
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+def queue_mail(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
+    """Add the message to the outbox in the caller's transaction (idempotent by dedupe key)."""
+    messages.checked_header("Subject", request.subject)
+    existing = session.scalar(
+        select(OutboundMessage).where(OutboundMessage.dedupe_key == request.dedupe_key)
+    )
+    if existing is not None:
+        return existing
+    outbound = OutboundMessage(
+        kind=request.kind,
+        dedupe_key=request.dedupe_key,
+        ticket_id=request.ticket_id,
+        recipient=request.recipient,
+        subject=request.subject,
+        template=request.template,
+        context=request.context,
+        in_reply_to=request.in_reply_to,
+        references=list(request.references),
+        message_id=messages.new_message_id(mail_domain),
+    )
+    session.add(outbound)
+    return outbound
+
+
+def enqueue_delivery(runtime: Runtime, outbound_ids: list[int]) -> None:
+    """Hand committed outbox rows to the mail workers, in one Redis round trip."""
+    if not outbound_ids:
+        return
+    queue = runtime.queue("mail")
+    queue.enqueue_many(
+        [
+            queue.prepare_data(
+                "workers.jobs.deliver_outbound",
+                args=(outbound_id,),
+                job_id=f"outbound-{outbound_id}",
+                retry=RETRY,
+                timeout=120,
+            )
+            for outbound_id in outbound_ids
+        ]
+    )
+
+
+def deliver(runtime: Runtime, outbound_id: int) -> str:
+    """Send one outbox row; return its final state. Raise TemporaryDeliveryError to retry."""
+    with runtime.db.session() as session:
+        claimed = session.execute(
+            update(OutboundMessage)
+            .where(
+                OutboundMessage.id == outbound_id,
+                OutboundMessage.state.in_(("queued", "deferred")),
+            )
+            .values(state="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow())
+        ).rowcount
+        outbound = session.get(OutboundMessage, outbound_id)
+    if outbound is None:
+        return "missing"
+    if not claimed:
+        return outbound.state
+
+    settings = runtime.settings
+    text, html = rendering.render(outbound.template, outbound.context)
+    message = messages.build_message(
+        sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
+        recipient=outbound.recipient,
+        subject=outbound.subject,
+        text=text,
+        html=html,
+        message_id=outbound.message_id,
+        in_reply_to=outbound.in_reply_to,
+        references=tuple(outbound.references),
+    )
+    raw = signing.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
+
+    try:
+        with SmtpTransport(settings.smtp_url).connect() as connection:
+            result = connection.send(settings.mail_from, outbound.recipient, raw)
+    except SmtpUnavailable as error:
+        _finish(runtime, outbound_id, "deferred", str(error))
+        raise TemporaryDeliveryError(str(error)) from error
+
+    if result.sent:
+        _finish(runtime, outbound_id, "sent", result.reply, raw=raw)
+        log.info("outbound %s sent (%s)", outbound_id, outbound.kind)
+        return "sent"
+    if result.outcome == "temporary":
+        _finish(runtime, outbound_id, "deferred", result.reply)
+        raise TemporaryDeliveryError(result.reply)
+    _finish(runtime, outbound_id, "failed", result.reply)
+    log.warning("outbound %s failed permanently: %s", outbound_id, result.reply)
+    return "failed"
+
+
+def _finish(
+    runtime: Runtime, outbound_id: int, state: str, reply: str, raw: bytes | None = None
+) -> None:
+    values: dict[str, Any] = {"state": state, "smtp_reply": reply, "updated_at": utcnow()}
+    if state == "sent":
+        values.update(raw=raw, sent_at=utcnow())
+    with runtime.db.session() as session:
+        session.execute(
+            update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values)
+        )
+
+
+def requeue_stale(runtime: Runtime) -> list[int]:
+    """Re-enqueue rows whose job was lost: queued too long, or stuck in sending after a crash.
+
+    A row stuck in ``sending`` was in flight when its worker died; re-sending it is the one
+    case in which a recipient can get a message twice (with the same Message-ID).
+    """
+    now = utcnow()
+    with runtime.db.session() as session:
+        stale = session.scalars(
+            select(OutboundMessage.id).where(
+                or_(
+                    (OutboundMessage.state == "queued")
+                    & (OutboundMessage.updated_at < now - STALE_QUEUED),
+                    (OutboundMessage.state == "sending")
+                    & (OutboundMessage.updated_at < now - STALE_SENDING),
+                )
+            )
+        ).all()
+        if stale:
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id.in_(stale), OutboundMessage.state == "sending")
+                .values(state="deferred", updated_at=now)
+            )
+    enqueue_delivery(runtime, list(stale))
+    return list(stale)

@@ -1,0 +1,103 @@
+"""Sending over SMTP: one connection per batch; each reply is sent, temporary or permanent."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+TIMEOUT_SECONDS = 30
+
+
+@dataclass(frozen=True)
+class SmtpResult:
+    """What the server said about one message."""
+
+    outcome: str  # "sent", "temporary" (retry later) or "permanent" (never retry)
+    reply: str
+
+    @property
+    def sent(self) -> bool:
+        return self.outcome == "sent"
+
+
+class SmtpConnection:
+    """An open SMTP session that sends many messages and classifies each reply."""
+
+    def __init__(self, client: smtplib.SMTP) -> None:
+        self._client = client
+
+    def send(self, sender: str, recipient: str, raw: bytes) -> SmtpResult:
+        try:
+            refused = self._client.sendmail(sender, [recipient], raw)
+        except smtplib.SMTPRecipientsRefused as error:
+            code, text = error.recipients[recipient]
+            return _classify(code, text)
+        except smtplib.SMTPResponseException as error:
+            result = _classify(error.smtp_code, error.smtp_error)
+            if error.smtp_code == 421:
+                raise SmtpUnavailable(result.reply) from error
+            self._reset()
+            return result
+        except (smtplib.SMTPServerDisconnected, OSError) as error:
+            raise SmtpUnavailable(f"connection lost: {error}") from error
+        if refused:
+            code, text = refused[recipient]
+            return _classify(code, text)
+        return SmtpResult("sent", "250 accepted")
+
+    def _reset(self) -> None:
+        try:
+            self._client.rset()
+        except (smtplib.SMTPException, OSError) as error:
+            raise SmtpUnavailable(f"connection lost: {error}") from error
+
+
+class SmtpUnavailable(Exception):
+    """The server cannot be reached or dropped the session; everything unsent is temporary."""
+
+
+@dataclass(frozen=True)
+class SmtpTransport:
+    url: str
+
+    @contextmanager
+    def connect(self) -> Iterator[SmtpConnection]:
+        parts = urlsplit(self.url)
+        host = parts.hostname or "127.0.0.1"
+        try:
+            if parts.scheme == "smtps":
+                client: smtplib.SMTP = smtplib.SMTP_SSL(
+                    host,
+                    parts.port or 465,
+                    timeout=TIMEOUT_SECONDS,
+                    context=ssl.create_default_context(),
+                )
+            else:
+                client = smtplib.SMTP(host, parts.port or 25, timeout=TIMEOUT_SECONDS)
+                if parts.scheme == "smtp+starttls":
+                    client.starttls(context=ssl.create_default_context())
+            if parts.username:
+                client.login(unquote(parts.username), unquote(parts.password or ""))
+        except (smtplib.SMTPException, OSError) as error:
+            raise SmtpUnavailable(f"cannot connect to {host}: {error}") from error
+        try:
+            yield SmtpConnection(client)
+        finally:
+            try:
+                client.quit()
+            except (smtplib.SMTPException, OSError):
+                client.close()
+
+
+def _classify(code: int, text: bytes | str) -> SmtpResult:
+    message = text.decode("utf-8", "replace") if isinstance(text, bytes) else text
+    reply = f"{code} {message}".strip()
+    if 200 <= code < 300:
+        return SmtpResult("sent", reply)
+    if 400 <= code < 500:
+        return SmtpResult("temporary", reply)
+    return SmtpResult("permanent", reply)

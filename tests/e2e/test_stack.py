@@ -1,0 +1,92 @@
+"""`make run`'s stack on embedded defaults: healthy, files and signs a ticket, stops cleanly."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from helpdesk.config import load_settings
+from tests.dkimcheck import verify_all_signatures
+from tests.support import free_port, wait_until
+
+BIN = Path(sys.executable).parent
+
+
+def _processes_using(var_dir: Path) -> list[int]:
+    marker = f"HELPDESK_VAR_DIR={var_dir}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if marker in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
+def _get(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+    except OSError:
+        return 0, {}
+
+
+def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_path):
+    var_dir = tmp_path / "var"
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")
+    }
+    env.update(HELPDESK_VAR_DIR=str(var_dir), PORT=str(port), HELPDESK_ENV="development")
+    subprocess.run([BIN / "helpdesk", "db", "upgrade"], env=env, check=True, capture_output=True)
+    stack = subprocess.Popen(
+        [BIN / "helpdesk", "stack"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_until(lambda: _get(f"{base}/healthz")[0] == 200, timeout=60, what="healthy stack")
+
+        request = urllib.request.Request(
+            f"{base}/api/v1/tickets",
+            data=json.dumps(
+                {
+                    "reply_to": "kunde@example.com",
+                    "product_family": "JTL-Kundenkonto",
+                    "component": "Fragen zu Firmendaten/Kundenkonto",
+                    "subject": "AW: Zugang gesperrt",
+                    "text": "Bitte entsperren.",
+                }
+            ).encode(),
+            headers={"Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 201
+        mail_dir = var_dir / "mail"
+        wait_until(lambda: any(mail_dir.glob("*.eml")), timeout=30, what="acknowledgement")
+        [raw] = [path.read_bytes() for path in mail_dir.glob("*.eml")]
+        settings = load_settings({"HELPDESK_VAR_DIR": str(var_dir)})
+        assert len(verify_all_signatures(raw, settings)) == 2
+        assert _processes_using(var_dir), "the stack's processes carry its var dir"
+    finally:
+        stack.send_signal(signal.SIGINT)
+        output = stack.communicate(timeout=60)[0].decode()
+
+    assert stack.returncode == 0, output
+    assert f"http://127.0.0.1:{port}/" in output
+    deadline = time.monotonic() + 5
+    while _processes_using(var_dir) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_using(var_dir) == []

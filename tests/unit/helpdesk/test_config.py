@@ -1,0 +1,45 @@
+"""Settings: defaults that work on a fresh machine, one clear line for a bad value."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpdesk.config import ConfigError, load_settings
+
+
+def test_defaults_keep_everything_under_the_var_dir(tmp_path):
+    settings = load_settings({"HELPDESK_VAR_DIR": str(tmp_path)})
+
+    assert settings.database_url == f"sqlite:///{tmp_path / 'helpdesk.db'}"
+    assert settings.redis_url is None
+    assert settings.embedded_redis_path.is_relative_to(tmp_path)
+    assert settings.dkim_key_dir == tmp_path / "dkim"
+    assert settings.smtp_url == "smtp://127.0.0.1:8025"
+
+
+def test_generated_secret_key_is_private_and_stable(tmp_path):
+    first = load_settings({"HELPDESK_VAR_DIR": str(tmp_path)}).secret_key
+    second = load_settings({"HELPDESK_VAR_DIR": str(tmp_path)}).secret_key
+
+    assert first == second and len(first) >= 48
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("DATABASE_URL", "mysql://localhost/db"),
+        ("REDIS_URL", "http://localhost:6379"),
+        ("SMTP_URL", "smtp://mail.example.com:notaport"),
+        ("SMTP_URL", "smtp://"),
+        ("MAIL_FROM", "not an address"),
+        ("HELPDESK_ENV", "staging"),
+        ("PUBLIC_URL", "ftp://example.com"),
+    ],
+)
+def test_malformed_setting_names_the_variable(tmp_path, name, value):
+    with pytest.raises(ConfigError) as error:
+        load_settings({"HELPDESK_VAR_DIR": str(tmp_path), name: value})
+
+    assert str(error.value).startswith(f"{name}: ")
+    assert "\n" not in str(error.value)

@@ -1,0 +1,92 @@
+"""Tickets and their history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from helpdesk.db import Base, UTCDateTime, utcnow
+
+CHANNELS = ("web", "api", "email", "phone")
+PRIORITIES = ("low", "normal", "high", "critical")
+STATUSES = ("new", "open", "waiting", "resolved", "closed")
+OPEN_STATUSES = ("new", "open", "waiting")
+
+
+NUMBER_PREFIX = "HD-"
+
+
+def format_number(ticket_id: int) -> str:
+    return f"{NUMBER_PREFIX}{ticket_id:06d}"
+
+
+def parse_number(text: str) -> int | None:
+    """The ticket id in a number such as ``HD-000042`` (case-insensitive), else None."""
+    prefix, _, digits = text.strip().upper().partition("-")
+    if prefix + "-" != NUMBER_PREFIX or not digits.isdigit():
+        return None
+    return int(digits)
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("requested_priority", PRIORITIES), name="requested_priority"),
+        CheckConstraint(_in("effective_priority", PRIORITIES), name="effective_priority"),
+        CheckConstraint(_in("status", STATUSES), name="status"),
+        Index("ix_tickets_queue_status", "queue", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    reply_to: Mapped[str] = mapped_column(String(320))
+    product_family: Mapped[str] = mapped_column(String(120))
+    component: Mapped[str] = mapped_column(String(200))
+    department: Mapped[str | None] = mapped_column(String(120))
+    subject: Mapped[str] = mapped_column(String(250))
+    body: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(String(10))
+    requested_priority: Mapped[str] = mapped_column(String(10))
+    effective_priority: Mapped[str] = mapped_column(String(10))
+    queue: Mapped[str] = mapped_column(String(60))
+    status: Mapped[str] = mapped_column(String(10), default="new")
+    tags: Mapped[list[str]] = mapped_column(JSON, default=list)
+    sla_policy: Mapped[str | None] = mapped_column(String(60))
+    emergency_review: Mapped[bool] = mapped_column(default=False)
+    routing_rule: Mapped[str] = mapped_column(String(120))
+    routing_rule_line: Mapped[int]
+    rules_version: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def number(self) -> str:
+        """The number customers quote and mail subjects carry, e.g. ``HD-000042``."""
+        return format_number(self.id)
+
+    events: Mapped[list[TicketEvent]] = relationship(
+        back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
+    )
+
+
+class TicketEvent(Base):
+    """One entry of a ticket's history: who did what, with the values before and after."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(320))
+    action: Mapped[str] = mapped_column(String(60))
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")

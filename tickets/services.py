@@ -1,0 +1,204 @@
+"""Filing tickets: validate, route, store in one transaction, then acknowledge by mail."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from redis.exceptions import RedisError
+
+from helpdesk.runtime import Runtime
+from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
+from tickets.routing import LiveRules, RuleSet, TicketFacts
+
+log = logging.getLogger(__name__)
+
+SUBJECT_MAX = 250
+TEXT_MAX = 50_000
+
+
+class ValidationError(Exception):
+    """Input that cannot become a ticket; ``errors`` maps each bad field to a German message."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__(", ".join(f"{name}: {message}" for name, message in errors.items()))
+        self.errors = errors
+
+
+@dataclass(frozen=True)
+class TicketDraft:
+    reply_to: str
+    product_family: str
+    component: str
+    subject: str
+    text: str
+    priority: str = "normal"
+    department: str | None = None
+    channel: str = "api"
+    tags: tuple[str, ...] = field(default=())
+
+
+_live_rules: dict[Path, LiveRules] = {}
+_live_rules_lock = threading.Lock()
+
+
+def routing_rules(runtime: Runtime) -> RuleSet:
+    """The live rules of this process, reloaded when the file changes."""
+    path = runtime.settings.routing_rules_path
+    with _live_rules_lock:
+        live = _live_rules.get(path)
+        if live is None:
+            live = _live_rules[path] = LiveRules(path)
+    return live.current()
+
+
+def routing_status(runtime: Runtime) -> dict[str, Any]:
+    """For /healthz: the live rules' version, and the error when a changed file was refused."""
+    routing_rules(runtime)
+    status = _live_rules[runtime.settings.routing_rules_path].status()
+    return {"ok": False, **status} if status.get("stale") else status
+
+
+def parse_draft(data: Any, rules: RuleSet, channel: str) -> TicketDraft:
+    """Check untrusted input field by field; raise ValidationError naming every bad field."""
+    if not isinstance(data, dict):
+        raise ValidationError({"_body": "Erwartet wird ein JSON-Objekt."})
+    errors: dict[str, str] = {}
+
+    def text_field(name: str, max_length: int, *, required: bool = True) -> str:
+        value = data.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            if required:
+                errors[name] = "Dieses Feld ist erforderlich."
+            return ""
+        if not isinstance(value, str):
+            errors[name] = "Erwartet wird ein Text."
+            return ""
+        value = value.strip()
+        if len(value) > max_length:
+            errors[name] = f"Höchstens {max_length} Zeichen."
+        elif "\x00" in value:
+            errors[name] = "Enthält unzulässige Zeichen."
+        return value
+
+    reply_to = text_field("reply_to", 320)
+    family = text_field("product_family", 120)
+    component = text_field("component", 200)
+    department = text_field("department", 120, required=False) or None
+    subject = text_field("subject", SUBJECT_MAX)
+    text = text_field("text", TEXT_MAX)
+    priority = text_field("priority", 10, required=False) or "normal"
+
+    if reply_to and "reply_to" not in errors:
+        try:
+            reply_to = validate_email(reply_to, check_deliverability=False).normalized
+        except EmailNotValidError as error:
+            errors["reply_to"] = f"Keine gültige E-Mail-Adresse: {error}"
+    if subject and any(ch in subject for ch in "\r\n"):
+        errors["subject"] = "Der Betreff darf keine Zeilenumbrüche enthalten."
+    if priority not in PRIORITIES:
+        errors["priority"] = f"Erlaubt sind: {', '.join(PRIORITIES)}."
+    catalog = rules.catalog_dict()
+    families = {family["name"]: family for family in catalog["product_families"]}
+    if family and family not in families:
+        errors["product_family"] = "Unbekannte Produktfamilie."
+    elif family and component and component not in families[family]["components"]:
+        errors["component"] = "Diese Komponente gehört nicht zur gewählten Produktfamilie."
+    if department and department not in catalog["departments"]:
+        errors["department"] = "Unbekannte Abteilung."
+    if channel not in CHANNELS:
+        errors["channel"] = f"Erlaubt sind: {', '.join(CHANNELS)}."
+    if errors:
+        raise ValidationError(errors)
+    return TicketDraft(
+        reply_to=reply_to,
+        product_family=family,
+        component=component,
+        department=department,
+        subject=subject,
+        text=text,
+        priority=priority,
+        channel=channel,
+    )
+
+
+def file_ticket(runtime: Runtime, draft: TicketDraft, actor: str) -> Ticket:
+    """Route and store the ticket with its acknowledgement in one transaction, then enqueue."""
+    rules = routing_rules(runtime)
+    decision = rules.route(
+        TicketFacts(
+            product_family=draft.product_family,
+            component=draft.component,
+            department=draft.department,
+            subject=draft.subject,
+            body=draft.text,
+            channel=draft.channel,
+            requested_priority=draft.priority,
+        )
+    )
+    with runtime.db.session() as session:
+        ticket = Ticket(
+            reply_to=draft.reply_to,
+            product_family=draft.product_family,
+            component=draft.component,
+            department=draft.department,
+            subject=draft.subject,
+            body=draft.text,
+            channel=draft.channel,
+            requested_priority=draft.priority,
+            effective_priority=decision.priority,
+            queue=decision.queue,
+            status="new",
+            tags=sorted(set(decision.tags) | set(draft.tags)),
+            sla_policy=decision.sla_policy,
+            emergency_review=decision.emergency_review,
+            routing_rule=decision.rule_id,
+            routing_rule_line=decision.rule_line,
+            rules_version=decision.rules_version,
+        )
+        session.add(ticket)
+        session.flush()
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                actor=actor,
+                action="created",
+                changes={
+                    "queue": [None, decision.queue],
+                    "effective_priority": [None, decision.priority],
+                    "routing_rule": [None, decision.rule_id],
+                },
+            )
+        )
+        acknowledgement = queue_mail(
+            session,
+            MailRequest(
+                kind="ticket_acknowledgement",
+                dedupe_key=f"ticket:{ticket.id}:acknowledgement",
+                recipient=ticket.reply_to,
+                subject=f"[{ticket.number}] Ihre Supportanfrage: {ticket.subject}",
+                template="ticket_acknowledgement",
+                context={
+                    "number": ticket.number,
+                    "subject": ticket.subject,
+                    "product_family": ticket.product_family,
+                    "component": ticket.component,
+                    "priority": ticket.effective_priority,
+                    "portal_url": f"{runtime.settings.public_url}/tickets/{ticket.number}",
+                },
+                ticket_id=ticket.id,
+            ),
+            runtime.settings.mail_domain,
+        )
+        session.flush()
+        outbound_id = acknowledgement.id
+    try:
+        enqueue_delivery(runtime, [outbound_id])
+    except RedisError:
+        log.exception("ticket %s stored; acknowledgement left for the outbox sweep", ticket.number)
+    return ticket
