@@ -1,0 +1,435 @@
+"""Loading and checking ``routing_rules.yaml``: schema, references, regexes, shadowed rules.
+
+Both doors use one path: ``load_rules`` compiles or raises RulesError with every problem found,
+``check_rules`` returns those problems. So a file that check accepts is exactly a file the
+engine runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Collection
+from pathlib import Path
+
+from yaml.nodes import Node, ScalarNode
+
+from tickets.routing.engine import (
+    CONDITION_KEYS,
+    Action,
+    Catalog,
+    Condition,
+    Edition,
+    Family,
+    Priority,
+    Queue,
+    Rule,
+    RuleSet,
+)
+from tickets.routing.facts import CHANNELS
+from tickets.routing.normalise import normalise_text
+from tickets.routing.shadowing import shadowing_rule
+from tickets.routing.source import Problem, Reader, RulesError, compose, line_of, suggest
+
+SCHEMA_VERSIONS = (1,)
+PRIORITY_IDS = ("low", "normal", "high", "critical")
+TRIAGE_QUEUE = "triage"
+ACTION_KEYS = ("queue", "priority", "priority_at_least", "tags", "sla", "emergency_review")
+
+_IDENTIFIER = re.compile(r"[a-z0-9][a-z0-9_.-]*")
+_COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
+_UMLAUT_CHARACTERS = re.compile(r"[äöüÄÖÜßẞ]")
+
+
+def load_rules(path: str | Path) -> RuleSet:
+    """Read and compile a rules file; raise RulesError naming every problem."""
+    path = Path(path)
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        raise RulesError([Problem(str(path), 1, 1, f"cannot read: {error.strerror}")]) from None
+    return compile_rules(text, path)
+
+
+def check_rules(path: str | Path) -> list[Problem]:
+    """Every problem in a rules file, in file order; an empty list means the file is usable."""
+    try:
+        load_rules(path)
+    except RulesError as error:
+        return error.problems
+    return []
+
+
+def rules_version(text: bytes) -> str:
+    """Short hash of a rules file's bytes, stored on each ticket with its routing decision."""
+    return hashlib.sha256(text).hexdigest()[:12]
+
+
+def compile_rules(text: bytes, path: Path) -> RuleSet:
+    """Validate and compile the bytes of a rules file that lives at ``path``."""
+    reader = Reader(str(path))
+    ruleset = _Builder(reader).build(compose(text, reader.file), path, rules_version(text))
+    if reader.problems or ruleset is None:
+        raise RulesError(sorted(set(reader.problems), key=lambda p: (p.line, p.column)))
+    return ruleset
+
+
+class _Builder:
+    """Walks the composed document section by section, recording every problem it meets.
+
+    Sections are read best-effort so one run reports as much as possible; any recorded
+    problem means no RuleSet is built.
+    """
+
+    def __init__(self, reader: Reader) -> None:
+        self.read = reader
+        self.family_components: dict[str, frozenset[str]] = {}
+        self.departments: frozenset[str] = frozenset()
+        self.editions: frozenset[str] = frozenset()
+        self.support_levels: frozenset[str] = frozenset()
+        self.queue_ids: set[str] = set()
+
+    def build(self, root: Node, path: Path, version: str) -> RuleSet | None:
+        top = self.read.mapping(
+            root,
+            "the rules file",
+            required=("version", "catalog", "queues", "priorities", "rules", "default"),
+        )
+        if top is None or len(top) < 6:
+            return None
+        schema_version = self.read.integer(top["version"][1], "version")
+        if schema_version is not None and schema_version not in SCHEMA_VERSIONS:
+            self.read.problem(top["version"][1], f"version {schema_version} is not supported")
+        catalog = self._catalog(top["catalog"][1])
+        queues = self._queues(top["queues"][1])
+        priorities = self._priorities(top["priorities"][1])
+        rules = self._rules(top["rules"][1])
+        default = self._default(top["default"])
+        if self.read.problems or None in (schema_version, catalog, priorities, default):
+            return None
+        assert schema_version is not None and catalog is not None
+        assert priorities is not None and default is not None
+        return RuleSet(
+            path=path,
+            version=version,
+            schema_version=schema_version,
+            catalog=catalog,
+            queues=queues,
+            priorities=priorities,
+            rules=rules,
+            default=default,
+        )
+
+    # -- catalog, queues, priorities ----------------------------------------------------------
+
+    def _catalog(self, node: Node) -> Catalog | None:
+        section = self.read.mapping(
+            node, "catalog", required=("families", "departments", "editions")
+        )
+        if section is None or len(section) < 3:
+            return None
+        families: list[Family] = []
+        for item in self.read.sequence(section["families"][1], "catalog.families"):
+            family = self._family(item)
+            if family is None:
+                continue
+            if family.name in self.family_components:
+                self.read.problem(item, f"product family {family.name!r} is listed twice")
+                continue
+            self.family_components[family.name] = frozenset(family.components)
+            families.append(family)
+        departments = self._unique_strings(section["departments"][1], "catalog.departments")
+        self.departments = frozenset(departments)
+        editions: list[Edition] = []
+        for item in self.read.sequence(section["editions"][1], "catalog.editions"):
+            fields = self.read.mapping(item, "edition", required=("name", "support_level"))
+            if fields is None or len(fields) < 2:
+                continue
+            name = self.read.string(fields["name"][1], "edition name")
+            level = self.read.string(fields["support_level"][1], "support_level")
+            if name is None or level is None:
+                continue
+            if name in self.editions:
+                self.read.problem(item, f"edition {name!r} is listed twice")
+                continue
+            self.editions |= {name}
+            editions.append(Edition(name, level))
+        self.support_levels = frozenset(edition.support_level for edition in editions)
+        return Catalog(tuple(families), tuple(departments), tuple(editions))
+
+    def _family(self, node: Node) -> Family | None:
+        fields = self.read.mapping(
+            node, "product family", required=("name", "colour", "components")
+        )
+        if fields is None or len(fields) < 3:
+            return None
+        name = self.read.string(fields["name"][1], "product family name")
+        colour = self.read.string(fields["colour"][1], "colour")
+        if colour is not None and not _COLOUR.fullmatch(colour):
+            self.read.problem(fields["colour"][1], f"colour {colour!r} must look like '#1A2B3C'")
+            colour = None
+        components = self._unique_strings(fields["components"][1], f"components of {name}")
+        if name is None or colour is None:
+            return None
+        return Family(name, colour.upper(), tuple(components))
+
+    def _unique_strings(self, node: Node, what: str) -> list[str]:
+        values: list[str] = []
+        for item in self.read.sequence(node, what):
+            value = self.read.string(item, what)
+            if value is None:
+                continue
+            if value in values:
+                self.read.problem(item, f"{what}: {value!r} is listed twice")
+            else:
+                values.append(value)
+        return values
+
+    def _queues(self, node: Node) -> tuple[Queue, ...]:
+        queues: list[Queue] = []
+        for item in self.read.sequence(node, "queues"):
+            fields = self.read.mapping(
+                item, "queue", required=("id", "name", "team", "description")
+            )
+            if fields is None or len(fields) < 4:
+                continue
+            queue_id = self._identifier(fields["id"][1], "queue id")
+            name = self.read.string(fields["name"][1], "queue name")
+            team = self.read.string(fields["team"][1], "team")
+            description = self.read.string(fields["description"][1], "queue description")
+            if queue_id is None or name is None or team is None or description is None:
+                continue
+            if queue_id in self.queue_ids:
+                self.read.problem(fields["id"][1], f"queue id {queue_id!r} is used twice")
+                continue
+            self.queue_ids.add(queue_id)
+            queues.append(Queue(queue_id, name, team, description))
+        if TRIAGE_QUEUE not in self.queue_ids:
+            self.read.problem(
+                node, f"a queue with id {TRIAGE_QUEUE!r} is required: unmatched mail goes there"
+            )
+        return tuple(queues)
+
+    def _priorities(self, node: Node) -> tuple[Priority, ...] | None:
+        priorities: list[Priority] = []
+        for item in self.read.sequence(node, "priorities"):
+            fields = self.read.mapping(
+                item, "priority", required=("id", "name"), optional=("description",)
+            )
+            if fields is None or "id" not in fields or "name" not in fields:
+                return None
+            priority_id = self.read.string(fields["id"][1], "priority id")
+            name = self.read.string(fields["name"][1], "priority name")
+            description = ""
+            if "description" in fields:
+                description = self.read.string(fields["description"][1], "description") or ""
+            if priority_id is None or name is None:
+                return None
+            priorities.append(Priority(priority_id, name, description))
+        if tuple(priority.id for priority in priorities) != PRIORITY_IDS:
+            self.read.problem(node, f"priorities must be {', '.join(PRIORITY_IDS)}, in this order")
+            return None
+        return tuple(priorities)
+
+    # -- rules ----------------------------------------------------------------------------------
+
+    def _rules(self, node: Node) -> tuple[Rule, ...]:
+        rules: list[Rule] = []
+        first_line: dict[str, int] = {}
+        for item in self.read.sequence(node, "rules"):
+            fields = self.read.mapping(item, "rule", required=("id", "description", "when", "then"))
+            if fields is None or len(fields) < 4:
+                continue
+            id_node = fields["id"][1]
+            rule_id = self._identifier(id_node, "rule id")
+            description = self.read.string(fields["description"][1], "rule description")
+            conditions = self._conditions(fields["when"][1])
+            action = self._action(fields["then"][1], "then")
+            if rule_id is None:
+                continue
+            if rule_id == "default":
+                self.read.problem(id_node, "rule id 'default' is reserved for the default route")
+            elif rule_id in first_line:
+                self.read.problem(
+                    id_node, f"rule id {rule_id!r} is already used on line {first_line[rule_id]}"
+                )
+            first_line.setdefault(rule_id, line_of(id_node))
+            if description is None or conditions is None or action is None:
+                continue
+            rule = Rule(rule_id, description, line_of(id_node), conditions, action)
+            earlier = shadowing_rule(rules, rule)
+            if earlier is not None:
+                self.read.problem(
+                    id_node,
+                    f"rule {rule_id!r} can never match: rule {earlier.id!r} on line "
+                    f"{earlier.line} comes first and matches every ticket this one would",
+                )
+            rules.append(rule)
+        return tuple(rules)
+
+    def _conditions(self, node: Node) -> tuple[Condition, ...] | None:
+        fields = self.read.mapping(node, "when", optional=CONDITION_KEYS)
+        if fields is None:
+            return None
+        if not fields:
+            if not node.value:  # an empty mapping: unknown keys were reported already
+                self.read.problem(
+                    node, "a rule needs at least one condition (the catch-all is 'default')"
+                )
+            return None
+        problems_before = len(self.read.problems)
+        families: list[str] = []
+        if "product_family" in fields:
+            families = self._members(
+                fields["product_family"][1], "product family", self.family_components
+            )
+        conditions = [
+            Condition.build(key, families)
+            if key == "product_family"
+            else self._condition(key, value, families)
+            for key, (_, value) in fields.items()
+        ]
+        if len(self.read.problems) > problems_before:
+            return None
+        return tuple(condition for condition in conditions if condition is not None)
+
+    def _condition(self, key: str, node: Node, families: list[str]) -> Condition | None:
+        """Validate one condition; None (with a problem recorded) when it is unusable."""
+        if key == "license_locked":
+            wanted = self.read.boolean(node, key)
+            return None if wanted is None else Condition.build(key, wanted)
+        if key == "subject_regex":
+            source = self.read.string(node, key)
+            if source is None or not self._regex(node, source):
+                return None
+            return Condition.build(key, (source,))
+        if key in ("subject", "body"):
+            phrases = self.read.strings(node, key)
+            for phrase, item in phrases:
+                if not normalise_text(phrase):
+                    self.read.problem(item, f"{key} phrase {phrase!r} has no letters or digits")
+            return Condition.build(key, [phrase for phrase, _ in phrases])
+        if key == "mailbox":
+            addresses = self.read.strings(node, key)
+            for address, item in addresses:
+                local, at, domain = address.partition("@")
+                if not (local and at and domain) or "@" in domain:
+                    self.read.problem(item, f"mailbox {address!r} must be an e-mail address")
+            return Condition.build(key, [address for address, _ in addresses])
+        if key == "component":
+            values = self._members(node, "component", self._components_of(families))
+            return Condition.build(key, values)
+        known: Collection[str] = {
+            "department": self.departments,
+            "channel": CHANNELS,
+            "edition": self.editions,
+            "support_level": self.support_levels,
+            "requested_priority": PRIORITY_IDS,
+        }[key]
+        return Condition.build(key, self._members(node, key.replace("_", " "), known))
+
+    def _components_of(self, families: list[str]) -> frozenset[str]:
+        chosen = families or list(self.family_components)
+        return frozenset().union(*(self.family_components[family] for family in chosen))
+
+    def _members(self, node: Node, what: str, known: Collection[str]) -> list[str]:
+        values = []
+        for value, item in self.read.strings(node, what):
+            if value in known:
+                values.append(value)
+            elif what == "component" and any(value in c for c in self.family_components.values()):
+                self.read.problem(
+                    item, f"component {value!r} can never match: not part of the rule's families"
+                )
+            else:
+                self.read.problem(item, f"unknown {what} {value!r}{suggest(value, known)}")
+        return values
+
+    def _regex(self, node: Node, source: str) -> bool:
+        if _UMLAUT_CHARACTERS.search(source):
+            self.read.problem(
+                node,
+                "subject_regex: write umlauts as ae, oe, ue and ß as ss "
+                "(subjects are matched in normal form)",
+            )
+            return False
+        try:
+            re.compile(source, re.IGNORECASE)
+        except re.error as error:
+            self.read.problem(node, f"subject_regex does not compile: {error}")
+            return False
+        return True
+
+    def _action(self, node: Node, what: str) -> Action | None:
+        fields = self.read.mapping(node, what, required=("queue",), optional=ACTION_KEYS[1:])
+        return None if fields is None else self._action_fields(fields, what)
+
+    def _action_fields(
+        self, fields: dict[str, tuple[ScalarNode, Node]], what: str
+    ) -> Action | None:
+        if "queue" not in fields:
+            return None
+        problems_before = len(self.read.problems)
+        queue_node = fields["queue"][1]
+        queue = self.read.string(queue_node, "queue")
+        if queue is not None and queue not in self.queue_ids:
+            self.read.problem(
+                queue_node, f"unknown queue {queue!r}{suggest(queue, self.queue_ids)}"
+            )
+        priorities: dict[str, str | None] = {}
+        for key in ("priority", "priority_at_least"):
+            if key in fields:
+                value = self.read.string(fields[key][1], key)
+                if value is not None and value not in PRIORITY_IDS:
+                    self.read.problem(
+                        fields[key][1], f"unknown priority {value!r}{suggest(value, PRIORITY_IDS)}"
+                    )
+                priorities[key] = value
+        if len(priorities) == 2:
+            self.read.problem(fields["priority_at_least"][0], "use priority or priority_at_least")
+        tags: list[str] = []
+        if "tags" in fields:
+            for tag_node in self.read.sequence(fields["tags"][1], "tags", allow_empty=True):
+                tag = self._identifier(tag_node, "tag")
+                if tag is not None and tag not in tags:
+                    tags.append(tag)
+        sla = self._identifier(fields["sla"][1], "sla") if "sla" in fields else None
+        emergency_review = False
+        if "emergency_review" in fields:
+            emergency_review = bool(
+                self.read.boolean(fields["emergency_review"][1], "emergency_review")
+            )
+        if len(self.read.problems) > problems_before or queue is None:
+            return None
+        return Action(
+            queue=queue,
+            priority=priorities.get("priority"),
+            priority_at_least=priorities.get("priority_at_least"),
+            tags=tuple(tags),
+            sla_policy=sla,
+            emergency_review=emergency_review,
+        )
+
+    def _default(self, entry: tuple[ScalarNode, Node]) -> Rule | None:
+        key_node, node = entry
+        fields = self.read.mapping(
+            node, "default", required=("queue",), optional=(*ACTION_KEYS[1:], "description")
+        )
+        if fields is None:
+            return None
+        description = "no rule matched"
+        if "description" in fields:
+            description = self.read.string(fields.pop("description")[1], "description") or ""
+        action = self._action_fields(fields, "default")
+        if action is None:
+            return None
+        return Rule("default", description, line_of(key_node), (), action)
+
+    def _identifier(self, node: Node, what: str) -> str | None:
+        value = self.read.string(node, what)
+        if value is not None and not _IDENTIFIER.fullmatch(value):
+            self.read.problem(
+                node, f"{what} {value!r} may use only lower-case letters, digits, '-', '_', '.'"
+            )
+            return None
+        return value
