@@ -1,0 +1,501 @@
+"""Read and check ``sla_policies.yaml``; every problem names its file, line and column.
+
+The file is composed (not loaded) with PyYAML so that each value keeps its position, and
+scalars are read from their source text: YAML 1.1 would turn ``17:00`` into the integer 1020.
+See docs/sla.md for the format.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+from datetime import date, time
+from os import PathLike
+from pathlib import Path
+
+import holidays
+import yaml
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from tickets.sla.calendar import WEEKDAY_NAMES, AroundTheClock, BusinessCalendar, Clock, MonthDay
+from tickets.sla.levels import PRIORITIES, SUPPORT_LEVELS, TARGET_KINDS
+from tickets.sla.targets import Ladder, Policy, SlaPolicies
+
+FORMAT_VERSION = 1
+CLOCKS = ("business", "around_the_clock")
+
+_NULL = "tag:yaml.org,2002:null"
+_BOOL = "tag:yaml.org,2002:bool"
+_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
+_TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
+_MONTH_DAY = re.compile(r"(\d\d)-(\d\d)")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One mistake in a policy file, printed as ``FILE:LINE:COLUMN: message`` (1-based)."""
+
+    path: str
+    line: int
+    column: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.message}"
+
+
+class SlaPolicyError(Exception):
+    """A policy file that cannot be used; ``problems`` lists every mistake found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(problem) for problem in problems))
+
+
+def check_policies(path: str | PathLike[str]) -> list[Problem]:
+    """Every problem in the policy file at ``path``; an empty list means it is usable."""
+    return _read(path)[1]
+
+
+def load_policies(path: str | PathLike[str]) -> SlaPolicies:
+    """The policies in ``path``; raises SlaPolicyError listing all problems."""
+    policies, problems = _read(path)
+    if problems or policies is None:
+        raise SlaPolicyError(problems)
+    return policies
+
+
+def _read(path: str | PathLike[str]) -> tuple[SlaPolicies | None, list[Problem]]:
+    label = str(path)
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        return None, [Problem(label, 1, 1, f"cannot read the file: {error}")]
+    reader = _Reader(label)
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as error:
+        mark = error.problem_mark or error.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        return None, [Problem(label, line, column, f"invalid YAML: {error.problem}")]
+    except yaml.YAMLError as error:
+        return None, [Problem(label, 1, 1, f"invalid YAML: {error}")]
+    if root is None:
+        return None, [Problem(label, 1, 1, "the file is empty")]
+    policies = reader.policy_file(root)
+    return (policies if not reader.problems else None), reader.problems
+
+
+class _Fields(dict[str, Node]):
+    """Values by key, with the key nodes kept to point at in messages."""
+
+    key_nodes: dict[str, ScalarNode]
+
+
+class _Reader:
+    """Walks the composed nodes, building calendars and policies and collecting problems."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.problems: list[Problem] = []
+        self._constructor = yaml.SafeLoader("")
+
+    def error(self, node: Node, message: str) -> None:
+        mark = node.start_mark
+        self.problems.append(Problem(self.label, mark.line + 1, mark.column + 1, message))
+
+    # -- generic shapes -------------------------------------------------------------------
+
+    def mapping(self, node: Node, what: str) -> dict[str, tuple[ScalarNode, Node]] | None:
+        """Keys to (key node, value node); merge keys (``<<: *anchor``) are applied."""
+        if not isinstance(node, MappingNode):
+            self.error(node, f"{what} must be a mapping")
+            return None
+        seen: set[str] = set()
+        for key, _ in node.value:
+            if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                if key.value in seen:
+                    self.error(key, f"duplicate key {key.value!r} in {what}")
+                seen.add(key.value)
+        try:
+            self._constructor.flatten_mapping(node)
+        except yaml.MarkedYAMLError as error:
+            self.error(node, f"bad merge key in {what}: {error.problem}")
+            return None
+        entries: dict[str, tuple[ScalarNode, Node]] = {}
+        for key, value in node.value:
+            if not isinstance(key, ScalarNode):
+                self.error(key, f"keys in {what} must be plain names")
+                continue
+            entries[key.value] = (key, value)
+        return entries
+
+    def fields(
+        self,
+        anchor: Node,
+        node: Node,
+        what: str,
+        required: tuple[str, ...],
+        optional: tuple[str, ...] = (),
+    ) -> _Fields | None:
+        """The values of a mapping with known keys; unknown and missing ones are problems."""
+        entries = self.mapping(node, what)
+        if entries is None:
+            return None
+        for name, (key, _) in entries.items():
+            if name not in required and name not in optional:
+                expected = ", ".join(required + optional)
+                self.error(key, f"unknown key {name!r} in {what}; expected {expected}")
+        for name in required:
+            if name not in entries:
+                self.error(anchor, f"{what}: missing {name!r}")
+        fields = _Fields({name: value for name, (_, value) in entries.items()})
+        fields.key_nodes = {name: key for name, (key, _) in entries.items()}
+        return fields
+
+    def text(self, node: Node, what: str) -> str | None:
+        if not isinstance(node, ScalarNode) or node.tag == _NULL:
+            self.error(node, f"{what} must be a single value")
+            return None
+        return node.value.strip()
+
+    def optional_text(self, node: Node | None, what: str) -> str | None:
+        if node is None or (isinstance(node, ScalarNode) and node.tag == _NULL):
+            return None
+        return self.text(node, what)
+
+    def boolean(self, node: Node, what: str) -> bool | None:
+        if not isinstance(node, ScalarNode) or node.tag != _BOOL:
+            self.error(node, f"{what} must be true or false")
+            return None
+        return bool(self._constructor.construct_yaml_bool(node))
+
+    def sequence(self, node: Node, what: str) -> list[Node] | None:
+        if isinstance(node, ScalarNode) and node.tag == _NULL:
+            return []
+        if not isinstance(node, SequenceNode):
+            self.error(node, f"{what} must be a list")
+            return None
+        return list(node.value)
+
+    def duration(self, node: Node, what: str, day_minutes: int) -> int | None:
+        """Minutes from ``90``, ``90m``, ``4h``, ``1h30m`` or ``3d`` (``d``: ``day_minutes``)."""
+        value = self.text(node, what)
+        if value is None:
+            return None
+        compact = value.replace(" ", "")
+        match = _DURATION.fullmatch(compact)
+        if compact.isdigit():
+            minutes = int(compact)
+        elif match and compact:
+            days, hours, mins = (int(part or 0) for part in match.groups())
+            minutes = days * day_minutes + hours * 60 + mins
+        else:
+            self.error(node, f"{what}: {value!r} is not a duration such as 45m, 4h, 1h30m or 3d")
+            return None
+        if minutes <= 0:
+            self.error(node, f"{what} must be longer than zero")
+            return None
+        return minutes
+
+    # -- the file -------------------------------------------------------------------------
+
+    def policy_file(self, root: Node) -> SlaPolicies | None:
+        top = self.fields(
+            root,
+            root,
+            "the policy file",
+            ("version", "calendars", "policies"),
+            ("default_calendar",),
+        )
+        if top is None:
+            return None
+        if "version" in top:
+            version = self.text(top["version"], "version")
+            if version is not None and version != str(FORMAT_VERSION):
+                self.error(top["version"], f"version must be {FORMAT_VERSION}, got {version!r}")
+        calendars = self.calendars(top["calendars"]) if "calendars" in top else {}
+        default = self.default_calendar(top.get("default_calendar"), calendars)
+        if "policies" not in top:
+            return None
+        policies = self.policies(top["policies"], calendars, default)
+        if policies is None or self.problems:
+            return None
+        return SlaPolicies(policies, calendars, self.label)
+
+    def calendars(self, node: Node) -> dict[str, BusinessCalendar]:
+        entries = self.mapping(node, "calendars")
+        if entries is None:
+            return {}
+        if not entries:
+            self.error(node, "calendars: define at least one business calendar")
+        calendars: dict[str, BusinessCalendar] = {}
+        for name, (key, value) in entries.items():
+            calendar = self.calendar(name, key, value)
+            if calendar is not None:
+                calendars[name] = calendar
+        return calendars
+
+    def calendar(self, name: str, key: Node, node: Node) -> BusinessCalendar | None:
+        what = f"calendar {name!r}"
+        optional = ("timezone", "weekdays", "opens", "closes", "holidays", "state", "closed_days")
+        fields = self.fields(key, node, what, (), optional)
+        if fields is None:
+            return None
+        problems_before = len(self.problems)
+        timezone = (
+            self.optional_text(fields.get("timezone"), f"{what}: timezone") or "Europe/Berlin"
+        )
+        try:
+            zoneinfo.ZoneInfo(timezone)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            self.error(fields["timezone"], f"{what}: unknown timezone {timezone!r}")
+        weekdays = self.weekdays(fields["weekdays"], what) if "weekdays" in fields else range(5)
+        opens = self.clock_time(fields.get("opens"), f"{what}: opens", time(8))
+        closes = self.clock_time(fields.get("closes"), f"{what}: closes", time(17))
+        if opens is not None and closes is not None and opens >= closes:
+            self.error(fields.get("closes", node), f"{what}: closes must be later than opens")
+        country = self.holiday_country(fields.get("holidays"), what)
+        state = self.optional_text(fields.get("state"), f"{what}: state")
+        if state is not None and country is None:
+            self.error(fields["state"], f"{what}: a state needs holidays (a country, e.g. DE)")
+        elif state is not None and state not in holidays.list_supported_countries()[country]:
+            states = ", ".join(holidays.list_supported_countries()[country])
+            self.error(fields["state"], f"{what}: {country} has no state {state!r}; use {states}")
+        closed_days = self.closed_days(fields.get("closed_days"), what)
+        if len(self.problems) > problems_before or opens is None or closes is None:
+            return None
+        return BusinessCalendar(
+            name,
+            timezone=timezone,
+            weekdays=weekdays,
+            opens=opens,
+            closes=closes,
+            country=country,
+            subdivision=state,
+            closed_days=closed_days,
+        )
+
+    def holiday_country(self, node: Node | None, what: str) -> str | None:
+        """The country whose public holidays close the calendar; DE unless set (null: none)."""
+        if node is None:
+            return "DE"
+        country = self.optional_text(node, f"{what}: holidays")
+        if country is not None and country not in holidays.list_supported_countries():
+            self.error(node, f"{what}: no public holidays known for country {country!r}")
+            return None
+        return country
+
+    def weekdays(self, node: Node, what: str) -> list[int]:
+        days: list[int] = []
+        for item in self.sequence(node, f"{what}: weekdays") or []:
+            day = self.text(item, f"{what}: weekday")
+            if day is None:
+                continue
+            if day.lower() not in WEEKDAY_NAMES:
+                self.error(item, f"{what}: unknown weekday {day!r}; use {', '.join(WEEKDAY_NAMES)}")
+                continue
+            days.append(WEEKDAY_NAMES.index(day.lower()))
+        if not days:
+            self.error(node, f"{what}: weekdays must name at least one day")
+        return days
+
+    def clock_time(self, node: Node | None, what: str, default: time) -> time | None:
+        if node is None:
+            return default
+        value = self.text(node, what)
+        if value is None:
+            return None
+        match = _TIME.fullmatch(value)
+        if match is None:
+            self.error(node, f"{what}: {value!r} is not a time of day such as 08:00")
+            return None
+        return time(int(match[1]), int(match[2]))
+
+    def closed_days(self, node: Node | None, what: str) -> list[date | MonthDay]:
+        days: list[date | MonthDay] = []
+        for item in [] if node is None else self.sequence(node, f"{what}: closed_days") or []:
+            value = self.text(item, f"{what}: closed day")
+            if value is None:
+                continue
+            try:
+                if _MONTH_DAY.fullmatch(value):
+                    days.append(MonthDay(int(value[:2]), int(value[3:])))
+                else:
+                    days.append(date.fromisoformat(value))
+            except ValueError:
+                self.error(
+                    item, f"{what}: {value!r} is not a date (2026-06-19) or a yearly day (12-24)"
+                )
+        return days
+
+    def default_calendar(
+        self, node: Node | None, calendars: dict[str, BusinessCalendar]
+    ) -> BusinessCalendar | None:
+        if node is None:
+            return next(iter(calendars.values())) if len(calendars) == 1 else None
+        name = self.text(node, "default_calendar")
+        if name is not None and name not in calendars:
+            self.error(node, f"default_calendar: no calendar named {name!r}")
+            return None
+        return calendars.get(name or "")
+
+    def policies(
+        self,
+        node: Node,
+        calendars: dict[str, BusinessCalendar],
+        default: BusinessCalendar | None,
+    ) -> dict[tuple[str, str], Policy] | None:
+        levels = self.mapping(node, "policies")
+        if levels is None:
+            return None
+        policies: dict[tuple[str, str], Policy] = {}
+        for level, (key, value) in levels.items():
+            if level not in SUPPORT_LEVELS:
+                expected = ", ".join(SUPPORT_LEVELS)
+                self.error(key, f"unknown support level {level!r}; expected one of {expected}")
+                continue
+            self.level(level, key, value, calendars, default, policies)
+        for level in SUPPORT_LEVELS:
+            if level not in levels:
+                self.error(node, f"policies: missing support level {level!r}")
+        return policies
+
+    def level(
+        self,
+        level: str,
+        key: Node,
+        node: Node,
+        calendars: dict[str, BusinessCalendar],
+        default: BusinessCalendar | None,
+        policies: dict[tuple[str, str], Policy],
+    ) -> None:
+        fields = self.fields(key, node, f"policies for {level}", PRIORITIES, ("calendar",))
+        if fields is None:
+            return
+        level_calendar = default
+        if "calendar" in fields:
+            level_calendar = self.named_calendar(fields["calendar"], level, calendars)
+        for priority in PRIORITIES:
+            if priority in fields:
+                policy = self.policy(
+                    level,
+                    priority,
+                    fields.key_nodes[priority],
+                    fields[priority],
+                    calendars,
+                    level_calendar,
+                )
+                if policy is not None:
+                    policies[(level, priority)] = policy
+
+    def named_calendar(
+        self, node: Node, what: str, calendars: dict[str, BusinessCalendar]
+    ) -> BusinessCalendar | None:
+        name = self.text(node, f"{what}: calendar")
+        if name is not None and name not in calendars:
+            self.error(node, f"{what}: no calendar named {name!r}")
+        return calendars.get(name or "")
+
+    def policy(
+        self,
+        level: str,
+        priority: str,
+        key: Node,
+        node: Node,
+        calendars: dict[str, BusinessCalendar],
+        level_calendar: BusinessCalendar | None,
+    ) -> Policy | None:
+        what = f"{level}/{priority}"
+        required = ("clock", *TARGET_KINDS)
+        fields = self.fields(key, node, what, required, ("calendar", "escalation"))
+        if fields is None or "clock" not in fields:
+            return None
+        clock_name = self.text(fields["clock"], f"{what}: clock")
+        clock: Clock | None = None
+        if clock_name == "around_the_clock":
+            if "calendar" in fields:
+                self.error(
+                    fields["calendar"], f"{what}: an around-the-clock policy uses no calendar"
+                )
+            clock = AroundTheClock()
+        elif clock_name == "business":
+            if priority == "critical":
+                self.error(
+                    fields["clock"],
+                    f"{what}: critical tickets are worked at any hour; use clock: around_the_clock",
+                )
+            clock = level_calendar
+            if "calendar" in fields:
+                clock = self.named_calendar(fields["calendar"], what, calendars)
+            elif clock is None and calendars:
+                self.error(fields["clock"], f"{what}: name a calendar or set default_calendar")
+        elif clock_name is not None:
+            self.error(fields["clock"], f"{what}: clock must be one of {', '.join(CLOCKS)}")
+        if clock is None:
+            return None
+        day = clock.day_minutes if isinstance(clock, BusinessCalendar) else 24 * 60
+        targets = {
+            kind: self.duration(fields[kind], f"{what}: {kind}", day)
+            for kind in TARGET_KINDS
+            if kind in fields
+        }
+        first, following, resolution = (targets.get(kind) for kind in TARGET_KINDS)
+        if first is None or following is None or resolution is None:
+            return None
+        if resolution < max(first, following):
+            self.error(
+                fields["resolution"],
+                f"{what}: resolution ({resolution} min) is shorter than a response target",
+            )
+        shortest = min(first, following)
+        ladder = self.ladder(fields.get("escalation"), key, what, priority, day, shortest)
+        if ladder is None:
+            return None
+        return Policy(level, priority, clock, first, following, resolution, ladder)
+
+    def ladder(
+        self,
+        node: Node | None,
+        policy_node: Node,
+        what: str,
+        priority: str,
+        day_minutes: int,
+        shortest_target: int,
+    ) -> Ladder | None:
+        if node is None:
+            if priority == "critical":
+                self.error(policy_node, f"{what}: critical tickets page on-call; set escalation")
+                return None
+            return Ladder(warn_before=None, notify_supervisors=True, page_every=None)
+        where = f"{what}: escalation"
+        optional = ("warn_before", "notify_supervisors", "page_every")
+        fields = self.fields(node, node, where, (), optional)
+        if fields is None:
+            return None
+        problems_before = len(self.problems)
+        warn_before = None
+        if "warn_before" in fields:
+            warn_before = self.duration(fields["warn_before"], f"{where}: warn_before", day_minutes)
+            if warn_before is not None and warn_before >= shortest_target:
+                self.error(
+                    fields["warn_before"],
+                    f"{where}: warn_before ({warn_before} min) must be shorter than the "
+                    f"shortest response target ({shortest_target} min)",
+                )
+        notify = True
+        if "notify_supervisors" in fields:
+            notify = self.boolean(fields["notify_supervisors"], f"{where}: notify_supervisors")
+        page_every = None
+        if "page_every" in fields:
+            if priority != "critical":
+                self.error(
+                    fields["page_every"], f"{where}: page_every is for critical tickets only"
+                )
+            page_every = self.duration(fields["page_every"], f"{where}: page_every", 24 * 60)
+        elif priority == "critical":
+            self.error(node, f"{where}: critical tickets page on-call; set page_every (minutes)")
+        if len(self.problems) > problems_before or notify is None:
+            return None
+        return Ladder(warn_before=warn_before, notify_supervisors=notify, page_every=page_every)
