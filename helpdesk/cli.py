@@ -9,6 +9,7 @@ import click
 
 from helpdesk.config import ConfigError, Settings, load_settings
 from helpdesk.runtime import Runtime, current
+from tickets.sla.cli import sla
 
 
 def settings_or_exit() -> Settings:
@@ -99,3 +100,6 @@ def seed_demo(if_empty: bool) -> None:
     runtime = Runtime(settings_or_exit())
     created = seed_tickets(runtime, if_empty=if_empty)
     click.echo(f"demo data: {created} tickets created")
+
+
+main.add_command(sla)
