@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from tickets.routing.facts import Decision, TicketFacts, TraceStep
-from tickets.routing.normalise import normalise_subject, normalise_text
+from tickets.routing.normalise import contains_phrase, normalise_subject, normalise_text
 
 SET_CONDITIONS = (
     "product_family",
@@ -121,15 +121,26 @@ class Condition:
 
     def explain(self, view: FactsView) -> str:
         """Say in one line what this condition asked of the ticket and what the ticket had."""
-        verdict = "matches" if self.test(view) else "does not match"
+        matched = self.test(view)
         if isinstance(self.values, bool):
-            return f"license_locked is {view.license_locked}, rule wants {self.values}"
-        wanted = " | ".join(repr(value) for value in self.values)
-        if self.key in ("subject", "subject_regex"):
-            return f"subject {view.subject!r} {verdict} {self.key} {wanted}"
-        if self.key == "body":
-            return f"body {verdict} body phrases {wanted}"
-        return f"{self.key} {getattr(view, self.key)!r} {verdict} {wanted}"
+            wanted = "as required" if matched else f"rule wants {self.values}"
+            return f"license_locked is {view.license_locked}, {wanted}"
+        if self.key == "subject_regex":
+            verb = "matches" if matched else "does not match"
+            return f"subject {view.subject!r} {verb} /{self.values[0]}/"
+        if self.key in PHRASE_CONDITIONS:
+            text = view.subject if self.key == "subject" else view.body
+            shown = repr(text) if self.key == "subject" else "text"
+            if matched:
+                found = next(p for p in self.values if contains_phrase(text, p))
+                return f"{self.key} {shown} contains {found!r}"
+            return f"{self.key} {shown} contains none of {_listing(self.values)}"
+        verb = "is one of" if matched else "is not one of"
+        return f"{self.key} {getattr(view, self.key)!r} {verb} {_listing(self.values)}"
+
+
+def _listing(values: tuple[str, ...]) -> str:
+    return ", ".join(repr(value) for value in values)
 
 
 def _any_in(padded_phrases: tuple[str, ...], padded_text: str) -> bool:
@@ -283,7 +294,7 @@ class RuleSet:
             reasons = "; ".join(condition.explain(view) for condition in rule.conditions)
             trace.append(TraceStep(rule.id, rule.line, True, reasons))
             return dataclasses.replace(compiled.decisions[rank], trace=tuple(trace))
-        trace.append(TraceStep("default", self.default.line, True, "no rule matched"))
+        trace.append(TraceStep("default", self.default.line, True, self.default.description))
         return dataclasses.replace(self._default_decisions[rank], trace=tuple(trace))
 
     def _candidates_for(
@@ -360,7 +371,7 @@ class RuleSet:
         """What the ticket form needs: families with components, departments, priorities."""
         return {
             "version": self.version,
-            "families": [
+            "product_families": [
                 {"name": f.name, "colour": f.colour, "components": list(f.components)}
                 for f in self.catalog.families
             ],

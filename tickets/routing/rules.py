@@ -393,7 +393,7 @@ class _Builder:
                 tag = self._identifier(tag_node, "tag")
                 if tag is not None and tag not in tags:
                     tags.append(tag)
-        sla = self._identifier(fields["sla"][1], "sla") if "sla" in fields else None
+        sla = self.read.string(fields["sla"][1], "sla") if "sla" in fields else None
         emergency_review = False
         if "emergency_review" in fields:
             emergency_review = bool(
