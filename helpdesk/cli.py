@@ -104,6 +104,4 @@ def seed_demo(if_empty: bool) -> None:
 
 
 main.add_command(sla)
-
-
 main.add_command(routes)
