@@ -7,6 +7,8 @@ from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
 
+from email_validator import EmailNotValidError, validate_email
+
 from helpdesk.db import utcnow
 
 
@@ -18,6 +20,16 @@ def checked_header(name: str, value: str) -> str:
     if any(ord(ch) < 32 and ch != "\t" for ch in value) or "\x7f" in value:
         raise HeaderValueError(f"{name} must not contain line breaks or control characters")
     return value
+
+
+def transport_address(address: str) -> str:
+    """The address as it travels: the domain in IDNA (ASCII) form. Only a non-ASCII local part
+    stays non-ASCII, and then needs SMTPUTF8 (RFC 6531)."""
+    try:
+        checked = validate_email(address, check_deliverability=False)
+    except EmailNotValidError:
+        return address
+    return checked.ascii_email or f"{checked.local_part}@{checked.ascii_domain}"
 
 
 def new_message_id(domain: str) -> str:
@@ -37,9 +49,10 @@ def build_message(
     auto_submitted: bool = True,
 ) -> EmailMessage:
     """A multipart/alternative message (text first, HTML preferred by clients)."""
-    message = EmailMessage(policy=SMTP)
+    recipient = transport_address(checked_header("To", recipient))
+    message = EmailMessage(policy=SMTP if recipient.isascii() else SMTP.clone(utf8=True))
     message["From"] = sender
-    message["To"] = checked_header("To", recipient)
+    message["To"] = recipient
     message["Subject"] = checked_header("Subject", subject)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id

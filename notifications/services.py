@@ -124,7 +124,9 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
 
     try:
         with SmtpTransport(settings.smtp_url).connect() as connection:
-            result = connection.send(settings.mail_from, outbound.recipient, raw)
+            result = connection.send(
+                settings.mail_from, messages.transport_address(outbound.recipient), raw
+            )
     except SmtpUnavailable as error:
         _finish(runtime, outbound_id, "deferred", str(error))
         raise TemporaryDeliveryError(str(error)) from error

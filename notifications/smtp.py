@@ -31,8 +31,12 @@ class SmtpConnection:
         self._client = client
 
     def send(self, sender: str, recipient: str, raw: bytes) -> SmtpResult:
+        options = [] if (sender + recipient).isascii() else ["SMTPUTF8"]
         try:
-            refused = self._client.sendmail(sender, [recipient], raw)
+            refused = self._client.sendmail(sender, [recipient], raw, mail_options=options)
+        except smtplib.SMTPNotSupportedError as error:
+            self._reset()
+            return SmtpResult("permanent", f"550 {error}")
         except smtplib.SMTPRecipientsRefused as error:
             code, text = error.recipients[recipient]
             return _classify(code, text)

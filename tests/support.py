@@ -46,7 +46,11 @@ class SmtpSink:
     def start(self) -> SmtpSink:
         self.port = free_port()
         self._controller = Controller(
-            _Handler(self), hostname=self.host, port=self.port, decode_data=False
+            _Handler(self),
+            hostname=self.host,
+            port=self.port,
+            decode_data=False,
+            enable_SMTPUTF8=True,
         )
         self._controller.start()
         return self

@@ -74,7 +74,7 @@ def test_acknowledgement_arrives_in_german_and_both_dkim_signatures_verify(
     work()
 
     [mail] = smtp_sink.wait_for(1)
-    assert mail.rcpt_tos == ("Buchhaltung@müller-handel.example",)
+    assert mail.rcpt_tos == ("Buchhaltung@xn--mller-handel-dlb.example",)
     assert mail.mail_from == "support@support.example.com"
     assert sorted(verify_all_signatures(mail.data, settings)) == [b"ed25519-sha256", b"rsa-sha256"]
     message = message_from_bytes(mail.data, policy=default_policy)
@@ -145,3 +145,16 @@ def test_acknowledgement_lost_with_redis_is_recovered_by_the_outbox_sweep(
     assert requeue_stale(runtime) == [outbound.id]
     work()
     assert len(smtp_sink.wait_for(1)) == 1
+
+
+def test_acknowledgement_to_a_non_ascii_mailbox_travels_with_smtputf8(
+    client, work, smtp_sink, settings
+):
+    client.post("/api/v1/tickets", json={**LOCKED_ACCESS, "reply_to": "jörg.größe@example.com"})
+
+    work()
+
+    [mail] = smtp_sink.wait_for(1)
+    assert mail.rcpt_tos == ("jörg.größe@example.com",)
+    assert "To: jörg.größe@example.com".encode() in mail.data
+    assert len(verify_all_signatures(mail.data, settings)) == 2
