@@ -95,16 +95,19 @@ class _Builder:
             "the rules file",
             required=("version", "catalog", "queues", "priorities", "rules", "default"),
         )
-        if top is None or len(top) < 6:
+        if top is None:
             return None
-        schema_version = self.read.integer(top["version"][1], "version")
-        if schema_version is not None and schema_version not in SCHEMA_VERSIONS:
-            self.read.problem(top["version"][1], f"version {schema_version} is not supported")
-        catalog = self._catalog(top["catalog"][1])
-        queues = self._queues(top["queues"][1])
-        priorities = self._priorities(top["priorities"][1])
-        rules = self._rules(top["rules"][1])
-        default = self._default(top["default"])
+        schema_version = None
+        if "version" in top:
+            schema_version = self.read.integer(top["version"][1], "version")
+            if schema_version is not None and schema_version not in SCHEMA_VERSIONS:
+                self.read.problem(top["version"][1], f"version {schema_version} is not supported")
+        # Catalog and queues first: rules refer to them.
+        catalog = self._catalog(top["catalog"][1]) if "catalog" in top else None
+        queues = self._queues(top["queues"][1]) if "queues" in top else ()
+        priorities = self._priorities(top["priorities"][1]) if "priorities" in top else None
+        rules = self._rules(top["rules"][1]) if "rules" in top else ()
+        default = self._default(top["default"]) if "default" in top else None
         if self.read.problems or None in (schema_version, catalog, priorities, default):
             return None
         assert schema_version is not None and catalog is not None
