@@ -12,7 +12,7 @@ from helpdesk.config import PROJECT_ROOT, Settings
 from helpdesk.db import Base
 
 # Every module that defines tables; the migrations must cover all of them.
-MODEL_MODULES = ("tickets.models", "notifications.models")
+MODEL_MODULES = ("tickets.models", "notifications.models", "accounts.models")
 
 
 def model_metadata() -> MetaData:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import importlib
-
 from alembic import context
 
-from helpdesk.db import Base, make_engine
+from helpdesk.db import make_engine
+from helpdesk.migrate import model_metadata
 
-# Every package that defines tables; the migrations must cover all of them.
-MODEL_MODULES = ("tickets.models", "notifications.models")
-
-for module in MODEL_MODULES:
-    importlib.import_module(module)
-
-target_metadata = Base.metadata
+# helpdesk.migrate.MODEL_MODULES is the one list of modules that define tables.
+target_metadata = model_metadata()
 
 
 def run_migrations_offline() -> None:
