@@ -12,8 +12,10 @@ from helpdesk.db import Base, UTCDateTime, utcnow
 
 CHANNELS = ("web", "api", "email", "phone")
 PRIORITIES = ("low", "normal", "high", "critical")
+MESSAGE_KINDS = ("customer", "agent", "internal")
 STATUSES = ("new", "open", "waiting", "resolved", "closed")
-OPEN_STATUSES = ("new", "open", "waiting")
+OPEN_MESSAGE_KINDS = ("customer", "agent", "internal")
+STATUSES = ("new", "open", "waiting")
 
 
 NUMBER_PREFIX = "HD-"
@@ -51,7 +53,7 @@ class Ticket(Base):
     component: Mapped[str] = mapped_column(String(200))
     department: Mapped[str | None] = mapped_column(String(120))
     subject: Mapped[str] = mapped_column(String(250))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the text as filed; replies are messages
     channel: Mapped[str] = mapped_column(String(10))
     requested_priority: Mapped[str] = mapped_column(String(10))
     effective_priority: Mapped[str] = mapped_column(String(10))
@@ -74,6 +76,9 @@ class Ticket(Base):
     events: Mapped[list[TicketEvent]] = relationship(
         back_populates="ticket", order_by="TicketEvent.id", cascade="all, delete-orphan"
     )
+    messages: Mapped[list[TicketMessage]] = relationship(
+        back_populates="ticket", order_by="TicketMessage.id", cascade="all, delete-orphan"
+    )
 
 
 class TicketEvent(Base):
@@ -90,3 +95,26 @@ class TicketEvent(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketMessage(Base):
+    """One entry of a ticket's thread: the customer's text, an agent's reply or an internal note.
+
+    ``message_id`` is the RFC 5322 Message-ID of the e-mail that carried it in or out, so that
+    replies thread and a message delivered twice is stored once.
+    """
+
+    __tablename__ = "ticket_messages"
+    __table_args__ = (CheckConstraint(_in("kind", MESSAGE_KINDS), name="kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    author: Mapped[str] = mapped_column(String(320))
+    channel: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    quoted: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str | None] = mapped_column(String(250), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="messages")
