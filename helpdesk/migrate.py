@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import sys
+from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -36,6 +38,15 @@ def upgrade(settings: Settings, revision: str = "heads") -> None:
 
 
 def revision(settings: Settings, message: str, autogenerate: bool) -> None:
-    command.revision(
-        alembic_config(settings.database_url), message=message, autogenerate=autogenerate
-    )
+    config = alembic_config(settings.database_url)
+    ruff = Path(sys.executable).parent / "ruff"
+    if ruff.exists():  # new migrations come out formatted like the rest of the code
+        hooks = {"lint": "check --fix --quiet", "format": "format --quiet"}
+        config.set_section_option("post_write_hooks", "hooks", ", ".join(hooks))
+        for name, arguments in hooks.items():
+            config.set_section_option("post_write_hooks", f"{name}.type", "exec")
+            config.set_section_option("post_write_hooks", f"{name}.executable", str(ruff))
+            config.set_section_option(
+                "post_write_hooks", f"{name}.options", f"{arguments} REVISION_SCRIPT_FILENAME"
+            )
+    command.revision(config, message=message, autogenerate=autogenerate)

@@ -48,6 +48,13 @@ class Ticket(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )  # None until known: mail from an unknown sender waits in triage
+    requester_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    assignee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
     reply_to: Mapped[str] = mapped_column(String(320))
     product_family: Mapped[str] = mapped_column(String(120))
     component: Mapped[str] = mapped_column(String(200))
