@@ -84,7 +84,8 @@ def _read(path: str | PathLike[str]) -> tuple[SlaPolicies | None, list[Problem]]
     if root is None:
         return None, [Problem(label, 1, 1, "the file is empty")]
     policies = reader.policy_file(root)
-    return (policies if not reader.problems else None), reader.problems
+    problems = sorted(reader.problems, key=lambda problem: (problem.line, problem.column))
+    return (policies if not problems else None), problems
 
 
 class _Fields(dict[str, Node]):
@@ -219,7 +220,7 @@ class _Reader:
         default = self.default_calendar(top.get("default_calendar"), calendars)
         if "policies" not in top:
             return None
-        policies = self.policies(top["policies"], calendars, default)
+        policies = self.policies(top.key_nodes["policies"], top["policies"], calendars, default)
         if policies is None or self.problems:
             return None
         return SlaPolicies(policies, calendars, self.label)
@@ -343,6 +344,7 @@ class _Reader:
 
     def policies(
         self,
+        key: Node,
         node: Node,
         calendars: dict[str, BusinessCalendar],
         default: BusinessCalendar | None,
@@ -351,15 +353,17 @@ class _Reader:
         if levels is None:
             return None
         policies: dict[tuple[str, str], Policy] = {}
-        for level, (key, value) in levels.items():
+        for level, (level_key, value) in levels.items():
             if level not in SUPPORT_LEVELS:
                 expected = ", ".join(SUPPORT_LEVELS)
-                self.error(key, f"unknown support level {level!r}; expected one of {expected}")
+                self.error(
+                    level_key, f"unknown support level {level!r}; expected one of {expected}"
+                )
                 continue
-            self.level(level, key, value, calendars, default, policies)
+            self.level(level, level_key, value, calendars, default, policies)
         for level in SUPPORT_LEVELS:
             if level not in levels:
-                self.error(node, f"policies: missing support level {level!r}")
+                self.error(key, f"policies: missing support level {level!r}")
         return policies
 
     def level(
