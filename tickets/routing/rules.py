@@ -239,7 +239,7 @@ class _Builder:
     def _rules(self, node: Node) -> tuple[Rule, ...]:
         rules: list[Rule] = []
         first_line: dict[str, int] = {}
-        for item in self.read.sequence(node, "rules"):
+        for item in self.read.sequence(node, "rules", allow_empty=True):
             fields = self.read.mapping(item, "rule", required=("id", "description", "when", "then"))
             if fields is None or len(fields) < 4:
                 continue
