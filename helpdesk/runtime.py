@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from helpdesk import broker
 from helpdesk.config import Settings, load_settings
 from helpdesk.db import Database
+from helpdesk.migrate import model_metadata
 
 if TYPE_CHECKING:
     import redis
@@ -28,6 +29,7 @@ class Runtime:
     db: Database = field(init=False)
 
     def __post_init__(self) -> None:
+        model_metadata()  # every mapper known before the first query resolves foreign keys
         self.db = Database(self.settings.database_url)
 
     @cached_property

