@@ -1,60 +1,32 @@
-"""Read and check ``sla_policies.yaml``; every problem names its file, line and column.
+"""Read and check ``sla_policies.yaml``: calendars, targets and escalation ladders.
 
-The file is composed (not loaded) with PyYAML so that each value keeps its position, and
-scalars are read from their source text: YAML 1.1 would turn ``17:00`` into the integer 1020.
-See docs/sla.md for the format.
+Every problem names its file, line and column; see docs/sla.md for the format.
 """
 
 from __future__ import annotations
 
 import re
 import zoneinfo
-from dataclasses import dataclass
 from datetime import date, time
 from os import PathLike
-from pathlib import Path
 
 import holidays
-import yaml
-from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.nodes import Node
 
 from tickets.sla.calendar import WEEKDAY_NAMES, AroundTheClock, BusinessCalendar, Clock, MonthDay
 from tickets.sla.levels import PRIORITIES, SUPPORT_LEVELS, TARGET_KINDS
+from tickets.sla.source import NodeReader, Problem, SlaPolicyError, compose_file
 from tickets.sla.targets import Ladder, Policy, SlaPolicies
 
 FORMAT_VERSION = 1
 CLOCKS = ("business", "around_the_clock")
 
-_NULL = "tag:yaml.org,2002:null"
-_BOOL = "tag:yaml.org,2002:bool"
-_DURATION = re.compile(r"(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?")
 _TIME = re.compile(r"([01]\d|2[0-3]):([0-5]\d)")
 _MONTH_DAY = re.compile(r"(\d\d)-(\d\d)")
 
 
-@dataclass(frozen=True)
-class Problem:
-    """One mistake in a policy file, printed as ``FILE:LINE:COLUMN: message`` (1-based)."""
-
-    path: str
-    line: int
-    column: int
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.message}"
-
-
-class SlaPolicyError(Exception):
-    """A policy file that cannot be used; ``problems`` lists every mistake found."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
-
-
 def check_policies(path: str | PathLike[str]) -> list[Problem]:
-    """Every problem in the policy file at ``path``; an empty list means it is usable."""
+    """Every problem in the policy file at ``path``, in file order; empty means usable."""
     return _read(path)[1]
 
 
@@ -67,140 +39,17 @@ def load_policies(path: str | PathLike[str]) -> SlaPolicies:
 
 
 def _read(path: str | PathLike[str]) -> tuple[SlaPolicies | None, list[Problem]]:
-    label = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as error:
-        return None, [Problem(label, 1, 1, f"cannot read the file: {error}")]
-    reader = _Reader(label)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        return None, [Problem(label, line, column, f"invalid YAML: {error.problem}")]
-    except yaml.YAMLError as error:
-        return None, [Problem(label, 1, 1, f"invalid YAML: {error}")]
+    root, problems = compose_file(path)
     if root is None:
-        return None, [Problem(label, 1, 1, "the file is empty")]
+        return None, problems
+    reader = _PolicyReader(str(path))
     policies = reader.policy_file(root)
     problems = sorted(reader.problems, key=lambda problem: (problem.line, problem.column))
     return (policies if not problems else None), problems
 
 
-class _Fields(dict[str, Node]):
-    """Values by key, with the key nodes kept to point at in messages."""
-
-    key_nodes: dict[str, ScalarNode]
-
-
-class _Reader:
-    """Walks the composed nodes, building calendars and policies and collecting problems."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.problems: list[Problem] = []
-        self._constructor = yaml.SafeLoader("")
-
-    def error(self, node: Node, message: str) -> None:
-        mark = node.start_mark
-        self.problems.append(Problem(self.label, mark.line + 1, mark.column + 1, message))
-
-    # -- generic shapes -------------------------------------------------------------------
-
-    def mapping(self, node: Node, what: str) -> dict[str, tuple[ScalarNode, Node]] | None:
-        """Keys to (key node, value node); merge keys (``<<: *anchor``) are applied."""
-        if not isinstance(node, MappingNode):
-            self.error(node, f"{what} must be a mapping")
-            return None
-        seen: set[str] = set()
-        for key, _ in node.value:
-            if isinstance(key, ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
-                if key.value in seen:
-                    self.error(key, f"duplicate key {key.value!r} in {what}")
-                seen.add(key.value)
-        try:
-            self._constructor.flatten_mapping(node)
-        except yaml.MarkedYAMLError as error:
-            self.error(node, f"bad merge key in {what}: {error.problem}")
-            return None
-        entries: dict[str, tuple[ScalarNode, Node]] = {}
-        for key, value in node.value:
-            if not isinstance(key, ScalarNode):
-                self.error(key, f"keys in {what} must be plain names")
-                continue
-            entries[key.value] = (key, value)
-        return entries
-
-    def fields(
-        self,
-        anchor: Node,
-        node: Node,
-        what: str,
-        required: tuple[str, ...],
-        optional: tuple[str, ...] = (),
-    ) -> _Fields | None:
-        """The values of a mapping with known keys; unknown and missing ones are problems."""
-        entries = self.mapping(node, what)
-        if entries is None:
-            return None
-        for name, (key, _) in entries.items():
-            if name not in required and name not in optional:
-                expected = ", ".join(required + optional)
-                self.error(key, f"unknown key {name!r} in {what}; expected {expected}")
-        for name in required:
-            if name not in entries:
-                self.error(anchor, f"{what}: missing {name!r}")
-        fields = _Fields({name: value for name, (_, value) in entries.items()})
-        fields.key_nodes = {name: key for name, (key, _) in entries.items()}
-        return fields
-
-    def text(self, node: Node, what: str) -> str | None:
-        if not isinstance(node, ScalarNode) or node.tag == _NULL:
-            self.error(node, f"{what} must be a single value")
-            return None
-        return node.value.strip()
-
-    def optional_text(self, node: Node | None, what: str) -> str | None:
-        if node is None or (isinstance(node, ScalarNode) and node.tag == _NULL):
-            return None
-        return self.text(node, what)
-
-    def boolean(self, node: Node, what: str) -> bool | None:
-        if not isinstance(node, ScalarNode) or node.tag != _BOOL:
-            self.error(node, f"{what} must be true or false")
-            return None
-        return bool(self._constructor.construct_yaml_bool(node))
-
-    def sequence(self, node: Node, what: str) -> list[Node] | None:
-        if isinstance(node, ScalarNode) and node.tag == _NULL:
-            return []
-        if not isinstance(node, SequenceNode):
-            self.error(node, f"{what} must be a list")
-            return None
-        return list(node.value)
-
-    def duration(self, node: Node, what: str, day_minutes: int) -> int | None:
-        """Minutes from ``90``, ``90m``, ``4h``, ``1h30m`` or ``3d`` (``d``: ``day_minutes``)."""
-        value = self.text(node, what)
-        if value is None:
-            return None
-        compact = value.replace(" ", "")
-        match = _DURATION.fullmatch(compact)
-        if compact.isdigit():
-            minutes = int(compact)
-        elif match and compact:
-            days, hours, mins = (int(part or 0) for part in match.groups())
-            minutes = days * day_minutes + hours * 60 + mins
-        else:
-            self.error(node, f"{what}: {value!r} is not a duration such as 45m, 4h, 1h30m or 3d")
-            return None
-        if minutes <= 0:
-            self.error(node, f"{what} must be longer than zero")
-            return None
-        return minutes
-
-    # -- the file -------------------------------------------------------------------------
+class _PolicyReader(NodeReader):
+    """Builds calendars and policies from the composed file, collecting problems on the way."""
 
     def policy_file(self, root: Node) -> SlaPolicies | None:
         top = self.fields(
