@@ -107,6 +107,9 @@ class Clock(ABC):
         """
         cursor = _utc(start, "start")
         remaining = _span(minutes)
+        if remaining == _ZERO:
+            merge_pauses(paused)  # still refuse malformed pauses
+            return cursor
         for pause_start, pause_end in merge_pauses(paused):
             if pause_end <= cursor:
                 continue

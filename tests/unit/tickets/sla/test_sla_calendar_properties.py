@@ -155,3 +155,25 @@ def test_measuring_back_with_pauses_returns_the_duration(
 
     assert clock.business_minutes(start, due, paused) == minutes
     assert due >= clock.add(start, minutes)
+
+
+@settings(deadline=None)
+@given(CLOCKS, INSTANTS, st.integers(min_value=1, max_value=30 * 540), st.data())
+def test_with_pauses_the_due_time_is_the_first_instant_the_duration_has_run(
+    clock: Clock, start: datetime, minutes: int, data: st.DataObject
+) -> None:
+    paused = data.draw(pauses(start))
+
+    due = clock.add(start, minutes, paused)
+
+    assert clock.business_minutes(start, due - MICROSECOND, paused) < minutes
+
+
+@settings(deadline=None)
+@given(CLOCKS, INSTANTS, MINUTES, MINUTES, st.data())
+def test_with_pauses_adding_a_then_b_equals_adding_a_plus_b(
+    clock: Clock, start: datetime, a: int, b: int, data: st.DataObject
+) -> None:
+    paused = data.draw(pauses(start))
+
+    assert clock.add(clock.add(start, a, paused), b, paused) == clock.add(start, a + b, paused)

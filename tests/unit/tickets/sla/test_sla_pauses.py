@@ -76,6 +76,16 @@ def test_an_around_the_clock_target_pauses_at_night_too() -> None:
     assert due == berlin(2026, 1, 17, 23, 20)
 
 
+def test_a_zero_duration_inside_a_pause_returns_the_start() -> None:
+    start = berlin(2026, 1, 12, 10, 15)
+
+    due = BusinessCalendar().add(
+        start, 0, paused=[(berlin(2026, 1, 12, 10), berlin(2026, 1, 12, 11))]
+    )
+
+    assert due == start
+
+
 def test_elapsed_business_time_leaves_out_pauses() -> None:
     minutes = BusinessCalendar().business_minutes(
         berlin(2026, 1, 12, 9),
