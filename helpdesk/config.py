@@ -7,6 +7,7 @@ Every setting has a default that works on a fresh machine: files the embedded de
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import os
 import secrets
@@ -43,6 +44,10 @@ class Settings:
     routing_rules_path: Path
     sla_policies_path: Path
     log_level: str = "INFO"
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    sensitive_master_key: str = ""
+    sensitive_retired_keys: tuple[str, ...] = ()
+    sensitive_retention_days: int = 14
 
     @property
     def development(self) -> bool:
@@ -55,6 +60,10 @@ class Settings:
     @property
     def mail_store_dir(self) -> Path:
         return self.var_dir / "mail"
+
+    @property
+    def attachment_dir(self) -> Path:
+        return self.var_dir / "attachments"
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -97,7 +106,38 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         routing_rules_path=Path(env.get("ROUTING_RULES") or PROJECT_ROOT / "routing_rules.yaml"),
         sla_policies_path=Path(env.get("SLA_POLICIES") or PROJECT_ROOT / "sla_policies.yaml"),
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        attachment_max_bytes=_positive_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        sensitive_master_key=_aes_key(
+            "SENSITIVE_MASTER_KEY",
+            env.get("SENSITIVE_MASTER_KEY") or _generated_key(var_dir / "sensitive_master_key"),
+        ),
+        sensitive_retired_keys=tuple(
+            _aes_key("SENSITIVE_RETIRED_KEYS", key.strip())
+            for key in env.get("SENSITIVE_RETIRED_KEYS", "").split(",")
+            if key.strip()
+        ),
+        sensitive_retention_days=_positive_int(env, "SENSITIVE_RETENTION_DAYS", 14),
     )
+
+
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = env.get(name)
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ConfigError(f"{name}: {value!r} is not a positive whole number")
+    return int(value)
+
+
+def _aes_key(name: str, value: str) -> str:
+    """A 256-bit key in urlsafe base64 (``helpdesk keys generate`` prints one)."""
+    try:
+        raw = base64.urlsafe_b64decode(value.encode("ascii"))
+    except (ValueError, UnicodeEncodeError):
+        raise ConfigError(f"{name}: not urlsafe base64") from None
+    if len(raw) != 32:
+        raise ConfigError(f"{name}: a key must be 32 bytes (256 bits), got {len(raw)}")
+    return value
 
 
 def _choice(env: Mapping[str, str], name: str, default: str, allowed: tuple[str, ...]) -> str:
@@ -130,6 +170,13 @@ def _generated_secret(path: Path) -> str:
     """Return the secret kept in ``path``, creating it (mode 0600) on first use."""
     if not path.exists():
         write_once(path, secrets.token_urlsafe(48).encode())
+    return path.read_text().strip()
+
+
+def _generated_key(path: Path) -> str:
+    """A 256-bit key (urlsafe base64) kept in ``path``, created (mode 0600) on first use."""
+    if not path.exists():
+        write_once(path, base64.urlsafe_b64encode(secrets.token_bytes(32)))
     return path.read_text().strip()
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import Base, UTCDateTime, utcnow
@@ -14,8 +23,8 @@ CHANNELS = ("web", "api", "email", "phone")
 PRIORITIES = ("low", "normal", "high", "critical")
 MESSAGE_KINDS = ("customer", "agent", "internal")
 STATUSES = ("new", "open", "waiting", "resolved", "closed")
-OPEN_MESSAGE_KINDS = ("customer", "agent", "internal")
-STATUSES = ("new", "open", "waiting")
+OPEN_STATUSES = ("new", "open", "waiting")
+BILLING_KINDS = ("critical_not_emergency",)
 
 
 NUMBER_PREFIX = "HD-"
@@ -74,6 +83,7 @@ class Ticket(Base):
     rules_version: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @property
     def number(self) -> str:
@@ -125,3 +135,71 @@ class TicketMessage(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     ticket: Mapped[Ticket] = relationship(back_populates="messages")
+
+
+class TicketAttachment(Base):
+    """A file on a ticket; the bytes live under ``var/attachments``, named by ``storage_key``."""
+
+    __tablename__ = "ticket_attachments"
+    __table_args__ = (CheckConstraint("size >= 0", name="size"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    message_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ticket_messages.id", ondelete="SET NULL"), index=True
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str] = mapped_column(String(120), unique=True)
+    uploaded_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TicketDataKey(Base):
+    """A ticket's AES-256 data key, wrapped (AES-GCM) by the master key ``master_key_id``."""
+
+    __tablename__ = "ticket_data_keys"
+
+    ticket_id: Mapped[int] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True
+    )
+    master_key_id: Mapped[str] = mapped_column(String(16), index=True)
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)  # 12-byte nonce + ciphertext + tag
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class SensitiveItem(Base):
+    """Access data a customer added ("Sensible Daten"): only the ciphertext is stored."""
+
+    __tablename__ = "ticket_sensitive_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(120))
+    sealed: Mapped[bytes | None] = mapped_column(LargeBinary)  # None once purged
+    added_by: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class BillingEvent(Base):
+    """Something billable on a ticket, e.g. a critical ticket that was no emergency."""
+
+    __tablename__ = "ticket_billing_events"
+    __table_args__ = (
+        UniqueConstraint("ticket_id", "kind", name="uq_ticket_billing_events_ticket_kind"),
+        CheckConstraint(_in("kind", BILLING_KINDS), name="kind"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="RESTRICT"))
+    account_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(320))
+    reason: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
