@@ -80,9 +80,12 @@ def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_pa
         settings = load_settings({"HELPDESK_VAR_DIR": str(var_dir)})
         assert len(verify_all_signatures(raw, settings)) == 2
         assert _processes_using(var_dir), "the stack's processes carry its var dir"
-    finally:
+    except Exception as error:
         stack.send_signal(signal.SIGINT)
         output = stack.communicate(timeout=60)[0].decode()
+        raise AssertionError(f"{error}\n--- stack output ---\n{output}") from error
+    stack.send_signal(signal.SIGINT)
+    output = stack.communicate(timeout=60)[0].decode()
 
     assert stack.returncode == 0, output
     assert f"http://127.0.0.1:{port}/" in output
