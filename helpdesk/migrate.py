@@ -14,7 +14,12 @@ from helpdesk.config import PROJECT_ROOT, Settings
 from helpdesk.db import Base
 
 # Every module that defines tables; the migrations must cover all of them.
-MODEL_MODULES = ("tickets.models", "notifications.models", "accounts.models")
+MODEL_MODULES = (
+    "tickets.models",
+    "notifications.models",
+    "accounts.models",
+    "notifications.mailings",
+)
 
 
 def model_metadata() -> MetaData:

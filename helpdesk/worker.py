@@ -24,7 +24,10 @@ class Periodic:
     queue: str = "default"
 
 
-PERIODIC_JOBS: list[Periodic] = [Periodic("sweep-outbox", "workers.jobs.sweep_outbox", 60, "mail")]
+PERIODIC_JOBS: list[Periodic] = [
+    Periodic("sweep-outbox", "workers.jobs.sweep_outbox", 60, "mail"),
+    Periodic("mailing-tick", "workers.jobs.mailing_tick", 10, "mail"),
+]
 
 
 def run_worker(runtime: Runtime, queues: tuple[str, ...], *, burst: bool = False) -> bool:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from helpdesk.runtime import current
+from notifications import batch, dispatch
 from notifications import services as notifications
 
 
@@ -14,3 +15,18 @@ def deliver_outbound(outbound_id: int) -> str:
 def sweep_outbox() -> list[int]:
     """Re-enqueue outbox messages whose job was lost (Redis down at commit, worker killed)."""
     return notifications.requeue_stale(current())
+
+
+def send_mailing_batch(mailing_id: int, first_id: int, last_id: int) -> dict[str, int]:
+    """Send the due delivery records of one batch of a mandatory mailing (safe to run twice)."""
+    runtime = current()
+    result = batch.send_batch(runtime, mailing_id, first_id, last_id)
+    with runtime.db.session() as session:
+        dispatch.finish_if_complete(session, mailing_id)
+    return {"claimed": result.claimed, **result.counts}
+
+
+def mailing_tick() -> dict[str, int]:
+    """Reap dead claims, enqueue due retries of mandatory mailings, mark finished ones done."""
+    result = dispatch.tick(current())
+    return {"reaped": result.reaped, "jobs": result.enqueued_jobs, "finished": result.finished}

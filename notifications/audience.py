@@ -1,0 +1,158 @@
+"""Who receives a mandatory mailing, resolved in set-based SQL and stored as delivery records.
+
+Per account: the first contact, every contact person flagged for critical information and the
+distribution list of the mailing's purpose. Addresses are compared by the accounts' lower-cased
+``*_key`` columns, so one person on three lists is one record (its reason is the first source
+in that order). Newsletter settings and licence locks are deliberately not consulted.
+Resolution runs one INSERT ... SELECT per range of account ids; re-running it adds nothing
+twice (the unique constraint and ON CONFLICT DO NOTHING).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    and_,
+    case,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from accounts.models import Account, ContactPerson, DistributionListEntry
+from helpdesk.db import utcnow
+from notifications.mailings import Mailing, MailingDelivery
+
+# The distribution list each purpose reaches besides first contact and contact persons.
+PURPOSE_LISTS = {
+    "outage": "emergency",
+    "maintenance": "emergency",
+    "data_protection": "data_protection",
+}
+ACCOUNTS_PER_STATEMENT = 5000
+NUMBERS_PER_STATEMENT = 2000
+
+
+def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement[bool]]:
+    """Conditions selecting the mailing's accounts (active only) a statement-sized part at a time.
+
+    Ranges of account ids for "all" and "editions"; slices of the customer-number list for
+    "accounts", so no statement carries more bind parameters than the database accepts.
+    """
+    active = Account.active.is_(True)
+    if mailing.audience_kind == "accounts":
+        numbers = sorted(set(mailing.audience_values))
+        for start in range(0, len(numbers), NUMBERS_PER_STATEMENT):
+            yield and_(
+                active, Account.customer_number.in_(numbers[start : start + NUMBERS_PER_STATEMENT])
+            )
+        return
+    condition = active
+    if mailing.audience_kind == "editions":
+        condition = and_(active, Account.edition.in_(mailing.audience_values))
+    low, high = session.execute(
+        select(func.min(Account.id), func.max(Account.id)).where(condition)
+    ).one()
+    if low is None:
+        return
+    for start in range(low, high + 1, ACCOUNTS_PER_STATEMENT):
+        yield and_(condition, Account.id.between(start, start + ACCOUNTS_PER_STATEMENT - 1))
+
+
+def count_accounts(session: Session, mailing: Mailing) -> int:
+    """How many accounts the audience names (what the four-eyes threshold is compared with)."""
+    return sum(
+        session.scalar(select(func.count()).select_from(Account).where(chunk)) or 0
+        for chunk in account_chunks(session, mailing)
+    )
+
+
+def _sources(mailing: Mailing, accounts: ColumnElement[bool]) -> Select:
+    first = select(
+        Account.id.label("account_id"),
+        Account.first_contact_key.label("address"),
+        literal(1).label("rank"),
+    ).where(accounts, Account.first_contact_key.is_not(None), Account.first_contact_key != "")
+    people = (
+        select(ContactPerson.account_id, ContactPerson.email_key, literal(2))
+        .join(Account, Account.id == ContactPerson.account_id)
+        .where(accounts, ContactPerson.receives_critical.is_(True))
+    )
+    parts = [first, people]
+    if (purpose_list := PURPOSE_LISTS.get(mailing.purpose)) is not None:
+        parts.append(
+            select(DistributionListEntry.account_id, DistributionListEntry.email_key, literal(3))
+            .join(Account, Account.id == DistributionListEntry.account_id)
+            .where(accounts, DistributionListEntry.purpose == purpose_list)
+        )
+    return union_all(*parts).subquery("source")
+
+
+def _resolution(mailing: Mailing, accounts: ColumnElement[bool], dialect: str) -> Select:
+    source = _sources(mailing, accounts)
+    rank = func.min(source.c.rank)
+    reason = case(
+        (rank == 1, "first_contact"),
+        (rank == 2, "contact_person"),
+        else_=PURPOSE_LISTS.get(mailing.purpose, "contact_person"),
+    )
+    if dialect == "postgresql":
+        domain = func.split_part(source.c.address, "@", 2)
+    else:
+        domain = func.substr(source.c.address, func.instr(source.c.address, "@") + 1)
+    return (
+        select(
+            literal(mailing.id),
+            source.c.account_id,
+            source.c.address,
+            domain,
+            reason,
+            Account.company,
+            Account.customer_number,
+            literal("queued"),
+            literal(0),
+            literal(utcnow(), MailingDelivery.updated_at.type),
+        )
+        .join(Account, Account.id == source.c.account_id)
+        .group_by(source.c.account_id, source.c.address, Account.company, Account.customer_number)
+    )
+
+
+COLUMNS = (
+    "mailing_id",
+    "account_id",
+    "address",
+    "domain",
+    "reason",
+    "company",
+    "customer_number",
+    "state",
+    "attempts",
+    "updated_at",
+)
+
+
+def resolve(session: Session, mailing: Mailing) -> int:
+    """Write the mailing's delivery records (idempotent); return how many it has in total."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    for accounts in account_chunks(session, mailing):
+        session.execute(
+            insert(MailingDelivery)
+            .from_select(list(COLUMNS), _resolution(mailing, accounts, dialect))
+            .on_conflict_do_nothing()
+        )
+    total = session.scalar(select(func.count()).where(MailingDelivery.mailing_id == mailing.id))
+    session.execute(
+        update(Mailing)
+        .where(Mailing.id == mailing.id)
+        .values(recipients=total or 0, resolved_at=utcnow())
+    )
+    return total or 0

@@ -1,0 +1,221 @@
+"""`helpdesk mailings ...`: compose, approve, send and watch mandatory mailings."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from accounts.models import EDITIONS
+from helpdesk.config import ConfigError
+from helpdesk.runtime import Runtime, current
+from notifications import mailing_services as services
+from notifications.composing import DraftError, MailingDraft
+from notifications.mailings import PURPOSES
+
+POLL_SECONDS = 0.5
+T = TypeVar("T")
+
+
+def _runtime() -> Runtime:
+    try:
+        return current()
+    except ConfigError as error:
+        raise click.ClickException(f"configuration: {error}") from None
+
+
+def _actor(value: str | None) -> str:
+    return value or f"cli:{getpass.getuser()}"
+
+
+actor_option = click.option(
+    "--as", "actor", help="Who acts (for the four-eyes rule); default cli:<login name>."
+)
+
+
+@click.group()
+def mailings() -> None:
+    """Mandatory mailings (Pflichtmailings)."""
+
+
+@mailings.command("create")
+@click.option("--family", required=True, help="Product family (banner colour).")
+@click.option(
+    "--purpose",
+    required=True,
+    type=click.Choice(PURPOSES),
+)
+@click.option("--subject", required=True, help="The matter in one short sentence.")
+@click.option("--body-file", required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format", "body_format", type=click.Choice(["markdown", "text"]), default="markdown"
+)
+@click.option("--audience", type=click.Choice(["all"]), default=None, help="Every active account.")
+@click.option(
+    "--accounts-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Customer numbers, one a line.",
+)
+@click.option("--editions", help=f"Comma-separated editions ({', '.join(EDITIONS)}).")
+@click.option("--follows", type=int, help="Id of the mailing this one follows up.")
+@actor_option
+def create(
+    family: str,
+    purpose: str,
+    subject: str,
+    body_file: str,
+    body_format: str,
+    audience: str | None,
+    accounts_file: str | None,
+    editions: str | None,
+    follows: int | None,
+    actor: str | None,
+) -> None:
+    """Compose a mailing; prints its id."""
+    chosen = [
+        name
+        for name, value in (
+            ("audience", audience),
+            ("accounts-file", accounts_file),
+            ("editions", editions),
+        )
+        if value
+    ]
+    if len(chosen) > 1:
+        raise click.UsageError("choose one of --audience all, --accounts-file, --editions")
+    kind, values = "all", ()
+    if accounts_file:
+        lines = Path(accounts_file).read_text(encoding="utf-8").splitlines()
+        kind, values = "accounts", tuple(line.strip() for line in lines if line.strip())
+    elif editions:
+        kind, values = "editions", tuple(e.strip() for e in editions.split(",") if e.strip())
+    draft = MailingDraft(
+        product_family=family,
+        purpose=purpose,
+        subject=subject,
+        body=Path(body_file).read_text(encoding="utf-8"),
+        body_format=body_format,
+        audience_kind=kind,
+        audience_values=values,
+        follows_id=follows,
+    )
+    try:
+        mailing = services.create_mailing(_runtime(), draft, _actor(actor))
+    except DraftError as error:
+        problems = "; ".join(f"{k}: {v}" for k, v in error.errors.items())
+        raise click.ClickException(problems) from None
+    click.echo(mailing.id)
+
+
+def _guarded(action: Callable[..., T], *args: Any) -> T:
+    try:
+        return action(*args)
+    except services.MailingNotFound:
+        raise click.ClickException(f"no mailing {args[1]}") from None
+    except services.MailingRefused as error:
+        raise click.ClickException(str(error)) from None
+
+
+@mailings.command("approve")
+@click.argument("mailing_id", type=int)
+@actor_option
+def approve(mailing_id: int, actor: str | None) -> None:
+    """Approve a mailing (a different person than its author)."""
+    mailing = _guarded(services.approve, _runtime(), mailing_id, _actor(actor))
+    click.echo(f"mailing {mailing.id} approved by {mailing.approved_by}")
+
+
+@mailings.command("send")
+@click.argument("mailing_id", type=int)
+@click.option("--wait", is_flag=True, help="Show progress until every record is finished.")
+@actor_option
+def send(mailing_id: int, wait: bool, actor: str | None) -> None:
+    """Resolve the audience and start sending."""
+    runtime = _runtime()
+    mailing = _guarded(services.start_sending, runtime, mailing_id, _actor(actor))
+    click.echo(f"mailing {mailing.id}: {mailing.recipients} recipients queued")
+    if wait:
+        sys.exit(_wait(runtime, mailing_id))
+
+
+def _wait(runtime: Runtime, mailing_id: int) -> int:
+    status = services.progress(runtime, mailing_id)
+    with click.progressbar(length=max(status.total, 1), label="sending") as bar:
+        shown = 0
+        while True:
+            status = services.progress(runtime, mailing_id)
+            done = status.total - status.open
+            bar.update(done - shown)
+            shown = done
+            if status.finished:
+                break
+            time.sleep(POLL_SECONDS)
+    click.echo(json.dumps(status.counts))
+    return 1 if status.mailing["state"] == "cancelled" else 0
+
+
+@mailings.command("status")
+@click.argument("mailing_id", type=int)
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable counts per state.")
+def status(mailing_id: int, as_json: bool) -> None:
+    """Counts per delivery state."""
+    progress = _guarded(services.progress, _runtime(), mailing_id)
+    if as_json:
+        click.echo(json.dumps(progress.as_dict()))
+        return
+    click.echo(f"mailing {mailing_id} ({progress.mailing['state']}): {progress.total} recipients")
+    for state, count in progress.counts.items():
+        click.echo(f"  {state:10} {count}")
+
+
+@mailings.command("pause")
+@click.argument("mailing_id", type=int)
+def pause(mailing_id: int) -> None:
+    """Pause a running mailing (running batches stop within a second)."""
+    _guarded(services.pause, _runtime(), mailing_id)
+    click.echo(f"mailing {mailing_id} paused")
+
+
+@mailings.command("resume")
+@click.argument("mailing_id", type=int)
+def resume(mailing_id: int) -> None:
+    """Resume a paused mailing."""
+    _guarded(services.resume, _runtime(), mailing_id)
+    click.echo(f"mailing {mailing_id} resumed")
+
+
+@mailings.command("cancel")
+@click.argument("mailing_id", type=int)
+def cancel(mailing_id: int) -> None:
+    """Cancel a mailing; nothing more is sent."""
+    _guarded(services.cancel, _runtime(), mailing_id)
+    click.echo(f"mailing {mailing_id} cancelled")
+
+
+@mailings.command("preview")
+@click.argument("mailing_id", type=int)
+@click.option("--account", "customer_number", help="Customer number to personalise for.")
+@click.option("--html", is_flag=True, help="Print the HTML part instead of the text part.")
+def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
+    """Print the mail as an account would receive it."""
+    shown = _guarded(services.preview, _runtime(), mailing_id, customer_number)
+    click.echo(f"Subject: {shown.subject}\n")
+    click.echo(shown.html if html else shown.text)
+
+
+@mailings.command("test-send")
+@click.argument("mailing_id", type=int)
+@click.option("--to", "to", required=True, help="Your own address.")
+@click.option("--account", "customer_number", help="Customer number to personalise for.")
+def test_send(mailing_id: int, to: str, customer_number: str | None) -> None:
+    """Send the mail, marked [TEST], to yourself."""
+    result = _guarded(services.test_send, _runtime(), mailing_id, to, customer_number)
+    click.echo(result.reply)
+    if not result.sent:
+        sys.exit(1)

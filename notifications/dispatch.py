@@ -1,0 +1,131 @@
+"""Handing delivery records to the workers in batches, retrying deferred ones, reaping claims.
+
+One RQ job covers a range of record ids (``MAILING_BATCH_SIZE`` records); all jobs of a
+fan-out are enqueued in one Redis pipeline. The periodic tick returns records whose claim
+outlived its lease (the worker died) to ``deferred``, enqueues deferred records that are due
+and queued records whose job was lost, and marks finished mailings done.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+from sqlalchemy.orm import Session
+
+from helpdesk.db import utcnow
+from helpdesk.runtime import Runtime
+from notifications.mailing_settings import load_mailing_settings
+from notifications.mailings import OPEN_DELIVERY_STATES, Mailing, MailingDelivery
+
+log = logging.getLogger(__name__)
+JOB = "workers.jobs.send_mailing_batch"
+
+
+@dataclass(frozen=True)
+class TickResult:
+    reaped: int
+    enqueued_jobs: int
+    finished: int
+
+
+def ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
+    """Consecutive slices of the sorted ``ids`` as (first, last) pairs of ``size`` records."""
+    ordered = sorted(ids)
+    return [
+        (ordered[i], ordered[min(i + size, len(ordered)) - 1]) for i in range(0, len(ordered), size)
+    ]
+
+
+def enqueue_batches(runtime: Runtime, mailing_id: int, ids: list[int]) -> int:
+    """One job per batch of ``ids``, enqueued in one pipeline; returns the number of jobs."""
+    knobs = load_mailing_settings(runtime.settings)
+    batches = ranges(ids, knobs.batch_size)
+    if not batches:
+        return 0
+    queue = runtime.queue("mail")
+    queue.enqueue_many(
+        [
+            queue.prepare_data(
+                JOB,
+                args=(mailing_id, first, last),
+                timeout=knobs.lease_seconds,
+                result_ttl=600,
+            )
+            for first, last in batches
+        ]
+    )
+    return len(batches)
+
+
+def queued_ids(session: Session, mailing_id: int) -> list[int]:
+    return list(
+        session.scalars(
+            select(MailingDelivery.id).where(
+                MailingDelivery.mailing_id == mailing_id, MailingDelivery.state == "queued"
+            )
+        )
+    )
+
+
+def finish_if_complete(session: Session, mailing_id: int) -> bool:
+    """Mark a sending mailing done when none of its records is open any more."""
+    open_records = exists().where(
+        MailingDelivery.mailing_id == mailing_id,
+        MailingDelivery.state.in_(OPEN_DELIVERY_STATES),
+    )
+    return bool(
+        session.execute(
+            update(Mailing)
+            .where(Mailing.id == mailing_id, Mailing.state == "sending", ~open_records)
+            .values(state="done", finished_at=utcnow(), updated_at=utcnow())
+        ).rowcount
+    )
+
+
+def tick(runtime: Runtime, now: datetime | None = None) -> TickResult:
+    """Reap dead claims, enqueue what is due, finish what is complete (periodic job)."""
+    knobs = load_mailing_settings(runtime.settings)
+    now = now or utcnow()
+    lease = timedelta(seconds=knobs.lease_seconds)
+    due: dict[int, list[int]] = {}
+    with runtime.db.session() as session:
+        reaped = session.execute(
+            update(MailingDelivery)
+            .where(MailingDelivery.state == "sending", MailingDelivery.claimed_at < now - lease)
+            .values(state="deferred", claimed_by=None, next_attempt_at=now, updated_at=now)
+        ).rowcount
+        sending = list(session.scalars(select(Mailing.id).where(Mailing.state == "sending")))
+        for mailing_id in sending:
+            rows = session.execute(
+                select(MailingDelivery.id, MailingDelivery.state).where(
+                    MailingDelivery.mailing_id == mailing_id,
+                    (
+                        (MailingDelivery.state == "deferred")
+                        & (MailingDelivery.next_attempt_at <= now)
+                    )
+                    | (
+                        (MailingDelivery.state == "queued")
+                        & (MailingDelivery.updated_at < now - lease)
+                    ),
+                )
+            ).all()
+            if any(row.state == "queued" for row in rows):
+                session.execute(
+                    update(MailingDelivery)
+                    .where(
+                        MailingDelivery.mailing_id == mailing_id,
+                        MailingDelivery.state == "queued",
+                        MailingDelivery.updated_at < now - lease,
+                    )
+                    .values(updated_at=now)
+                )
+            if rows:
+                due[mailing_id] = [row.id for row in rows]
+        finished = sum(finish_if_complete(session, mailing_id) for mailing_id in sending)
+    jobs = sum(enqueue_batches(runtime, mailing_id, ids) for mailing_id, ids in due.items())
+    if reaped or jobs or finished:
+        log.info("mailing tick: %s reaped, %s jobs enqueued, %s finished", reaped, jobs, finished)
+    return TickResult(reaped, jobs, finished)

@@ -1,0 +1,283 @@
+"""Mandatory mailings: compose, preview, test-send, approve (four eyes), send, pause, cancel.
+
+These functions own the rules and the transactions; the CLI, the API and the ops pages only
+parse input and call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session
+
+from accounts.models import Account
+from helpdesk.db import utcnow
+from helpdesk.runtime import Runtime
+from notifications import audience, composing, dispatch, dkim_fast, messages
+from notifications.composing import MailingDraft
+from notifications.mailing_messages import MessageFactory
+from notifications.mailing_settings import load_mailing_settings
+from notifications.mailings import DELIVERY_STATES, Mailing, MailingDelivery
+from notifications.smtp import SmtpResult, SmtpTransport
+from tickets.services import routing_rules
+
+SAMPLE_ACCOUNT = ("Musterfirma GmbH", "000000")
+
+
+class MailingNotFound(LookupError):
+    pass
+
+
+class MailingRefused(Exception):
+    """An action the mailing's state or the four-eyes rule does not allow (German message)."""
+
+
+@dataclass(frozen=True)
+class Preview:
+    subject: str
+    text: str
+    html: str
+    company: str
+    customer_number: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    mailing: dict[str, Any]
+    counts: dict[str, int]
+    by_domain: list[dict[str, Any]]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def open(self) -> int:
+        return sum(self.counts[state] for state in ("queued", "sending", "deferred"))
+
+    @property
+    def finished(self) -> bool:
+        return self.mailing["state"] in ("done", "cancelled") or (
+            self.mailing["state"] == "sending" and self.total > 0 and self.open == 0
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "mailing": self.mailing,
+            "counts": self.counts,
+            "total": self.total,
+            "finished": self.finished,
+            "by_domain": self.by_domain,
+        }
+
+
+def family_colours(runtime: Runtime) -> dict[str, str]:
+    catalog = routing_rules(runtime).catalog_dict()
+    return {family["name"]: family["colour"] for family in catalog["product_families"]}
+
+
+def create_mailing(runtime: Runtime, draft: MailingDraft, actor: str) -> Mailing:
+    """Check the draft and store it with its mail rendered once (raises DraftError)."""
+    colours = family_colours(runtime)
+    composing.check_draft(draft, colours, load_mailing_settings(runtime.settings))
+    with runtime.db.session() as session:
+        original = None
+        if draft.follows_id is not None:
+            original = session.get(Mailing, draft.follows_id)
+            if original is None:
+                raise composing.DraftError({"follows": "Dieses Mailing gibt es nicht."})
+        mailing = Mailing(
+            product_family=draft.product_family,
+            banner_colour=colours[draft.product_family],
+            purpose=draft.purpose,
+            subject=draft.subject.strip(),
+            body=draft.body,
+            body_format=draft.body_format,
+            audience_kind=draft.audience_kind,
+            audience_values=sorted({v.strip() for v in draft.audience_values if v.strip()}),
+            follows_id=draft.follows_id,
+            created_by=actor,
+        )
+        mailing.slot_token, mailing.text_skeleton, mailing.html_skeleton = composing.freeze(
+            mailing, runtime.settings, original
+        )
+        session.add(mailing)
+    return mailing
+
+
+def get_mailing(runtime: Runtime, mailing_id: int) -> Mailing:
+    with runtime.db.session() as session:
+        mailing = session.get(Mailing, mailing_id)
+    if mailing is None:
+        raise MailingNotFound(mailing_id)
+    return mailing
+
+
+def list_mailings(runtime: Runtime, limit: int = 100) -> list[Mailing]:
+    with runtime.db.session() as session:
+        return list(session.scalars(select(Mailing).order_by(Mailing.id.desc()).limit(limit)))
+
+
+def approve(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
+    """The second pair of eyes: any ops user except the one who composed the mailing."""
+    with runtime.db.session() as session:
+        mailing = _locked(session, mailing_id)
+        if mailing.created_by == actor:
+            raise MailingRefused("Freigeben muss eine andere Person als die Verfasserin.")
+        if mailing.state != "draft":
+            raise MailingRefused("Nur ein Entwurf kann freigegeben werden.")
+        mailing.approved_by, mailing.approved_at = actor, utcnow()
+    return mailing
+
+
+def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
+    """Resolve the audience into delivery records, then hand them to the workers in batches."""
+    knobs = load_mailing_settings(runtime.settings)
+    with runtime.db.session() as session:
+        mailing = _locked(session, mailing_id)
+        if mailing.state != "draft":
+            raise MailingRefused("Das Mailing wurde bereits versendet oder abgebrochen.")
+        if mailing.approved_by is None:
+            accounts = audience.count_accounts(session, mailing)
+            if accounts > knobs.approval_threshold:
+                raise MailingRefused(
+                    f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
+                    f"{knobs.approval_threshold}) und braucht die Freigabe einer zweiten Person."
+                )
+        audience.resolve(session, mailing)
+        mailing.state, mailing.started_at = "sending", utcnow()
+    with runtime.db.session() as session:
+        ids = dispatch.queued_ids(session, mailing_id)
+    dispatch.enqueue_batches(runtime, mailing_id, ids)
+    return get_mailing(runtime, mailing_id)
+
+
+def pause(runtime: Runtime, mailing_id: int) -> Mailing:
+    return _move(runtime, mailing_id, "sending", "paused")
+
+
+def resume(runtime: Runtime, mailing_id: int) -> Mailing:
+    mailing = _move(runtime, mailing_id, "paused", "sending")
+    with runtime.db.session() as session:
+        ids = dispatch.queued_ids(session, mailing_id)
+    dispatch.enqueue_batches(runtime, mailing_id, ids)
+    return mailing
+
+
+def cancel(runtime: Runtime, mailing_id: int) -> Mailing:
+    """Stop a mailing: records not yet handed to SMTP are cancelled, running batches stop."""
+    with runtime.db.session() as session:
+        mailing = _locked(session, mailing_id)
+        if mailing.state not in ("draft", "sending", "paused"):
+            raise MailingRefused("Das Mailing ist bereits abgeschlossen.")
+        mailing.state, mailing.finished_at = "cancelled", utcnow()
+        session.execute(
+            update(MailingDelivery)
+            .where(
+                MailingDelivery.mailing_id == mailing_id,
+                MailingDelivery.state.in_(("queued", "deferred")),
+            )
+            .values(state="cancelled", updated_at=utcnow())
+        )
+    return mailing
+
+
+def progress(runtime: Runtime, mailing_id: int, domains: int = 20) -> Progress:
+    """Counts per state, and per destination domain for the busiest ``domains`` domains."""
+    with runtime.db.session() as session:
+        mailing = session.get(Mailing, mailing_id)
+        if mailing is None:
+            raise MailingNotFound(mailing_id)
+        counts = dict.fromkeys(DELIVERY_STATES, 0)
+        counts.update(
+            session.execute(
+                select(MailingDelivery.state, func.count())
+                .where(MailingDelivery.mailing_id == mailing_id)
+                .group_by(MailingDelivery.state)
+            ).all()
+        )
+        rows = session.execute(
+            select(MailingDelivery.domain, MailingDelivery.state, func.count())
+            .where(MailingDelivery.mailing_id == mailing_id)
+            .group_by(MailingDelivery.domain, MailingDelivery.state)
+        ).all()
+    per_domain: dict[str, dict[str, int]] = {}
+    for domain, state, count in rows:
+        per_domain.setdefault(domain, dict.fromkeys(DELIVERY_STATES, 0))[state] = count
+    busiest = sorted(per_domain.items(), key=lambda item: -sum(item[1].values()))[:domains]
+    return Progress(mailing.as_dict(), counts, [{"domain": d, **c} for d, c in busiest])
+
+
+def search_deliveries(
+    runtime: Runtime, mailing_id: int, query: str = "", limit: int = 200
+) -> list[MailingDelivery]:
+    """The per-recipient record, by customer number, company or address (substring)."""
+    with runtime.db.session() as session:
+        statement = select(MailingDelivery).where(MailingDelivery.mailing_id == mailing_id)
+        if query.strip():
+            needle = f"%{query.strip().lower()}%"
+            statement = statement.where(
+                or_(
+                    MailingDelivery.address.like(needle),
+                    MailingDelivery.customer_number.like(needle),
+                    func.lower(MailingDelivery.company).like(needle),
+                )
+            )
+        return list(session.scalars(statement.order_by(MailingDelivery.id).limit(limit)))
+
+
+def preview(runtime: Runtime, mailing_id: int, customer_number: str | None = None) -> Preview:
+    """The mail as the given account (or a sample account) would receive it."""
+    mailing = get_mailing(runtime, mailing_id)
+    company, number = SAMPLE_ACCOUNT
+    if customer_number:
+        with runtime.db.session() as session:
+            row = session.execute(
+                select(Account.company, Account.customer_number).where(
+                    Account.customer_number == customer_number.strip()
+                )
+            ).one_or_none()
+        if row is None:
+            raise MailingNotFound(f"account {customer_number}")
+        company, number = row
+    parts = composing.personalise(mailing, company, number)
+    return Preview(parts.subject, parts.text, parts.html, company, number)
+
+
+def test_send(
+    runtime: Runtime, mailing_id: int, to: str, customer_number: str | None = None
+) -> SmtpResult:
+    """Send the preview, signed, to ``to`` (the ops user); no delivery record is written."""
+    shown = preview(runtime, mailing_id, customer_number)
+    mailing = get_mailing(runtime, mailing_id)
+    settings = runtime.settings
+    message = MessageFactory(settings, mailing).build(
+        delivery_id=0,
+        address=to,
+        company=shown.company,
+        customer_number=shown.customer_number,
+        date=utcnow(),
+    )
+    message.replace_header("Subject", f"[TEST] {mailing.subject}")
+    message.replace_header("Message-ID", messages.new_message_id(settings.mail_domain))
+    raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
+    with SmtpTransport(settings.smtp_url).connect() as connection:
+        return connection.send(settings.mail_from, messages.transport_address(to), raw)
+
+
+def _locked(session: Session, mailing_id: int) -> Mailing:
+    mailing = session.get(Mailing, mailing_id, with_for_update=True)
+    if mailing is None:
+        raise MailingNotFound(mailing_id)
+    return mailing
+
+
+def _move(runtime: Runtime, mailing_id: int, source: str, target: str) -> Mailing:
+    with runtime.db.session() as session:
+        mailing = _locked(session, mailing_id)
+        if mailing.state != source:
+            raise MailingRefused(f"Nur ein Mailing im Zustand {source} kann {target} werden.")
+        mailing.state = target
+    return mailing

@@ -1,0 +1,121 @@
+"""Mandatory mailings ("Pflichtmailings") and their per-recipient delivery records."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from helpdesk.db import Base, UTCDateTime, utcnow
+
+PURPOSES = ("security", "deadline", "maintenance", "outage", "data_protection")
+BODY_FORMATS = ("markdown", "text")
+AUDIENCE_KINDS = ("all", "editions", "accounts")
+MAILING_STATES = ("draft", "sending", "paused", "cancelled", "done")
+DELIVERY_STATES = ("queued", "sending", "sent", "deferred", "bounced", "failed", "cancelled")
+OPEN_DELIVERY_STATES = ("queued", "sending", "deferred")
+REASONS = ("first_contact", "contact_person", "emergency", "data_protection")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Mailing(Base):
+    """One matter sent to every affected account; content is frozen when it is composed.
+
+    ``text_skeleton``/``html_skeleton`` are the rendered mail with ``slot_token`` slots for the
+    per-account values, so sending and the e-mail history never render the template again.
+    """
+
+    __tablename__ = "mailings"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", PURPOSES), name="purpose"),
+        CheckConstraint(_in("body_format", BODY_FORMATS), name="body_format"),
+        CheckConstraint(_in("audience_kind", AUDIENCE_KINDS), name="audience_kind"),
+        CheckConstraint(_in("state", MAILING_STATES), name="state"),
+        CheckConstraint("approved_by IS NULL OR approved_by <> created_by", name="four_eyes"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_family: Mapped[str] = mapped_column(String(120))
+    banner_colour: Mapped[str] = mapped_column(String(7))
+    purpose: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str] = mapped_column(String(250))
+    body: Mapped[str] = mapped_column(Text)
+    body_format: Mapped[str] = mapped_column(String(10), default="markdown")
+    audience_kind: Mapped[str] = mapped_column(String(10), default="all")
+    audience_values: Mapped[list[str]] = mapped_column(JSON, default=list)
+    follows_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailings.id", ondelete="RESTRICT"), index=True
+    )
+    slot_token: Mapped[str] = mapped_column(String(40))
+    text_skeleton: Mapped[str] = mapped_column(Text)
+    html_skeleton: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="draft")
+    created_by: Mapped[str] = mapped_column(String(320))
+    approved_by: Mapped[str | None] = mapped_column(String(320))
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    recipients: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "product_family": self.product_family,
+            "purpose": self.purpose,
+            "subject": self.subject,
+            "audience": {"kind": self.audience_kind, "values": list(self.audience_values)},
+            "follows": self.follows_id,
+            "state": self.state,
+            "created_by": self.created_by,
+            "approved_by": self.approved_by,
+            "recipients": self.recipients,
+        }
+
+
+class MailingDelivery(Base):
+    """One address of one account for one mailing: why it was chosen and what happened.
+
+    Rows are written by audience resolution before sending starts. The state moves
+    queued -> sending -> sent | deferred | bounced | failed (or cancelled); only a worker whose
+    claim moved the row to ``sending`` may hand it to the SMTP server, and the result is
+    committed per message. ``company``/``customer_number`` are the values the message was
+    personalised with, so the e-mail history can show it as sent.
+    """
+
+    __tablename__ = "mailing_deliveries"
+    __table_args__ = (
+        UniqueConstraint(
+            "mailing_id", "account_id", "address", name="uq_mailing_deliveries_address"
+        ),
+        CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
+        CheckConstraint(_in("reason", REASONS), name="reason"),
+        Index("ix_mailing_deliveries_mailing_state", "mailing_id", "state"),
+        Index("ix_mailing_deliveries_state_next_attempt", "state", "next_attempt_at"),
+        Index("ix_mailing_deliveries_account", "account_id", "mailing_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailing_id: Mapped[int] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320), index=True)
+    domain: Mapped[str] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(20))
+    company: Mapped[str] = mapped_column(String(200))
+    customer_number: Mapped[str] = mapped_column(String(20))
+    state: Mapped[str] = mapped_column(String(10), default="queued")
+    attempts: Mapped[int] = mapped_column(default=0)
+    smtp_reply: Mapped[str | None] = mapped_column(Text)
+    claimed_by: Mapped[str | None] = mapped_column(String(120))
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    message_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
