@@ -9,6 +9,7 @@ import click
 
 from helpdesk.config import ConfigError, Settings, load_settings
 from helpdesk.runtime import Runtime, current
+from notifications.cli import mailings
 from tickets.routing.cli import routes
 from tickets.sla.cli import sla
 
@@ -105,3 +106,4 @@ def seed_demo(if_empty: bool) -> None:
 
 main.add_command(sla)
 main.add_command(routes)
+main.add_command(mailings)
