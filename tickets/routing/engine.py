@@ -1,150 +1,42 @@
 """The compiled rule set and the routing decision: first matching rule wins, else the default.
 
-Compilation does the work once: conditions become small predicates with their values
-pre-normalised, rules are indexed by (product family, component) so a ticket only looks at
-rules that can apply to it, and every (rule, requested priority) outcome is a ready-made
-Decision. Routing a ticket is then one subject normalisation and a short loop.
+Compilation does the work once, so routing a ticket is one subject normalisation and a short
+loop:
+
+* rules are indexed by (product family, component): a ticket only meets rules whose family
+  and component conditions admit it;
+* a rule with subject phrases is gated by one word of each phrase: the subject's words are
+  looked up once in a word index, and a rule none of whose words occur is skipped unseen;
+* the subject regexes of all rules are also joined into one alternation, searched once: when
+  it finds nothing, every rule with a regex is skipped;
+* every (rule, requested priority) outcome is a ready-made Decision.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from tickets.routing.catalog import Catalog, Family, Priority, Queue
+from tickets.routing.conditions import SET_CONDITIONS, Condition, FactsView
 from tickets.routing.facts import Decision, TicketFacts, TraceStep
-from tickets.routing.normalise import contains_phrase, normalise_subject, normalise_text
 
-SET_CONDITIONS = (
-    "product_family",
-    "component",
-    "department",
-    "channel",
-    "mailbox",
-    "edition",
-    "support_level",
-    "requested_priority",
-)
-PHRASE_CONDITIONS = ("subject", "body")
-CONDITION_KEYS = (*SET_CONDITIONS, *PHRASE_CONDITIONS, "subject_regex", "license_locked")
 # The fast path leaves these to the (family, component) index.
 INDEXED_CONDITIONS = frozenset({"product_family", "component"})
+# Conditions a rule checks on the fast path, cheapest first.
+_COST = {
+    key: rank
+    for rank, key in enumerate((*SET_CONDITIONS, "license_locked", "subject", "subject_regex"))
+}
+_COST["body"] = len(_COST)
+# Regex features whose meaning changes inside a joined alternation (group numbers shift).
+_NOT_JOINABLE = re.compile(r"\\[1-9]|\(\?P=|\(\?\(|\(\?[aiLmsux-]+\)")
 
-
-class FactsView:
-    """One ticket's facts as conditions read them: case-folded, subject and body normalised once."""
-
-    __slots__ = (
-        "_body",
-        "_subject",
-        "body_text",
-        "channel",
-        "component",
-        "department",
-        "edition",
-        "license_locked",
-        "mailbox",
-        "product_family",
-        "requested_priority",
-        "subject_text",
-        "support_level",
-    )
-
-    def __init__(self, facts: TicketFacts) -> None:
-        self.product_family = _fold(facts.product_family)
-        self.component = _fold(facts.component)
-        self.department = _fold(facts.department)
-        self.channel = facts.channel
-        self.mailbox = _fold(facts.mailbox)
-        self.edition = _fold(facts.edition)
-        self.support_level = _fold(facts.support_level)
-        self.requested_priority = facts.requested_priority
-        self.license_locked = facts.license_locked
-        self.subject_text = facts.subject
-        self.body_text = facts.body
-        self._subject: str | None = None
-        self._body: str | None = None
-
-    @property
-    def subject(self) -> str:
-        if self._subject is None:
-            self._subject = normalise_subject(self.subject_text)
-        return self._subject
-
-    @property
-    def body(self) -> str:
-        if self._body is None:
-            self._body = normalise_text(self.body_text)
-        return self._body
-
-
-def _fold(value: str | None) -> str | None:
-    return None if value is None else value.strip().casefold()
-
-
-@dataclass(frozen=True, slots=True)
-class Condition:
-    """One condition of a rule: ``key`` as written in the file, ``values`` normalised."""
-
-    key: str
-    values: tuple[str, ...] | bool
-    test: Callable[[FactsView], bool] = dataclasses.field(compare=False, repr=False)
-
-    @classmethod
-    def build(cls, key: str, values: Iterable[str] | bool) -> Condition:
-        """Compile a condition; values must already have passed validation."""
-        if key == "license_locked":
-            assert isinstance(values, bool)
-            wanted = values
-            return cls(key, wanted, lambda view: view.license_locked is wanted)
-        assert not isinstance(values, bool)
-        if key in PHRASE_CONDITIONS:
-            phrases = tuple(dict.fromkeys(normalise_text(value) for value in values))
-            padded = tuple(f" {phrase} " for phrase in phrases)
-            if key == "subject":
-                return cls(key, phrases, lambda view: _any_in(padded, f" {view.subject} "))
-            return cls(key, phrases, lambda view: _any_in(padded, f" {view.body} "))
-        if key == "subject_regex":
-            (source,) = values
-            pattern = re.compile(source, re.IGNORECASE)
-            return cls(key, (source,), lambda view: pattern.search(view.subject) is not None)
-        if key in ("channel", "requested_priority"):
-            exact = tuple(dict.fromkeys(values))
-            allowed = frozenset(exact)
-            return cls(key, exact, lambda view: getattr(view, key) in allowed)
-        folded = tuple(dict.fromkeys(value.strip().casefold() for value in values))
-        allowed = frozenset(folded)
-        return cls(key, folded, lambda view: getattr(view, key) in allowed)
-
-    def explain(self, view: FactsView) -> str:
-        """Say in one line what this condition asked of the ticket and what the ticket had."""
-        matched = self.test(view)
-        if isinstance(self.values, bool):
-            wanted = "as required" if matched else f"rule wants {self.values}"
-            return f"license_locked is {view.license_locked}, {wanted}"
-        if self.key == "subject_regex":
-            verb = "matches" if matched else "does not match"
-            return f"subject {view.subject!r} {verb} /{self.values[0]}/"
-        if self.key in PHRASE_CONDITIONS:
-            text = view.subject if self.key == "subject" else view.body
-            shown = repr(text) if self.key == "subject" else "text"
-            if matched:
-                found = next(p for p in self.values if contains_phrase(text, p))
-                return f"{self.key} {shown} contains {found!r}"
-            return f"{self.key} {shown} contains none of {_listing(self.values)}"
-        verb = "is one of" if matched else "is not one of"
-        return f"{self.key} {getattr(view, self.key)!r} {verb} {_listing(self.values)}"
-
-
-def _listing(values: tuple[str, ...]) -> str:
-    return ", ".join(repr(value) for value in values)
-
-
-def _any_in(padded_phrases: tuple[str, ...], padded_text: str) -> bool:
-    return any(phrase in padded_text for phrase in padded_phrases)
+_UNGATED, _PHRASE_GATE, _REGEX_GATE = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,56 +56,22 @@ class Rule:
     line: int
     conditions: tuple[Condition, ...]
     action: Action
+    by_key: dict[str, Condition] = dataclasses.field(init=False, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_key", {c.key: c for c in self.conditions})
 
     def condition(self, key: str) -> Condition | None:
-        return next((c for c in self.conditions if c.key == key), None)
-
-
-@dataclass(frozen=True, slots=True)
-class Family:
-    name: str
-    colour: str
-    components: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Edition:
-    name: str
-    support_level: str
-
-
-@dataclass(frozen=True, slots=True)
-class Queue:
-    id: str
-    name: str
-    team: str
-    description: str
-
-
-@dataclass(frozen=True, slots=True)
-class Priority:
-    id: str
-    name: str
-    description: str
-
-
-@dataclass(frozen=True, slots=True)
-class Catalog:
-    families: tuple[Family, ...]
-    departments: tuple[str, ...]
-    editions: tuple[Edition, ...]
-
-
-# Conditions a rule checks on the fast path, cheapest first.
-_COST = {key: rank for rank, key in enumerate((*SET_CONDITIONS, "license_locked", "subject"))}
-_COST.update({"subject_regex": len(_COST), "body": len(_COST) + 1})
+        return self.by_key.get(key)
 
 
 class _CompiledRule:
-    __slots__ = ("checks", "decisions", "rule")
+    __slots__ = ("checks", "decisions", "gate", "position", "rule")
 
-    def __init__(self, rule: Rule, decisions: tuple[Decision, ...]) -> None:
+    def __init__(self, position: int, rule: Rule, gate: int, decisions: tuple[Decision, ...]):
+        self.position = position
         self.rule = rule
+        self.gate = gate
         self.checks = tuple(
             condition.test
             for condition in sorted(rule.conditions, key=lambda c: _COST[c.key])
@@ -246,8 +104,13 @@ class RuleSet:
         self.rules = rules
         self.default = default
         self._priority_rank = {priority.id: rank for rank, priority in enumerate(priorities)}
-        self._compiled = tuple(_CompiledRule(rule, self._decisions(rule)) for rule in rules)
         self._default_decisions = self._decisions(default)
+        self._word_index: dict[str, set[int]] = {}
+        self._joined_regex = self._join_regexes(rules)
+        self._compiled = tuple(
+            _CompiledRule(position, rule, self._gate(position, rule), self._decisions(rule))
+            for position, rule in enumerate(rules)
+        )
         self._families = frozenset(family.name.casefold() for family in catalog.families)
         self._components = frozenset(
             component.casefold() for family in catalog.families for component in family.components
@@ -275,7 +138,20 @@ class RuleSet:
         candidates = self._candidates.get((family, component))
         if candidates is None:
             candidates = self._candidates_for(family, component)
+        gated_in: set[int] | None = None
+        regex_found: bool | None = None
         for compiled in candidates:
+            if compiled.gate == _PHRASE_GATE:
+                if gated_in is None:
+                    gated_in = self._gated_in(view.subject)
+                if compiled.position not in gated_in:
+                    continue
+            elif compiled.gate == _REGEX_GATE:
+                if regex_found is None:
+                    assert self._joined_regex is not None
+                    regex_found = self._joined_regex.search(view.subject) is not None
+                if not regex_found:
+                    continue
             for check in compiled.checks:
                 if not check(view):
                     break
@@ -284,6 +160,7 @@ class RuleSet:
         return self._default_decisions[rank]
 
     def _explain(self, view: FactsView, rank: int) -> Decision:
+        """The slow path: every rule in order, each condition tested and described."""
         trace: list[TraceStep] = []
         for compiled in self._compiled:
             rule = compiled.rule
@@ -296,6 +173,45 @@ class RuleSet:
             return dataclasses.replace(compiled.decisions[rank], trace=tuple(trace))
         trace.append(TraceStep("default", self.default.line, True, self.default.description))
         return dataclasses.replace(self._default_decisions[rank], trace=tuple(trace))
+
+    def _gated_in(self, subject: str) -> set[int]:
+        """Positions of phrase-gated rules with a gate word in the subject."""
+        found: set[int] = set()
+        for word in set(subject.split()):
+            positions = self._word_index.get(word)
+            if positions is not None:
+                found |= positions
+        return found
+
+    def _gate(self, position: int, rule: Rule) -> int:
+        """Pick the rule's gate; phrase gates also enter the rule into the word index."""
+        phrases = rule.condition("subject")
+        if phrases is not None:
+            assert not isinstance(phrases.values, bool)
+            for phrase in phrases.values:
+                # Any word of the phrase must occur; the longest is likely the rarest.
+                self._word_index.setdefault(max(phrase.split(), key=len), set()).add(position)
+            return _PHRASE_GATE
+        regex = rule.condition("subject_regex")
+        if regex is not None and self._joined_regex is not None and _joinable(regex):
+            return _REGEX_GATE
+        return _UNGATED
+
+    @staticmethod
+    def _join_regexes(rules: Iterable[Rule]) -> re.Pattern[str] | None:
+        """One alternation of every joinable subject regex: no match means none matches."""
+        sources = []
+        for rule in rules:
+            regex = rule.condition("subject_regex")
+            if regex is not None and _joinable(regex):
+                assert not isinstance(regex.values, bool)
+                sources.append(f"(?:{regex.values[0]})")
+        if not sources:
+            return None
+        try:
+            return re.compile("|".join(sources), re.IGNORECASE)
+        except re.error:  # e.g. one group name used in two rules: check each regex alone
+            return None
 
     def _candidates_for(
         self, family: str | None, component: str | None
@@ -382,8 +298,12 @@ class RuleSet:
         }
 
 
+def _joinable(regex: Condition) -> bool:
+    assert not isinstance(regex.values, bool)
+    return _NOT_JOINABLE.search(regex.values[0]) is None
+
+
 def _admits(condition: Condition | None, key: str | None) -> bool:
     if condition is None:
         return True
-    assert not isinstance(condition.values, bool)
-    return key is not None and key in condition.values
+    return key is not None and key in condition.value_set

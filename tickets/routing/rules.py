@@ -14,18 +14,9 @@ from pathlib import Path
 
 from yaml.nodes import Node, ScalarNode
 
-from tickets.routing.engine import (
-    CONDITION_KEYS,
-    Action,
-    Catalog,
-    Condition,
-    Edition,
-    Family,
-    Priority,
-    Queue,
-    Rule,
-    RuleSet,
-)
+from tickets.routing.catalog import Catalog, Edition, Family, Priority, Queue
+from tickets.routing.conditions import CONDITION_KEYS, Condition
+from tickets.routing.engine import Action, Rule, RuleSet
 from tickets.routing.facts import CHANNELS
 from tickets.routing.normalise import normalise_text
 from tickets.routing.shadowing import shadowing_rule

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tickets.routing.engine import PHRASE_CONDITIONS, Condition, Rule
+from tickets.routing.conditions import PHRASE_CONDITIONS, Condition
+from tickets.routing.engine import Rule
 from tickets.routing.normalise import contains_phrase
 
 
@@ -30,6 +31,8 @@ def shadowing_rule(earlier: Sequence[Rule], rule: Rule) -> Rule | None:
 
 def covers(general: Rule, specific: Rule) -> bool:
     """Whether every ticket matching ``specific`` provably matches ``general`` too."""
+    if not general.by_key.keys() <= specific.by_key.keys():
+        return False
     return all(
         _implied(condition, specific.condition(condition.key)) for condition in general.conditions
     )
@@ -45,4 +48,6 @@ def _implied(general: Condition, specific: Condition | None) -> bool:
             any(contains_phrase(narrow, wide) for wide in general.values)
             for narrow in specific.values
         )
-    return set(specific.values) <= set(general.values)
+    if general.key == "subject_regex":
+        return general.values == specific.values
+    return specific.value_set <= general.value_set

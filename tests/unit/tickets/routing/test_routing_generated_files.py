@@ -13,8 +13,8 @@ from hypothesis import strategies as st
 
 from tests.unit.tickets.routing.rulefiles import small_document
 from tickets.routing import RulesError, TicketFacts, check_rules, load_rules
-from tickets.routing.engine import Condition, FactsView, Rule
-from tickets.routing.rules import Action
+from tickets.routing.conditions import Condition, FactsView
+from tickets.routing.engine import Action, Rule
 from tickets.routing.shadowing import covers
 
 FAMILIES = ["JTL-Kundenkonto", "JTL-Wawi", "JTL-Vouchers"]

@@ -1,0 +1,42 @@
+"""What the rules file declares besides rules: products, departments, editions, queues."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Family:
+    """A product family ("Produktfamilie") with its components and mail banner colour."""
+
+    name: str
+    colour: str
+    components: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Edition:
+    name: str
+    support_level: str
+
+
+@dataclass(frozen=True, slots=True)
+class Queue:
+    id: str
+    name: str
+    team: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Priority:
+    id: str
+    name: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    families: tuple[Family, ...]
+    departments: tuple[str, ...]
+    editions: tuple[Edition, ...]
