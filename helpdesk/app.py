@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
+    from accounts.pages import register as register_accounts
     from tickets.api import api as tickets_api
     from tickets.services import routing_status
 
@@ -58,6 +59,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     health.register(app, "routing_rules", routing_status)
     app.register_blueprint(tickets_api)
     csrf.exempt(tickets_api)  # JSON API: no cookies are trusted there, only bearer tokens
+    register_accounts(app, csrf)
     if settings.development:
         from helpdesk.devmail import blueprint as devmail
 

@@ -1,0 +1,158 @@
+"""Who is calling: sessions and bearer tokens become a Principal; rate limits; access helpers.
+
+Browser pages trust the signed session cookie; ``/api/`` trusts only ``Authorization: Bearer``
+tokens, so a cookie can never be ridden into the CSRF-exempt JSON API.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Any
+
+from flask import Flask, abort, current_app, request, session
+from redis.exceptions import RedisError
+
+from accounts import tokens
+from accounts.models import User
+from accounts.users import SESSION, granted_permissions
+from helpdesk.runtime import Runtime
+from helpdesk.security import Principal, current_principal, principal_loader
+
+SIGN_IN_WINDOW = 15 * 60
+SIGN_IN_LIMITS = {"email": 10, "ip": 50, "code": 5}
+PENDING_VALID_FOR = 10 * 60
+
+
+class TooManyAttempts(Exception):
+    """Sign-in attempts for this address, client or user exceeded the limit for now."""
+
+
+def register(app: Flask) -> None:
+    principal_loader(app, load_principal)
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def load_principal() -> Principal | None:
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        return _token_principal(header.removeprefix("Bearer ").strip())
+    if request.path.startswith("/api/"):
+        return None
+    user_id = session.get("user_id")
+    if not isinstance(user_id, int):
+        return None
+    with _runtime().db.session() as db:
+        user = db.get(User, user_id)
+    if user is None or not user.active or session.get("version") != user.session_version:
+        session.clear()
+        return None
+    if user.require_totp and not user.totp_enabled:
+        # Two-factor sign-in became mandatory: nothing but setting it up until it is done.
+        return Principal(user.email, frozenset({SESSION}), _attributes(user, must_enrol=True))
+    return Principal(user.email, granted_permissions(user) | {SESSION}, _attributes(user))
+
+
+def _token_principal(plain: str) -> Principal | None:
+    found = tokens.authenticate(_runtime(), plain)
+    if found is None:
+        return None
+    token, user = found
+    permissions = tokens.token_permissions(token, user)
+    return Principal(f"token:{token.id}", permissions, _attributes(user, token_id=token.id))
+
+
+def _attributes(user: User, **extra: Any) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"user_id": user.id, "kind": user.kind, "email": user.email}
+    if user.kind == "customer":
+        attributes["account_id"] = user.account_id
+        attributes["owner"] = user.owner
+    else:
+        attributes["queues"] = list(user.queues)
+        attributes["roles"] = list(user.roles)
+    return attributes | extra
+
+
+def start_session(user: User) -> None:
+    """Sign ``user`` in: a fresh session (no fixation), bound to their session version."""
+    session.clear()
+    session.permanent = False
+    session["user_id"] = user.id
+    session["version"] = user.session_version
+
+
+def set_pending(user: User, step: str) -> None:
+    """Password accepted; ``step`` ("code" or "enrol") must follow before the session starts."""
+    session.clear()
+    session["pending"] = {"user_id": user.id, "step": step, "since": int(time.time())}
+
+
+def pending(step: str) -> int | None:
+    """The user id waiting for ``step``, if the password was accepted recently."""
+    state = session.get("pending")
+    if not isinstance(state, dict) or state.get("step") != step:
+        return None
+    if time.time() - state.get("since", 0) > PENDING_VALID_FOR:
+        session.pop("pending", None)
+        return None
+    user_id = state.get("user_id")
+    return user_id if isinstance(user_id, int) else None
+
+
+def end_session() -> None:
+    session.clear()
+
+
+def _limit_keys(email: str | None = None, user_id: int | None = None) -> list[tuple[str, int]]:
+    keys = [(f"signin:ip:{request.remote_addr}", SIGN_IN_LIMITS["ip"])]
+    if email is not None:
+        hashed = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+        keys.append((f"signin:email:{hashed}", SIGN_IN_LIMITS["email"]))
+    if user_id is not None:
+        keys.append((f"signin:code:{user_id}", SIGN_IN_LIMITS["code"]))
+    return keys
+
+
+def check_attempts(email: str | None = None, user_id: int | None = None) -> None:
+    """Raise TooManyAttempts if the failures counted for this caller reached a limit."""
+    keys = _limit_keys(email, user_id)
+    try:
+        counts = _runtime().redis.mget([key for key, _ in keys])
+    except RedisError as error:
+        raise TooManyAttempts("rate limiter unavailable") from error
+    for (key, limit), count in zip(keys, counts, strict=True):
+        if count is not None and int(count) >= limit:
+            raise TooManyAttempts(key.split(":")[1])
+
+
+def count_failure(email: str | None = None, user_id: int | None = None) -> None:
+    """Count a failed password or code in Redis; the counters expire after the window."""
+    with _runtime().redis.pipeline() as pipe:
+        for key, _limit in _limit_keys(email, user_id):
+            pipe.incr(key)
+            pipe.expire(key, SIGN_IN_WINDOW, nx=True)
+        pipe.execute()
+
+
+def require_account_access(account_id: int) -> None:
+    """Abort with 403 unless the caller may see this account (customers: only their own)."""
+    principal = current_principal()
+    if principal.attributes.get("kind") == "customer":
+        if principal.attributes.get("account_id") != account_id:
+            abort(403)
+    elif not principal.has("account.view"):
+        abort(403)
+
+
+def require_queue_access(queue: str) -> None:
+    """Abort with 403 unless the caller works this queue (supervisors and admins: all)."""
+    principal = current_principal()
+    if principal.attributes.get("kind") != "staff":
+        abort(403)
+    if principal.has("supervisor") or principal.has("admin"):
+        return
+    if not principal.has("agent") or queue not in principal.attributes.get("queues", []):
+        abort(403)

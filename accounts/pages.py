@@ -1,0 +1,76 @@
+"""Wiring for the app factory: blueprints, the principal loader and the page navigation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Flask, current_app, request, url_for
+from flask_wtf.csrf import CSRFProtect
+
+from accounts import api, auth, security_pages, signin, staff, views
+from accounts.forms import ActionForm
+from helpdesk.security import ACCESS_ATTRIBUTE, current_principal, public
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    current: bool
+
+
+def register(app: Flask, csrf: CSRFProtect) -> None:
+    for blueprint in (signin.blueprint, views.blueprint, security_pages.blueprint, staff.blueprint):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(api.api)
+    csrf.exempt(api.api)  # JSON API: bearer tokens only (see accounts.auth.load_principal)
+    auth.register(app)
+    app.context_processor(_navigation)
+    _declare_static(app)
+
+
+def _declare_static(app: Flask) -> None:
+    """Flask's own static view carries no access rule; stylesheets and scripts are public."""
+    serve = app.view_functions.get("static")
+    if serve is None or getattr(serve, ACCESS_ATTRIBUTE, None) is not None:
+        return
+
+    @public("stylesheets and scripts of the pages; nothing secret lives in static/")
+    def static(filename: str) -> Any:
+        return serve(filename=filename)
+
+    app.view_functions["static"] = static
+
+
+def _path_exists(rules: list[Any], path: str) -> bool:
+    return any(rule.rule == path for rule in rules)
+
+
+def _navigation() -> dict[str, Any]:
+    """The menu for the caller's rights; links to other domains appear once they exist."""
+    principal = current_principal()
+    items: list[tuple[str, str]] = []
+    rules = list(current_app.url_map.iter_rules())
+    if principal.has("customer"):
+        items.append(("Mein Konto", url_for("account.overview")))
+    if (principal.has("customer.tickets") or principal.has("agent")) and _path_exists(
+        rules, "/tickets"
+    ):
+        items.append(("Tickets", "/tickets"))
+    if principal.has("ops") and _path_exists(rules, "/mailings"):
+        items.append(("Mailings", "/mailings"))
+    if principal.has("agent"):
+        items.append(("Konten", url_for("staff_accounts.search")))
+    if principal.has("session"):
+        items.append(("Sicherheit", url_for("security.overview")))
+    path = request.path
+    navigation = [
+        NavItem(label, url, path == url or (url != "/" and path.startswith(url + "/")))
+        for label, url in items
+    ]
+    return {
+        "navigation": navigation,
+        "principal": principal,
+        "sign_out_form": ActionForm() if principal.has("session") else None,
+    }

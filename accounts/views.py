@@ -1,0 +1,242 @@
+"""Mein Konto: company profile, contact persons, distribution lists, users, security."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+
+from accounts import invitations, people, services
+from accounts.forms import (
+    ActionForm,
+    DistributionListForm,
+    FirstContactForm,
+    InvitationForm,
+    PermissionsForm,
+    contact_person_form,
+    show_errors,
+)
+from accounts.services import NotFound, ValidationError
+from accounts.users import get_user
+from accounts.vocabulary import contact_options, editions
+from helpdesk.runtime import Runtime
+from helpdesk.security import current_principal, requires
+
+blueprint = Blueprint("account", __name__, url_prefix="/konto")
+SAVED = "Ihre Änderungen wurden gespeichert."
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _account_id() -> int:
+    account_id = current_principal().attributes.get("account_id")
+    if not isinstance(account_id, int):
+        abort(403)
+    return account_id
+
+
+@blueprint.get("")
+@requires("customer")
+def overview() -> Any:
+    account = services.get_account(_runtime(), _account_id())
+    return render_template(
+        "accounts/overview.html",
+        account=account,
+        edition=editions()[account.edition],
+        lists=people.distribution_lists(_runtime(), account.id),
+        purposes=contact_options().distribution_purposes,
+    )
+
+
+@blueprint.route("/firmenprofil", methods=["GET", "POST"])
+@requires("customer.contacts")
+def company_profile() -> Any:
+    account = services.get_account(_runtime(), _account_id())
+    form = FirstContactForm(data={"first_contact": account.first_contact})
+    if form.validate_on_submit():
+        try:
+            services.change_first_contact(
+                _runtime(), account.id, form.first_contact.data or "", current_principal().id
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash(SAVED)
+            return redirect(url_for("account.company_profile"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/company_profile.html", form=form, account=account), status
+
+
+@blueprint.get("/ansprechpartner")
+@requires("customer.contacts")
+def contacts() -> Any:
+    return render_template(
+        "accounts/contacts.html",
+        contacts=people.list_contacts(_runtime(), _account_id()),
+        lists=people.distribution_lists(_runtime(), _account_id()),
+        purposes=contact_options().distribution_purposes,
+        action_form=ActionForm(),
+    )
+
+
+@blueprint.route("/ansprechpartner/neu", methods=["GET", "POST"])
+@requires("customer.contacts")
+def new_contact() -> Any:
+    form = contact_person_form()
+    if not form.is_submitted():
+        form.newsletter_channels.data = list(contact_options().default_newsletters)
+    if form.validate_on_submit():
+        try:
+            draft = people.parse_contact(form.service_data())
+            people.create_contact(_runtime(), _account_id(), draft, current_principal().id)
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash("Der Ansprechpartner wurde angelegt.")
+            return redirect(url_for("account.contacts"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/contact_form.html", form=form, contact=None), status
+
+
+@blueprint.route("/ansprechpartner/<int:contact_id>", methods=["GET", "POST"])
+@requires("customer.contacts")
+def edit_contact(contact_id: int) -> Any:
+    try:
+        contact = people.get_contact(_runtime(), _account_id(), contact_id)
+    except NotFound:
+        abort(404)
+    form = contact_person_form(obj=contact)
+    if form.validate_on_submit():
+        try:
+            draft = people.parse_contact(form.service_data())
+            people.update_contact(
+                _runtime(), _account_id(), contact_id, draft, current_principal().id
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash(SAVED)
+            return redirect(url_for("account.contacts"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/contact_form.html", form=form, contact=contact), status
+
+
+@blueprint.post("/ansprechpartner/<int:contact_id>/loeschen")
+@requires("customer.contacts")
+def delete_contact(contact_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        people.delete_contact(_runtime(), _account_id(), contact_id, current_principal().id)
+    except NotFound:
+        abort(404)
+    flash("Der Ansprechpartner wurde gelöscht.")
+    return redirect(url_for("account.contacts"))
+
+
+@blueprint.route("/verteiler/<purpose>", methods=["GET", "POST"])
+@requires("customer.contacts")
+def distribution_list(purpose: str) -> Any:
+    option = contact_options().purpose(purpose)
+    if option is None:
+        abort(404)
+    current = people.distribution_lists(_runtime(), _account_id())[purpose]
+    form = DistributionListForm(data={"addresses": "\n".join(current)})
+    if form.validate_on_submit():
+        try:
+            people.replace_distribution_list(
+                _runtime(),
+                _account_id(),
+                purpose,
+                (form.addresses.data or "").splitlines(),
+                current_principal().id,
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash(SAVED)
+            return redirect(url_for("account.contacts"))
+    status = 422 if form.errors else 200
+    return render_template("accounts/distribution_list.html", form=form, purpose=option), status
+
+
+@blueprint.route("/benutzer", methods=["GET", "POST"])
+@requires("customer.users")
+def users() -> Any:
+    form = InvitationForm()
+    if form.validate_on_submit():
+        try:
+            invitations.invite(
+                _runtime(),
+                account_id=_account_id(),
+                email=form.email.data or "",
+                permissions=form.permissions.data or [],
+                inviter=get_user(_runtime(), current_principal().attributes["user_id"]),
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash(f"Die Einladung an {form.email.data} wurde versendet.")
+            return redirect(url_for("account.users"))
+    status = 422 if form.errors else 200
+    admin = invitations.administration(_runtime(), _account_id())
+    return render_template(
+        "accounts/users.html",
+        form=form,
+        admin=admin,
+        labels=invitations.PERMISSION_LABELS,
+        action_form=ActionForm(),
+        permissions_form=PermissionsForm(),
+    ), status
+
+
+@blueprint.post("/benutzer/<int:user_id>/rechte")
+@requires("customer.users")
+def user_permissions(user_id: int) -> Any:
+    form = PermissionsForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        invitations.set_permissions(
+            _runtime(), _account_id(), user_id, form.permissions.data or [], current_principal().id
+        )
+    except NotFound:
+        abort(404)
+    except ValidationError as error:
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        flash(SAVED)
+    return redirect(url_for("account.users"))
+
+
+@blueprint.post("/benutzer/<int:user_id>/entfernen")
+@requires("customer.users")
+def remove_user(user_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.remove_user(_runtime(), _account_id(), user_id, current_principal().id)
+    except NotFound:
+        abort(404)
+    except ValidationError as error:
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        flash("Der Benutzer wurde entfernt.")
+    return redirect(url_for("account.users"))
+
+
+@blueprint.post("/einladungen/<int:invitation_id>/widerrufen")
+@requires("customer.users")
+def revoke_invitation(invitation_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.revoke(_runtime(), _account_id(), invitation_id, current_principal().id)
+    except NotFound:
+        abort(404)
+    flash("Die Einladung wurde widerrufen.")
+    return redirect(url_for("account.users"))
