@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from accounts.pages import register as register_accounts
     from tickets.api import api as tickets_api
+    from tickets.routing.views import register as register_routing
     from tickets.services import routing_status
 
     app.register_blueprint(health.blueprint)
@@ -60,6 +61,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(tickets_api)
     csrf.exempt(tickets_api)  # JSON API: no cookies are trusted there, only bearer tokens
     register_accounts(app, csrf)
+    register_routing(app)
     if settings.development:
         from helpdesk.devmail import blueprint as devmail
 

@@ -46,7 +46,8 @@ def compose(text: bytes, file: str) -> Node:
         message = " ".join(part for part in (error.context, error.problem) if part)
         raise RulesError([Problem(file, line, column, f"YAML: {message}")]) from None
     except yaml.YAMLError as error:  # e.g. undecodable bytes: no mark to point at
-        raise RulesError([Problem(file, 1, 1, f"YAML: {error}")]) from None
+        message = " ".join(str(error).split())  # one line, as every problem is
+        raise RulesError([Problem(file, 1, 1, f"YAML: {message}")]) from None
     if len(documents) != 1:
         raise RulesError([Problem(file, 1, 1, "expected one YAML document")])
     return documents[0]
