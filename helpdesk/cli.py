@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from accounts.cli import accounts
 from helpdesk.config import ConfigError, Settings, load_settings
 from helpdesk.runtime import Runtime, current
 from notifications.cli import mailings
@@ -94,16 +95,29 @@ def seed() -> None:
 
 
 @seed.command("demo")
-@click.option("--if-empty", is_flag=True, help="Only when the database holds no tickets yet.")
-def seed_demo(if_empty: bool) -> None:
-    """Create a small demo data set and print how to sign in."""
+@click.option("--if-empty", is_flag=True, help="Only when the database holds no data yet.")
+@click.option("--json", "as_json", is_flag=True, help="Print logins and fresh API tokens as JSON.")
+def seed_demo(if_empty: bool, as_json: bool) -> None:
+    """Create demo accounts, users and tickets and print how to sign in."""
+    import json
+
+    from accounts.demo import seed_accounts
     from tickets.demo import seed_demo as seed_tickets
+    from tickets.services import routing_rules
 
     runtime = Runtime(settings_or_exit())
+    queue_ids = [queue.id for queue in routing_rules(runtime).queues]
+    people = seed_accounts(runtime, queue_ids, if_empty=if_empty, issue_tokens=as_json)
     created = seed_tickets(runtime, if_empty=if_empty)
-    click.echo(f"demo data: {created} tickets created")
+    if as_json:
+        click.echo(json.dumps(people.as_json() | {"tickets_created": created}, indent=2))
+        return
+    click.echo(f"demo data: accounts {'created' if people.created else 'kept'}, {created} tickets")
+    for login in people.logins:
+        click.echo(f"  {login.email:<45} {login.password}  {login.what}")
 
 
+main.add_command(accounts)
 main.add_command(sla)
 main.add_command(routes)
 main.add_command(mailings)

@@ -149,5 +149,9 @@ def _announce(settings: Settings, port: int, env: dict[str, str]) -> None:
     if settings.development and "SMTP_URL" not in os.environ:
         lines.append(f"  Local mail store:        http://127.0.0.1:{port}/dev/mail")
         lines.append(f"  SMTP (mail store):       {env['SMTP_URL']}")
+    if settings.development:
+        from accounts.demo import announcement
+
+        lines.extend(announcement())
     lines.append("  Stop with Ctrl-C.")
     print("\n".join(lines) + "\n", flush=True)
