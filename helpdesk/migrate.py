@@ -19,6 +19,7 @@ MODEL_MODULES = (
     "notifications.models",
     "accounts.models",
     "notifications.mailings",
+    "tickets.sla.models",
 )
 
 

@@ -84,6 +84,26 @@ class Ticket(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # SLA clock, kept by tickets.sla.clock.apply_sla (docs/sla.md): the policy applied, the
+    # due times it gives, when they were met and how long that took in the policy's minutes.
+    support_level: Mapped[str | None] = mapped_column(String(20))
+    sla_key: Mapped[str | None] = mapped_column(String(60))  # e.g. "Silber/normal"
+    sla_status: Mapped[str | None] = mapped_column(String(10))  # the status the clock last saw
+    sla_next_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    first_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    next_response_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolution_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_responded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    awaiting_reply_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    first_response_minutes: Mapped[float | None]
+    resolution_minutes: Mapped[float | None]
+    first_response_breached: Mapped[bool] = mapped_column(default=False)
+    next_response_breached: Mapped[bool] = mapped_column(default=False)
+    resolution_breached: Mapped[bool] = mapped_column(default=False)
+    paging_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(320))
 
     @property
     def number(self) -> str:
