@@ -20,6 +20,8 @@ from email_validator import EmailNotValidError, validate_email
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
+# The seeds' address for mail without a login (death of the company owner, locked access).
+DEFAULT_ACCOUNTING_MAILBOX = "buchhaltung@jtl-software.de"
 
 
 class ConfigError(Exception):
@@ -44,6 +46,12 @@ class Settings:
     routing_rules_path: Path
     sla_policies_path: Path
     log_level: str = "INFO"
+    mail_in_host: str = "127.0.0.1"
+    mail_in_port: int = 8024
+    support_mailboxes: tuple[str, ...] = ()
+    mail_in_max_bytes: int = 25 * 1024 * 1024
+    mail_in_acks_per_hour: int = 5
+    mail_in_tickets_per_hour: int = 20
     attachment_max_bytes: int = 10 * 1024 * 1024
     sensitive_master_key: str = ""
     sensitive_retired_keys: tuple[str, ...] = ()
@@ -60,6 +68,11 @@ class Settings:
     @property
     def mail_store_dir(self) -> Path:
         return self.var_dir / "mail"
+
+    @property
+    def quarantine_dir(self) -> Path:
+        """Incoming mail that could not be taken, each message beside its reason."""
+        return self.var_dir / "mail-in" / "quarantine"
 
     @property
     def attachment_dir(self) -> Path:
@@ -88,6 +101,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     _url("PUBLIC_URL", public_url, ("http", "https"))
     mail_domain = env.get("MAIL_DOMAIN") or "support.example.com"
     mail_from = _email("MAIL_FROM", env.get("MAIL_FROM") or f"support@{mail_domain}")
+    support_mailboxes = tuple(
+        _email("SUPPORT_MAILBOXES", address.strip())
+        for address in (
+            env.get("SUPPORT_MAILBOXES") or f"{mail_from},{DEFAULT_ACCOUNTING_MAILBOX}"
+        ).split(",")
+        if address.strip()
+    )
 
     return Settings(
         var_dir=var_dir,
@@ -117,6 +137,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if key.strip()
         ),
         sensitive_retention_days=_positive_int(env, "SENSITIVE_RETENTION_DAYS", 14),
+        mail_in_host=env.get("MAIL_IN_HOST") or "127.0.0.1",
+        mail_in_port=_port(env, "MAIL_IN_PORT", 8024),
+        support_mailboxes=support_mailboxes,
+        mail_in_max_bytes=_positive_int(env, "MAIL_IN_MAX_BYTES", 25 * 1024 * 1024),
+        mail_in_acks_per_hour=_positive_int(env, "MAIL_IN_ACKS_PER_HOUR", 5),
+        mail_in_tickets_per_hour=_positive_int(env, "MAIL_IN_TICKETS_PER_HOUR", 20),
     )
 
 
@@ -127,6 +153,13 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ConfigError(f"{name}: {value!r} is not a positive whole number")
     return int(value)
+
+
+def _port(env: Mapping[str, str], name: str, default: int) -> int:
+    port = _positive_int(env, name, default)
+    if port > 65535:
+        raise ConfigError(f"{name}: {port} is not a TCP port")
+    return port
 
 
 def _aes_key(name: str, value: str) -> str:

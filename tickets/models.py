@@ -61,6 +61,9 @@ class Ticket(Base):
         ForeignKey("accounts.id", ondelete="RESTRICT"), index=True
     )  # None until known: mail from an unknown sender waits in triage
     requester_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    mailing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailings.id", ondelete="SET NULL"), index=True
+    )  # the mandatory mailing a customer answered by mail, which opened this ticket
     assignee_id: Mapped[int | None] = mapped_column(
         ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
