@@ -1,0 +1,1 @@
+"""E-mail in: support mail becomes tickets and replies, bounces become delivery records."""

@@ -1,0 +1,81 @@
+"""`helpdesk mail-in`: the LMTP server, and the pipe command for MTAs and tests."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+
+import click
+
+EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and retries
+
+
+@click.group("mail-in")
+def mail_in() -> None:
+    """Incoming e-mail: support mail becomes tickets and replies, bounces delivery records."""
+
+
+@mail_in.command("serve")
+@click.option("--host", default=None, help="Default: MAIL_IN_HOST.")
+@click.option("--port", type=int, default=None, help="Default: MAIL_IN_PORT.")
+def serve(host: str | None, port: int | None) -> None:
+    """Run the LMTP server in the foreground until SIGINT or SIGTERM."""
+    from helpdesk.cli import settings_or_exit
+    from helpdesk.runtime import Runtime, install
+    from tickets.inbound.lmtp import start_server
+
+    settings = settings_or_exit()
+    runtime = install(Runtime(settings))
+    host = host or settings.mail_in_host
+    port = settings.mail_in_port if port is None else port
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    controller = start_server(runtime, host, port)
+    click.echo(
+        f"mail-in: LMTP on {host}:{port} for {', '.join(settings.support_mailboxes)}", err=True
+    )
+    try:
+        stop.wait()
+    finally:
+        controller.stop()
+        runtime.db.dispose()
+        click.echo("mail-in: stopped", err=True)
+
+
+@mail_in.command("deliver")
+@click.option("--to", "mailbox", default=None, help="Envelope recipient (default: from headers).")
+@click.option("--from", "sender", default=None, help="Envelope sender; empty for a bounce (<>).")
+def deliver(mailbox: str | None, sender: str | None) -> None:
+    """Take one message from standard input and print its outcome as one JSON line.
+
+    Exit 0 when the message was taken (created, appended, ignored, bounce), 1 when it cannot
+    be taken (malformed: kept in quarantine; too big; not our mailbox), 75 to try again later.
+    """
+    from helpdesk.cli import settings_or_exit
+    from helpdesk.runtime import Runtime, install
+    from tickets.inbound.services import MailDeferred, MailRefused, take_message
+
+    runtime = install(Runtime(settings_or_exit()))
+    raw = sys.stdin.buffer.read()
+    try:
+        outcome = take_message(
+            runtime, raw, mailbox=mailbox, envelope_sender=_envelope_sender(sender)
+        )
+    except MailRefused as error:
+        click.echo(f"mail-in: refused ({error.smtp}): {error}", err=True)
+        sys.exit(1)
+    except MailDeferred as error:
+        click.echo(f"mail-in: try again later ({error.smtp}): {error}", err=True)
+        sys.exit(EX_TEMPFAIL)
+    finally:
+        runtime.db.dispose()
+    click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False))
+
+
+def _envelope_sender(value: str | None) -> str | None:
+    if value is None:
+        return None
+    return value.strip().strip("<>")

@@ -1,0 +1,100 @@
+"""Who wrote: the sender's address matched to an account, in one query.
+
+An address can be known as a user's sign-in, an account's first contact, a contact person or
+an entry of a distribution list. The strongest kind of match decides (a user outranks the
+first contact, which outranks a contact person, which outranks a list entry); when the
+strongest matches point at different accounts the sender stays unassigned for triage, and an
+agent sets the account later.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import literal, select, union_all
+from sqlalchemy.orm import Session
+
+from accounts.models import Account, ContactPerson, DistributionListEntry, LicenseLock, User
+
+RANKS = ("user", "first_contact", "contact_person", "distribution_list")
+EDITION_NAMES = {
+    "start": "JTL Start",
+    "advanced": "JTL Advanced",
+    "pro": "JTL Pro",
+    "enterprise": "JTL Enterprise",
+}
+
+
+@dataclass(frozen=True)
+class Sender:
+    """What is known about a sender; ``account_id`` None means unknown or ambiguous."""
+
+    address_key: str
+    account_id: int | None = None
+    user_id: int | None = None
+    via: str | None = None
+    candidates: tuple[int, ...] = ()
+    edition: str | None = None
+    license_locked: bool = False
+
+    @property
+    def ambiguous(self) -> bool:
+        return self.account_id is None and len(self.candidates) > 1
+
+
+def identify(session: Session, address_key: str, today: date) -> Sender:
+    """Match ``address_key`` (lower-cased normalised address) against every kind of contact."""
+    matches = union_all(
+        select(User.account_id, User.id, literal("user").label("via")).where(
+            User.email_key == address_key,
+            User.kind == "customer",
+            User.active.is_(True),
+        ),
+        select(Account.id, literal(None).label("user_id"), literal("first_contact")).where(
+            Account.first_contact_key == address_key
+        ),
+        select(ContactPerson.account_id, literal(None), literal("contact_person")).where(
+            ContactPerson.email_key == address_key
+        ),
+        select(DistributionListEntry.account_id, literal(None), literal("distribution_list")).where(
+            DistributionListEntry.email_key == address_key
+        ),
+    ).subquery()
+    rows = (
+        session.execute(
+            select(
+                matches.c[0],
+                matches.c[1],
+                matches.c[2],
+                Account.edition,
+                select(LicenseLock.id)
+                .where(
+                    LicenseLock.account_id == Account.id,
+                    LicenseLock.since <= today,
+                    (LicenseLock.until.is_(None)) | (LicenseLock.until >= today),
+                )
+                .exists()
+                .label("locked"),
+            ).join(Account, (Account.id == matches.c[0]) & Account.active.is_(True))
+        )
+        .tuples()
+        .all()
+    )
+    if not rows:
+        return Sender(address_key)
+    best = min(RANKS.index(via) for _account, _user, via, _edition, _locked in rows)
+    strongest = [row for row in rows if RANKS.index(row[2]) == best]
+    accounts = sorted({row[0] for row in strongest})
+    if len(accounts) > 1:
+        return Sender(address_key, via=RANKS[best], candidates=tuple(accounts))
+    account_id, user_id, via, edition, locked = strongest[0]
+    return Sender(
+        address_key,
+        account_id=account_id,
+        user_id=user_id,
+        via=via,
+        candidates=(account_id,),
+        edition=EDITION_NAMES.get(edition),
+        license_locked=bool(locked),
+    )

@@ -1,0 +1,288 @@
+"""Reading an incoming e-mail with the standard library's modern policy.
+
+Subjects and names may be RFC 2047 encoded words in UTF-8, ISO-8859-1 or Windows-1252, bodies
+quoted-printable or base64. The text a ticket shows is the plain-text alternative, else the
+HTML one sanitised to text; the history the client quoted is split off and kept. Everything
+that is not the body (files, inline images, forwarded messages, S/MIME and PGP parts) is an
+attachment. A message without a usable sender is malformed: the caller quarantines it.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from email import message_from_bytes
+from email.errors import HeaderParseError
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import getaddresses, parsedate_to_datetime
+
+import nh3
+from email_validator import EmailNotValidError, validate_email
+
+from tickets.inbound.quoting import split_quoted
+
+MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
+SUBJECT_MAX = 250
+SIGNED_OR_ENCRYPTED = (
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pkcs7-mime",
+    "application/x-pkcs7-mime",
+    "application/pgp-signature",
+    "application/pgp-encrypted",
+)
+
+
+class MalformedMessage(Exception):
+    """The bytes cannot be read as a message we can answer; the text says why."""
+
+
+@dataclass(frozen=True)
+class MailAttachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+@dataclass(frozen=True)
+class ParsedMail:
+    message: EmailMessage
+    message_id: str | None
+    sender: str  # normalised address from From
+    sender_name: str
+    reply_to: str  # where answers go: Reply-To when valid, else the sender
+    recipients: tuple[str, ...]  # To and Cc, lower-cased
+    subject: str
+    in_reply_to: str | None
+    references: tuple[str, ...]
+    date: datetime | None
+    text: str  # what the customer wrote now
+    quoted: str | None  # the history their client quoted below (or above) it
+    attachments: tuple[MailAttachment, ...] = field(default=())
+    signed_or_encrypted: bool = False
+
+
+def parse_message(raw: bytes) -> ParsedMail:
+    """Parse ``raw``; raise MalformedMessage when it has no header block or no valid sender."""
+    if not raw.strip():
+        raise MalformedMessage("empty message")
+    message = message_from_bytes(raw, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    if not message.keys():
+        raise MalformedMessage("no header block")
+    sender_name, sender = _sender(message)
+    body_text, attachments, signed = _body_and_attachments(message)
+    split = split_quoted(body_text)
+    return ParsedMail(
+        message=message,
+        message_id=first_message_id(_header(message, "Message-ID")),
+        sender=sender,
+        sender_name=sender_name,
+        reply_to=_reply_to(message) or sender,
+        recipients=_recipients(message),
+        subject=clean_subject(_header(message, "Subject")),
+        in_reply_to=first_message_id(_header(message, "In-Reply-To")),
+        references=tuple(MESSAGE_ID.findall(_header(message, "References"))),
+        date=_date(message),
+        text=split.visible,
+        quoted=split.quoted,
+        attachments=tuple(attachments),
+        signed_or_encrypted=signed,
+    )
+
+
+def header_text(message: EmailMessage, name: str) -> str:
+    """A header's decoded value ('' when absent or undecodable), for classification."""
+    return _header(message, name)
+
+
+def first_message_id(value: str) -> str | None:
+    found = MESSAGE_ID.search(value)
+    return found.group(0) if found else None
+
+
+def clean_subject(value: str) -> str:
+    """One line, whitespace collapsed, at most SUBJECT_MAX characters."""
+    return " ".join(value.split())[:SUBJECT_MAX]
+
+
+def address_key(address: str) -> str | None:
+    """The comparison key of an address as the accounts store it, or None if it is invalid."""
+    try:
+        return validate_email(address, check_deliverability=False).normalized.lower()
+    except EmailNotValidError:
+        return None
+
+
+def _header(message: EmailMessage, name: str) -> str:
+    try:
+        value = message.get(name)
+    except (HeaderParseError, IndexError, ValueError) as error:
+        raise MalformedMessage(f"unreadable {name} header: {error}") from None
+    return "" if value is None else str(value)
+
+
+def _sender(message: EmailMessage) -> tuple[str, str]:
+    value = _header(message, "From")
+    if not value.strip():
+        raise MalformedMessage("no From header")
+    addresses = [(name, address) for name, address in getaddresses([value]) if address]
+    if not addresses:
+        raise MalformedMessage(f"no address in From: {value[:200]!r}")
+    name, address = addresses[0]
+    try:
+        normalised = validate_email(address, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise MalformedMessage(f"invalid From address {address[:200]!r}: {error}") from None
+    return name.strip(), normalised
+
+
+def _reply_to(message: EmailMessage) -> str | None:
+    for _name, address in getaddresses([_header(message, "Reply-To")]):
+        if address:
+            try:
+                return validate_email(address, check_deliverability=False).normalized
+            except EmailNotValidError:
+                return None
+    return None
+
+
+def _recipients(message: EmailMessage) -> tuple[str, ...]:
+    values = [_header(message, name) for name in ("To", "Cc", "Delivered-To", "X-Original-To")]
+    return tuple(address.lower() for _name, address in getaddresses(values) if address)
+
+
+def _date(message: EmailMessage) -> datetime | None:
+    value = _header(message, "Date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo is not None else None
+
+
+def _body_and_attachments(message: EmailMessage) -> tuple[str, list[MailAttachment], bool]:
+    """The text, the attachments, and whether S/MIME or PGP parts were among them.
+
+    The text is the plain-text body (else the HTML one), followed by inline text fragments
+    some clients put between attachments; a bare forward's text is the forwarded body.
+    """
+    body = message.get_body(preferencelist=("plain", "html"))
+    fragments: list[EmailMessage] = []
+    leaves = _leaves(message, body, fragments)
+    texts = [_part_text(part) for part in ([body] if body is not None else []) + fragments]
+    if not any(text.strip() for text in texts):
+        for part in leaves:
+            inner = part.get_payload(0) if part.get_content_type() == "message/rfc822" else None
+            if isinstance(inner, EmailMessage):
+                texts = [_body_and_attachments(inner)[0]]
+                break
+    attachments = [_attachment(part, number) for number, part in enumerate(leaves, start=1)]
+    signed = any(part.get_content_type() in SIGNED_OR_ENCRYPTED for part in leaves)
+    return "\n\n".join(text.strip("\n") for text in texts if text.strip()), attachments, signed
+
+
+def _attachment(part: EmailMessage, number: int) -> MailAttachment:
+    content_type = part.get_content_type()
+    if content_type == "message/rfc822":
+        inner = part.get_payload(0)
+        data = inner.as_bytes() if isinstance(inner, EmailMessage) else b""
+        return MailAttachment(part.get_filename() or _forward_name(inner), content_type, data)
+    data = part.get_payload(decode=True) or b""
+    return MailAttachment(part.get_filename() or _unnamed(content_type, number), content_type, data)
+
+
+def _part_text(part: EmailMessage) -> str:
+    try:
+        content = part.get_content()
+    except (LookupError, UnicodeError, ValueError, AssertionError):
+        # An unknown charset or broken transfer encoding: decode the bytes as best we can.
+        payload = part.get_payload(decode=True) or b""
+        content = payload.decode("utf-8", "replace")
+    if not isinstance(content, str):
+        content = bytes(content).decode("utf-8", "replace")
+    if part.get_content_subtype() == "html":
+        return html_to_text(content)
+    return content
+
+
+def html_to_text(markup: str) -> str:
+    """Sanitise HTML with nh3 (scripts, styles, attributes gone) and keep its line structure."""
+    cleaned = nh3.clean(
+        markup,
+        tags=BLOCK_TAGS,
+        attributes={},
+        clean_content_tags={"script", "style", "title"},
+        strip_comments=True,
+    )
+    cleaned = re.sub(r"<br\s*/?>", "\n", cleaned)
+    cleaned = re.sub(r"<li>", "\n- ", cleaned)
+    cleaned = re.sub(r"</?(p|div|tr|h\d|blockquote|li)>", "\n", cleaned)
+    text = html.unescape(re.sub(r"<[^>]*>", "", cleaned)).replace("\xa0", " ")
+    lines = [line.rstrip() for line in text.split("\n")]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _leaves(
+    part: EmailMessage, body: EmailMessage | None, fragments: list[EmailMessage]
+) -> list[EmailMessage]:
+    """Parts that are not the body: skip the body's alternatives, keep forwards whole.
+
+    Inline text parts outside the body's alternative go to ``fragments`` (text, not files).
+    """
+    if part is body:
+        return []
+    if part.get_content_type() == "message/rfc822":
+        return [part]
+    if part.is_multipart():
+        children = list(part.iter_parts())
+        if part.get_content_subtype() == "alternative" and any(
+            _contains(child, body) for child in children
+        ):
+            children = [child for child in children if _contains(child, body)]
+        return [leaf for child in children for leaf in _leaves(child, body, fragments)]
+    if (
+        body is not None
+        and part.get_content_type() in ("text/plain", "text/html")
+        and not part.is_attachment()
+        and not part.get_filename()
+    ):
+        fragments.append(part)
+        return []
+    return [part]
+
+
+def _contains(part: EmailMessage, target: EmailMessage | None) -> bool:
+    if part is target:
+        return True
+    return part.is_multipart() and any(_contains(child, target) for child in part.iter_parts())
+
+
+def _forward_name(inner: object) -> str:
+    subject = _header(inner, "Subject") if isinstance(inner, EmailMessage) else ""
+    stem = re.sub(r"[^\w\- ]+", "", clean_subject(subject))[:80].strip() or "weitergeleitet"
+    return f"{stem}.eml"
+
+
+def _unnamed(content_type: str, number: int) -> str:
+    extensions = {
+        "application/pkcs7-signature": "p7s",
+        "application/x-pkcs7-signature": "p7s",
+        "application/pkcs7-mime": "p7m",
+        "application/x-pkcs7-mime": "p7m",
+        "application/pgp-signature": "asc",
+        "application/pgp-encrypted": "pgp",
+        "application/pdf": "pdf",
+        "image/png": "png",
+        "image/jpeg": "jpg",
+        "image/gif": "gif",
+        "text/plain": "txt",
+        "text/html": "html",
+    }
+    return f"anhang-{number}.{extensions.get(content_type, 'bin')}"

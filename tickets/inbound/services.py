@@ -1,0 +1,378 @@
+"""Taking one incoming e-mail: refuse, quarantine, ignore, record a bounce, append or create.
+
+Every door (the LMTP server, the pipe command) calls ``take_message`` once per envelope
+recipient. A message is stored in one transaction with its attachments; the same Message-ID
+delivered twice yields one ticket or one reply (a unique constraint decides a race). The
+acknowledgement of a new ticket is queued in that transaction and handed to the mail workers
+after it commits, at most ``MAIL_IN_ACKS_PER_HOUR`` times per sender and hour.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+
+from redis.exceptions import RedisError
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from helpdesk.config import Settings
+from helpdesk.db import utcnow
+from helpdesk.runtime import Runtime
+from notifications import bounces
+from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from tickets.attachments import AttachmentRejected, store_attachment
+from tickets.inbound import quarantine, reports
+from tickets.inbound.classify import classify
+from tickets.inbound.identity import Sender, identify
+from tickets.inbound.parsing import (
+    SIGNED_OR_ENCRYPTED,
+    MailAttachment,
+    MalformedMessage,
+    ParsedMail,
+    address_key,
+    parse_message,
+)
+from tickets.inbound.threading import find_mailing, find_ticket
+from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
+from tickets.routing import TicketFacts
+from tickets.services import routing_rules
+
+log = logging.getLogger(__name__)
+
+ACTOR = "mail-in"
+NO_SUBJECT = "(ohne Betreff)"
+NO_TEXT = "(Nachricht ohne Text, siehe Anhänge)"
+ORIGINAL_NAME = "original-nachricht.eml"
+REOPENING_STATUSES = ("waiting", "resolved")
+RATE_WINDOW_SECONDS = 3600
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a message: ``action`` is created, appended, ignored or bounce."""
+
+    action: str
+    reason: str
+    ticket: str | None = None
+
+    def as_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+
+class MailRefused(Exception):
+    """The message cannot be taken, now or later; ``smtp`` is the reply for the MTA."""
+
+    def __init__(self, reason: str, smtp: str = "550 5.6.0") -> None:
+        super().__init__(reason)
+        self.smtp = smtp
+
+
+class MailDeferred(Exception):
+    """Take the message later (the sender is over its rate); the MTA keeps it and retries."""
+
+    smtp = "451 4.7.1"
+
+
+def check_mailbox(settings: Settings, address: str) -> str:
+    """The mailbox (as configured) or our VERP bounce address ``address`` names; else refuse."""
+    wanted = address.strip().strip("<>").lower()
+    for mailbox in settings.support_mailboxes:
+        if mailbox.lower() == wanted:
+            return mailbox.lower()
+    if bounces.parse_verp(settings, wanted) is not None:
+        return wanted
+    raise MailRefused(f"{address} is not a mailbox of this service", smtp="550 5.1.1")
+
+
+def take_message(
+    runtime: Runtime,
+    raw: bytes,
+    *,
+    mailbox: str | None = None,
+    envelope_sender: str | None = None,
+) -> Outcome:
+    """Take ``raw`` as delivered to ``mailbox``; raise MailRefused or MailDeferred."""
+    settings = runtime.settings
+    if len(raw) > settings.mail_in_max_bytes:
+        raise MailRefused(
+            f"message of {len(raw)} bytes exceeds the limit of {settings.mail_in_max_bytes}",
+            smtp="552 5.3.4",
+        )
+    mailbox = check_mailbox(settings, mailbox) if mailbox else None
+    try:
+        mail = parse_message(raw)
+    except MalformedMessage as error:
+        name = quarantine.keep(settings, raw, f"malformed: {error}", mailbox=mailbox)
+        raise MailRefused(f"malformed message ({error}); kept in quarantine as {name}") from None
+    mailbox = mailbox or _mailbox_from_headers(settings, mail)
+    own = frozenset(
+        address.lower() for address in (settings.mail_from, *settings.support_mailboxes)
+    )
+    verdict = classify(mail, own, envelope_sender)
+    if verdict.kind == "bounce" and verdict.bounce is not None:
+        with runtime.db.session() as session:
+            fields = reports.record(session, settings, verdict.bounce, mailbox)
+        return Outcome("bounce", **fields)
+    if verdict.kind != "person":
+        return Outcome("ignored", f"{verdict.kind}: {verdict.reason}")
+    if bounces.parse_verp(settings, mailbox) is not None:
+        return Outcome("ignored", "mail to a bounce address that is no delivery report")
+    return _take_from_person(runtime, raw, mail, mailbox)
+
+
+def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:
+    configured = [mailbox.lower() for mailbox in settings.support_mailboxes]
+    return next((address for address in mail.recipients if address in configured), configured[0])
+
+
+def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: str) -> Outcome:
+    # Without a Message-ID the bytes identify the message, so a re-delivery is still found.
+    message_id = mail.message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@mail-in.invalid>"
+    acknowledge: list[int] = []
+    rejected: list[str] = []
+    try:
+        with runtime.db.session() as session:
+            duplicate = _ticket_of_message(session, message_id)
+            if duplicate is not None:
+                return Outcome("ignored", "duplicate: this Message-ID was taken before", duplicate)
+            match = find_ticket(session, mail)
+            ticket = session.get(Ticket, match.ticket_id) if match else None
+            if ticket is not None and ticket.status != "closed":
+                outcome, entry = _append(session, ticket, mail, message_id, match.via)
+            else:
+                outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
+                acknowledge.extend(ack)
+            rejected = _store_attachments(runtime, session, entry, mail, raw)
+    except IntegrityError:
+        with runtime.db.session() as session:
+            duplicate = _ticket_of_message(session, message_id)
+        if duplicate is None:
+            raise
+        return Outcome("ignored", "duplicate: delivered twice at the same time", duplicate)
+    if rejected:
+        name = quarantine.keep(
+            runtime.settings, raw, "attachments not taken: " + "; ".join(rejected), mailbox=mailbox
+        )
+        log.warning("%s: attachments not taken, message kept as %s", outcome.ticket, name)
+    try:
+        enqueue_delivery(runtime, acknowledge)
+    except RedisError:
+        log.exception("%s stored; acknowledgement left for the outbox sweep", outcome.ticket)
+    return outcome
+
+
+def _ticket_of_message(session: Session, message_id: str) -> str | None:
+    ticket_id = session.scalar(
+        select(TicketMessage.ticket_id).where(TicketMessage.message_id == message_id)
+    )
+    return format_number(ticket_id) if ticket_id is not None else None
+
+
+def _append(
+    session: Session, ticket: Ticket, mail: ParsedMail, message_id: str, via: str
+) -> tuple[Outcome, TicketMessage]:
+    entry = _message(ticket.id, mail, message_id)
+    session.add(entry)
+    if ticket.status in REOPENING_STATUSES:
+        session.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                actor=mail.sender,
+                action="status_changed",
+                changes={"status": [ticket.status, "open"]},
+                reason="Antwort per E-Mail",
+            )
+        )
+        ticket.status = "open"
+    ticket.updated_at = utcnow()
+    session.flush()
+    return Outcome("appended", f"reply matched by {via}", ticket.number), entry
+
+
+def _create(
+    runtime: Runtime,
+    session: Session,
+    mail: ParsedMail,
+    message_id: str,
+    mailbox: str,
+    closed: Ticket | None,
+) -> tuple[Outcome, TicketMessage, list[int]]:
+    settings = runtime.settings
+    key = address_key(mail.sender) or mail.sender.lower()
+    if _count(runtime, "tickets", key) > settings.mail_in_tickets_per_hour:
+        raise MailDeferred(
+            f"{mail.sender} opened more than {settings.mail_in_tickets_per_hour} "
+            "tickets by mail in the last hour"
+        )
+    sender = identify(session, key, datetime.now(UTC).date())
+    subject = mail.subject or NO_SUBJECT
+    text = mail.text or NO_TEXT
+    decision = routing_rules(runtime).route(
+        TicketFacts(
+            subject=subject,
+            body=text,
+            channel="email",
+            mailbox=mailbox,
+            edition=sender.edition,
+            license_locked=sender.license_locked,
+        )
+    )
+    ticket = Ticket(
+        account_id=sender.account_id,
+        requester_id=sender.user_id,
+        reply_to=mail.reply_to,
+        product_family="",
+        component="",
+        subject=subject,
+        body=text,
+        channel="email",
+        requested_priority="normal",
+        effective_priority=decision.priority,
+        queue=decision.queue,
+        status="new",
+        tags=sorted(set(decision.tags)),
+        sla_policy=decision.sla_policy,
+        emergency_review=decision.emergency_review,
+        routing_rule=decision.rule_id,
+        routing_rule_line=decision.rule_line,
+        rules_version=decision.rules_version,
+        mailing_id=find_mailing(session, settings, mail),
+    )
+    session.add(ticket)
+    session.flush()
+    entry = _message(ticket.id, mail, message_id)
+    session.add(entry)
+    session.add(_created_event(ticket, sender, mailbox, closed))
+    acknowledgements: list[int] = []
+    if _count(runtime, "acks", key) <= settings.mail_in_acks_per_hour:
+        acknowledgements.append(_acknowledge(session, settings, ticket, mail, message_id).id)
+    session.flush()
+    reason = f"new ticket in queue {decision.queue} (rule {decision.rule_id}); " + _who(sender)
+    if not acknowledgements:
+        reason += "; no acknowledgement: sender over its hourly limit"
+    return Outcome("created", reason, ticket.number), entry, acknowledgements
+
+
+def _message(ticket_id: int, mail: ParsedMail, message_id: str) -> TicketMessage:
+    return TicketMessage(
+        ticket_id=ticket_id,
+        kind="customer",
+        author=mail.sender,
+        channel="email",
+        body=mail.text or NO_TEXT,
+        quoted=mail.quoted,
+        message_id=message_id,
+    )
+
+
+def _created_event(
+    ticket: Ticket, sender: Sender, mailbox: str, closed: Ticket | None
+) -> TicketEvent:
+    changes: dict[str, list[object]] = {
+        "queue": [None, ticket.queue],
+        "effective_priority": [None, ticket.effective_priority],
+        "routing_rule": [None, ticket.routing_rule],
+        "mailbox": [None, mailbox],
+        "sender_match": [None, sender.via],
+    }
+    if sender.ambiguous:
+        changes["account_candidates"] = [None, list(sender.candidates)]
+    if ticket.mailing_id is not None:
+        changes["mailing"] = [None, ticket.mailing_id]
+    if closed is not None:
+        changes["follows"] = [None, closed.number]
+    return TicketEvent(ticket_id=ticket.id, actor=ACTOR, action="created", changes=changes)
+
+
+def _acknowledge(
+    session: Session, settings: Settings, ticket: Ticket, mail: ParsedMail, message_id: str
+):
+    return queue_mail(
+        session,
+        MailRequest(
+            kind="ticket_acknowledgement",
+            dedupe_key=f"ticket:{ticket.id}:acknowledgement",
+            recipient=ticket.reply_to,
+            subject=f"[{ticket.number}] Ihre Supportanfrage: {ticket.subject}"[:500],
+            template="ticket_acknowledgement",
+            context={
+                "number": ticket.number,
+                "subject": ticket.subject,
+                "product_family": ticket.product_family,
+                "component": ticket.component,
+                "priority": ticket.effective_priority,
+                "portal_url": f"{settings.public_url}/tickets/{ticket.number}",
+            },
+            ticket_id=ticket.id,
+            in_reply_to=message_id,
+            references=(*mail.references[-10:], message_id),
+        ),
+        settings.mail_domain,
+    )
+
+
+def _who(sender: Sender) -> str:
+    if sender.account_id is not None:
+        return f"sender is account {sender.account_id} ({sender.via})"
+    if sender.ambiguous:
+        return f"sender matches several accounts {list(sender.candidates)}: left for triage"
+    return "unknown sender: account to be set later"
+
+
+def _count(runtime: Runtime, what: str, key: str) -> int:
+    """Count one more ``what`` for ``key`` in the current hour and return the hour's total."""
+    bucket = int(utcnow().timestamp()) // RATE_WINDOW_SECONDS
+    name = f"mail-in:{what}:{bucket}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    pipeline = runtime.redis.pipeline()
+    pipeline.incr(name)
+    pipeline.expire(name, RATE_WINDOW_SECONDS * 2)
+    count, _ = pipeline.execute()
+    return int(count)
+
+
+def _store_attachments(
+    runtime: Runtime, session: Session, entry: TicketMessage, mail: ParsedMail, raw: bytes
+) -> list[str]:
+    """Store each attachment on the ticket; return a line for each that was refused.
+
+    A signed or encrypted mail is stored whole as ``.eml`` too: an S/MIME or PGP signature is
+    only verifiable together with the parts it signs, so those parts are not stored alone.
+    """
+    rejected: list[str] = []
+    attachments = [
+        attachment
+        for attachment in mail.attachments
+        if attachment.content_type not in SIGNED_OR_ENCRYPTED
+    ]
+    if mail.signed_or_encrypted:
+        attachments.append(MailAttachment(ORIGINAL_NAME, "message/rfc822", raw))
+    for attachment in attachments:
+        try:
+            store_attachment(
+                runtime,
+                session,
+                entry.ticket_id,
+                entry.id,
+                attachment.filename,
+                attachment.content_type,
+                attachment.data,
+                uploaded_by=mail.sender,
+            )
+        except AttachmentRejected as error:
+            rejected.append(f"{attachment.filename}: {error}")
+    if rejected:
+        session.add(
+            TicketMessage(
+                ticket_id=entry.ticket_id,
+                kind="internal",
+                author=ACTOR,
+                channel="email",
+                body="Nicht übernommene Anhänge (die E-Mail liegt in der Quarantäne):\n"
+                + "\n".join(f"- {line}" for line in rejected),
+            )
+        )
+    return rejected
