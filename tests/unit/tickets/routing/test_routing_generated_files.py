@@ -158,7 +158,8 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("generated")
 
 
-@settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])
+# No deadline: each example writes and compiles a file, and CI machines vary.
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(document=documents(), tickets=st.lists(facts(), min_size=1, max_size=5))
 def test_check_and_engine_agree_on_generated_files(workdir: Path, document, tickets):
     path = workdir / "rules.yaml"
@@ -189,6 +190,7 @@ def test_shadowing_is_sound(general, specific, ticket):
         assert matches(wide, ticket)
 
 
+@settings(deadline=None)
 @given(when=conditions(valid_only=True))
 def test_a_rule_never_shadows_itself(workdir: Path, when):
     rule = {"id": "only", "description": "d", "when": when, "then": {"queue": "support"}}
