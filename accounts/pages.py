@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import Unauthorized
 
 from accounts import api, auth, security_pages, signin, staff, views
 from accounts.forms import ActionForm
@@ -27,7 +28,16 @@ def register(app: Flask, csrf: CSRFProtect) -> None:
     csrf.exempt(api.api)  # JSON API: bearer tokens only (see accounts.auth.load_principal)
     auth.register(app)
     app.context_processor(_navigation)
+    app.register_error_handler(401, _sign_in_first)
     _declare_static(app)
+
+
+def _sign_in_first(error: Unauthorized) -> Any:
+    """Pages send anonymous visitors to the sign-in form; the API answers 401 as before."""
+    if request.path.startswith(("/api/", "/healthz")):
+        body = {"title": "Unauthorized", "status": 401, "detail": error.description}
+        return jsonify(body), 401, {"Content-Type": "application/problem+json"}
+    return redirect(url_for("signin.sign_in"))
 
 
 def _declare_static(app: Flask) -> None:
