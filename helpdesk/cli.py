@@ -11,6 +11,7 @@ from accounts.cli import accounts
 from helpdesk.config import ConfigError, Settings, load_settings
 from helpdesk.runtime import Runtime, current
 from notifications.cli import mailings
+from tickets.cli import keys
 from tickets.inbound.cli import mail_in
 from tickets.routing.cli import routes
 from tickets.sla.cli import sla
@@ -121,5 +122,6 @@ def seed_demo(if_empty: bool, as_json: bool) -> None:
 main.add_command(accounts)
 main.add_command(sla)
 main.add_command(routes)
+main.add_command(keys)
 main.add_command(mailings)
 main.add_command(mail_in)

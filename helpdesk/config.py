@@ -12,7 +12,7 @@ import contextlib
 import os
 import secrets
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -53,8 +53,8 @@ class Settings:
     mail_in_acks_per_hour: int = 5
     mail_in_tickets_per_hour: int = 20
     attachment_max_bytes: int = 10 * 1024 * 1024
-    sensitive_master_key: str = ""
-    sensitive_retired_keys: tuple[str, ...] = ()
+    sensitive_master_key: str = field(default="", repr=False)
+    sensitive_retired_keys: tuple[str, ...] = field(default=(), repr=False)
     sensitive_retention_days: int = 14
 
     @property

@@ -27,6 +27,7 @@ class Periodic:
 PERIODIC_JOBS: list[Periodic] = [
     Periodic("sweep-outbox", "workers.jobs.sweep_outbox", 60, "mail"),
     Periodic("mailing-tick", "workers.jobs.mailing_tick", 10, "mail"),
+    Periodic("purge-sensitive-data", "tickets.sensitive.purge_expired_job", 3600),
 ]
 
 

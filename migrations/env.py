@@ -6,6 +6,7 @@ from alembic import context
 
 from helpdesk.db import make_engine
 from helpdesk.migrate import model_metadata
+from tickets.search import include_object
 
 # helpdesk.migrate.MODEL_MODULES is the one list of modules that define tables.
 target_metadata = model_metadata()
@@ -17,6 +18,7 @@ def run_migrations_offline() -> None:
         target_metadata=target_metadata,
         literal_binds=True,
         render_as_batch=True,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,6 +42,7 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_object=include_object,  # full-text objects are hand-written, not modelled
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -1,23 +1,37 @@
-"""Filing tickets: validate, route, store in one transaction, then acknowledge by mail."""
+"""Filing tickets: validate, route, store in one transaction, then acknowledge by mail.
+
+Every channel (web form, API, phone, e-mail) files through ``file_ticket``, so every ticket
+carries the routing decision that placed it. Sensitive data and attachments given with the
+ticket are stored in the same transaction: a failure leaves neither ticket nor files behind.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session
 
+from accounts import vocabulary
+from accounts.models import Account, LicenseLock
 from helpdesk.runtime import Runtime
 from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from tickets import attachments, sensitive
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
 from tickets.routing import LiveRules, RuleSet, TicketFacts
 
 log = logging.getLogger(__name__)
 
+BERLIN = ZoneInfo("Europe/Berlin")  # licence lock dates are German calendar days
 SUBJECT_MAX = 250
 TEXT_MAX = 50_000
 
@@ -41,6 +55,25 @@ class TicketDraft:
     department: str | None = None
     channel: str = "api"
     tags: tuple[str, ...] = field(default=())
+    account_id: int | None = None
+    requester_id: int | None = None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file given with a ticket; ``stream`` is read in chunks, never whole."""
+
+    filename: str
+    stream: BinaryIO
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class SensitiveInput:
+    """Access data to seal with the ticket ("Sensible Daten hinzufügen")."""
+
+    label: str
+    value: str = field(repr=False)
 
 
 _live_rules: dict[Path, LiveRules] = {}
@@ -64,7 +97,14 @@ def routing_status(runtime: Runtime) -> dict[str, Any]:
     return {"ok": False, **status} if status.get("stale") else status
 
 
-def parse_draft(data: Any, rules: RuleSet, channel: str) -> TicketDraft:
+def parse_draft(
+    data: Any,
+    rules: RuleSet,
+    channel: str,
+    *,
+    account_id: int | None = None,
+    requester_id: int | None = None,
+) -> TicketDraft:
     """Check untrusted input field by field; raise ValidationError naming every bad field."""
     if not isinstance(data, dict):
         raise ValidationError({"_body": "Erwartet wird ein JSON-Objekt."})
@@ -124,25 +164,30 @@ def parse_draft(data: Any, rules: RuleSet, channel: str) -> TicketDraft:
         text=text,
         priority=priority,
         channel=channel,
+        account_id=account_id,
+        requester_id=requester_id,
     )
 
 
-def file_ticket(runtime: Runtime, draft: TicketDraft, actor: str) -> Ticket:
-    """Route and store the ticket with its acknowledgement in one transaction, then enqueue."""
+def file_ticket(
+    runtime: Runtime,
+    draft: TicketDraft,
+    actor: str,
+    *,
+    secret: SensitiveInput | None = None,
+    uploads: Sequence[Upload] = (),
+) -> Ticket:
+    """Route and store the ticket with its acknowledgement in one transaction, then enqueue.
+
+    Raises attachments.AttachmentRejected or sensitive.SensitiveDataError before anything is
+    committed when an upload or the sensitive data is refused.
+    """
     rules = routing_rules(runtime)
-    decision = rules.route(
-        TicketFacts(
-            product_family=draft.product_family,
-            component=draft.component,
-            department=draft.department,
-            subject=draft.subject,
-            body=draft.text,
-            channel=draft.channel,
-            requested_priority=draft.priority,
-        )
-    )
     with runtime.db.session() as session:
+        decision = rules.route(_facts(session, draft))
         ticket = Ticket(
+            account_id=draft.account_id,
+            requester_id=draft.requester_id,
             reply_to=draft.reply_to,
             product_family=draft.product_family,
             component=draft.component,
@@ -175,6 +220,20 @@ def file_ticket(runtime: Runtime, draft: TicketDraft, actor: str) -> Ticket:
                 },
             )
         )
+        if secret is not None:
+            keyring = sensitive.Keyring.from_settings(runtime.settings)
+            sensitive.add_item(session, keyring, ticket.id, secret.label, secret.value, actor)
+        for upload in uploads:
+            attachments.store_attachment(
+                runtime,
+                session,
+                ticket.id,
+                None,
+                upload.filename,
+                upload.content_type,
+                upload.stream,
+                uploaded_by=actor,
+            )
         acknowledgement = queue_mail(
             session,
             MailRequest(
@@ -202,3 +261,40 @@ def file_ticket(runtime: Runtime, draft: TicketDraft, actor: str) -> Ticket:
     except RedisError:
         log.exception("ticket %s stored; acknowledgement left for the outbox sweep", ticket.number)
     return ticket
+
+
+def _facts(session: Session, draft: TicketDraft) -> TicketFacts:
+    """What routing sees; with a known account also its edition, level and licence locks."""
+    edition = support_level = None
+    locked = False
+    if draft.account_id is not None:
+        today = datetime.now(BERLIN).date()
+        lock = (
+            exists()
+            .where(
+                LicenseLock.account_id == Account.id,
+                LicenseLock.since <= today,
+                LicenseLock.until.is_(None) | (LicenseLock.until >= today),
+            )
+            .correlate(Account)
+        )
+        row = session.execute(
+            select(Account.edition, lock).where(Account.id == draft.account_id)
+        ).first()
+        if row is not None:
+            known = vocabulary.editions().get(row[0])
+            if known is not None:
+                edition, support_level = known.name, known.support_level
+            locked = bool(row[1])
+    return TicketFacts(
+        product_family=draft.product_family,
+        component=draft.component,
+        department=draft.department,
+        subject=draft.subject,
+        body=draft.text,
+        channel=draft.channel,
+        requested_priority=draft.priority,
+        edition=edition,
+        support_level=support_level,
+        license_locked=locked,
+    )

@@ -5,11 +5,13 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.policy import default as default_policy
 
+import pytest
 from sqlalchemy import select
 
 from notifications.models import OutboundMessage
 from notifications.services import deliver
 from tests.dkimcheck import verify_all_signatures
+from tests.integration.tickets.factories import customer_token
 from tickets.models import Ticket
 
 LOCKED_ACCESS = {
@@ -20,6 +22,21 @@ LOCKED_ACCESS = {
     "text": "Unsere Lizenz ist gesperrt.",
     "priority": "low",
 }
+
+
+@pytest.fixture
+def client(app, runtime):
+    """A client that files as a customer user, with an API token of ``customer.tickets``."""
+    client = app.test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {customer_token(runtime)}"
+    return client
+
+
+def test_filing_without_a_token_is_refused_with_401(app):
+    response = app.test_client().post("/api/v1/tickets", json=LOCKED_ACCESS)
+
+    assert response.status_code == 401
+    assert response.headers["Content-Type"] == "application/problem+json"
 
 
 def test_locked_access_ticket_is_stored_routed_to_accounting_with_high_priority(client, runtime):

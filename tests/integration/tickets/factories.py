@@ -73,3 +73,22 @@ def make_ticket(runtime: Runtime, **values: Any) -> int:
         channel=fields.get("channel", "web"),
     )
     return file_ticket(runtime, draft, actor="test").id
+
+
+def api_token(runtime: Runtime, user_id: int, scopes: tuple[str, ...]) -> str:
+    """A bearer token for ``user_id`` issued through the accounts service."""
+    from accounts.tokens import issue
+
+    _token, plain = issue(runtime, user_id, f"test token {next(_sequence)}", scopes)
+    return plain
+
+
+def customer_token(runtime: Runtime, account_id: int | None = None) -> str:
+    account_id = account_id or make_account(runtime)
+    user_id = make_user(runtime, account_id=account_id, permissions=("customer.tickets",))
+    return api_token(runtime, user_id, ("customer.tickets",))
+
+
+def agent_token(runtime: Runtime, queues: tuple[str, ...] = ("accounting",)) -> str:
+    user_id = make_user(runtime, roles=("agent",), queues=queues, permissions=())
+    return api_token(runtime, user_id, ("agent",))

@@ -1,0 +1,192 @@
+"""The agent console's actions: claim, assign, change queue/priority/status, bill, phone intake.
+
+Each action loads the ticket, checks the agent works its queue, changes it and writes the
+history entry (who, when, before, after, reason) in one transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from accounts.models import Account, User
+from helpdesk.runtime import Runtime
+from tickets.access import Viewer
+from tickets.models import PRIORITIES, STATUSES, BillingEvent, Ticket
+from tickets.services import (
+    TicketDraft,
+    ValidationError,
+    file_ticket,
+    parse_draft,
+    routing_rules,
+)
+from tickets.thread import load_ticket, record
+
+REASON_MAX = 1000
+LOCKED_ACCESS_KEYWORD = "Zugang gesperrt"
+
+
+def _reason(reason: str) -> str:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": "Bitte geben Sie einen Grund an."})
+    if len(reason) > REASON_MAX:
+        raise ValidationError({"reason": f"Höchstens {REASON_MAX} Zeichen."})
+    return reason
+
+
+def claim(runtime: Runtime, viewer: Viewer, number: str) -> None:
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        status = "open" if ticket.status == "new" else ticket.status
+        changes = {"assignee_id": viewer.user_id, "status": status}
+        record(session, ticket, viewer.actor, "claimed", changes)
+
+
+def assign(runtime: Runtime, viewer: Viewer, number: str, assignee_id: int | None) -> None:
+    """Give the ticket to an agent of its queue (or to nobody)."""
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        if assignee_id is not None:
+            agent = session.get(User, assignee_id)
+            if agent is None or not _works(agent, ticket.queue):
+                raise ValidationError({"assignee": "Diese Person arbeitet nicht in der Queue."})
+        record(session, ticket, viewer.actor, "assigned", {"assignee_id": assignee_id})
+
+
+def _works(user: User, queue: str) -> bool:
+    if not user.active or user.kind != "staff":
+        return False
+    if {"supervisor", "admin"} & set(user.roles):
+        return True
+    return "agent" in user.roles and queue in user.queues
+
+
+def agents_for(runtime: Runtime, queue: str) -> list[tuple[int, str]]:
+    """(id, name) of the active staff who work ``queue``, for the assign menu."""
+    with runtime.db.session() as session:
+        staff = session.scalars(
+            select(User).where(User.kind == "staff", User.active).order_by(User.name)
+        ).all()
+    return [(user.id, user.name or user.email) for user in staff if _works(user, queue)]
+
+
+def change(
+    runtime: Runtime,
+    viewer: Viewer,
+    number: str,
+    *,
+    reason: str,
+    queue: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+) -> None:
+    """Change queue, effective priority and/or status; a reason is required and recorded."""
+    errors: dict[str, str] = {}
+    if queue is not None and queue not in routing_rules(runtime).queue_ids():
+        errors["queue"] = "Unbekannte Queue."
+    if priority is not None and priority not in PRIORITIES:
+        errors["priority"] = f"Erlaubt sind: {', '.join(PRIORITIES)}."
+    if status is not None and status not in STATUSES:
+        errors["status"] = f"Erlaubt sind: {', '.join(STATUSES)}."
+    try:
+        reason = _reason(reason)
+    except ValidationError as error:
+        errors.update(error.errors)
+    if errors:
+        raise ValidationError(errors)
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        changes: dict[str, object] = {}
+        if queue is not None:
+            changes["queue"] = queue
+            if queue != ticket.queue:
+                changes["assignee_id"] = None  # the new queue's agents pick it up
+        if priority is not None:
+            changes["effective_priority"] = priority
+        if status is not None:
+            changes["status"] = status
+        record(session, ticket, viewer.actor, "changed", changes, reason)
+
+
+def bill_no_emergency(runtime: Runtime, viewer: Viewer, number: str, reason: str) -> None:
+    """ "Kein Notfall: verrechnen": a critical ticket that is no emergency is billed, once."""
+    reason = _reason(reason)
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        if "critical" not in (ticket.requested_priority, ticket.effective_priority):
+            raise ValidationError({"reason": "Nur kritische Tickets werden verrechnet."})
+        exists = session.scalar(
+            select(BillingEvent.id).where(
+                BillingEvent.ticket_id == ticket.id,
+                BillingEvent.kind == "critical_not_emergency",
+            )
+        )
+        if exists is not None:
+            raise ValidationError({"reason": "Dieses Ticket wurde bereits verrechnet."})
+        session.add(
+            BillingEvent(
+                ticket_id=ticket.id,
+                account_id=ticket.account_id,
+                kind="critical_not_emergency",
+                actor=viewer.actor,
+                reason=reason,
+            )
+        )
+        tags = sorted({*ticket.tags, "verrechnet"})
+        record(session, ticket, viewer.actor, "billed", {"tags": tags}, reason)
+        try:
+            session.flush()
+        except IntegrityError:  # billed at the same moment by someone else
+            raise ValidationError({"reason": "Dieses Ticket wurde bereits verrechnet."}) from None
+
+
+@dataclass(frozen=True)
+class CallerAccount:
+    id: int
+    customer_number: str
+    company: str
+    first_contact: str | None
+
+
+def find_caller(runtime: Runtime, customer_number: str) -> CallerAccount:
+    """The account a caller names by customer number; ValidationError when there is none."""
+    number = customer_number.strip()
+    with runtime.db.session() as session:
+        account = session.scalar(select(Account).where(Account.customer_number == number))
+    if account is None or not number:
+        raise ValidationError({"customer_number": "Keine Kundennummer gefunden."})
+    return CallerAccount(
+        account.id, account.customer_number, account.company, account.first_contact
+    )
+
+
+def file_by_phone(
+    runtime: Runtime, viewer: Viewer, customer_number: str, fields: dict[str, str]
+) -> Ticket:
+    """An agent files for a caller: the caller's keyword is the subject, the channel ``phone``."""
+    if not viewer.staff:
+        raise ValidationError({"customer_number": "Nur Mitarbeitende erfassen Anrufe."})
+    errors: dict[str, str] = {}
+    try:
+        caller = find_caller(runtime, customer_number)
+    except ValidationError as error:
+        errors.update(error.errors)
+        caller = None
+    data = {**fields, "subject": fields.get("keyword") or fields.get("subject")}
+    if caller is not None and not data.get("reply_to"):
+        data["reply_to"] = caller.first_contact or ""
+    try:
+        draft: TicketDraft = parse_draft(
+            data,
+            routing_rules(runtime),
+            channel="phone",
+            account_id=caller.id if caller else None,
+        )
+    except ValidationError as error:
+        errors.update({"keyword" if k == "subject" else k: v for k, v in error.errors.items()})
+    if errors:
+        raise ValidationError(errors)
+    return file_ticket(runtime, draft, actor=viewer.actor)

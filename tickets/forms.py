@@ -1,0 +1,109 @@
+"""HTML forms of the portal and the console (Flask-WTF: every POST carries a CSRF token).
+
+Forms only carry input; the services check it and name bad fields, which ``show_errors`` puts
+back on the form.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    Field,
+    MultipleFileField,
+    PasswordField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+
+from tickets.services import ValidationError
+
+PRIORITY_LABELS = {"low": "Niedrig", "normal": "Normal", "high": "Hoch", "critical": "Kritisch"}
+STATUS_LABELS = {
+    "new": "Neu",
+    "open": "Offen",
+    "waiting": "Wartet auf Kunde",
+    "resolved": "Gelöst",
+    "closed": "Geschlossen",
+}
+
+
+class LenientSelect(SelectField):
+    """Choices are offered, but the service decides what is valid and names the field."""
+
+    def pre_validate(self, form: Any) -> None:
+        """Unknown values are reported by the services, with the field's name."""
+
+
+def show_errors(form: FlaskForm, error: ValidationError) -> None:
+    for name, message in error.errors.items():
+        field: Field | None = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
+
+
+class TicketForm(FlaskForm):
+    reply_to = EmailField("Antwort an (E-Mail-Adresse)")
+    product_family = LenientSelect("Produktfamilie")
+    component = LenientSelect("Komponente")
+    department = LenientSelect("Abteilung")
+    subject = StringField("Betreff")
+    text = TextAreaField("Beschreibung")
+    priority = LenientSelect("Priorität", default="normal")
+    emergency_confirmed = BooleanField(
+        "Ich bestätige, dass ein Notfall vorliegt. Mir ist bekannt, dass ein kritisches Ticket, "
+        "das kein Notfall ist, verrechnet wird."
+    )
+    sensitive_label = StringField("Sensible Daten: wofür? (z. B. FTP-Zugang)")
+    sensitive_value = PasswordField("Zugangsdaten (werden verschlüsselt gespeichert)")
+    attachments = MultipleFileField("Anhänge")
+
+
+class ReplyForm(FlaskForm):
+    text = TextAreaField("Ihre Antwort")
+    attachments = MultipleFileField("Anhänge")
+
+
+class SensitiveForm(FlaskForm):
+    sensitive_label = StringField("Wofür? (z. B. FTP-Zugang)")
+    sensitive_value = PasswordField("Zugangsdaten")
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (claim, close, reveal): only the CSRF token."""
+
+
+class NoteForm(FlaskForm):
+    text = TextAreaField("Interne Notiz")
+
+
+class AssignForm(FlaskForm):
+    assignee = LenientSelect("Zuweisen an")
+
+
+class ChangeForm(FlaskForm):
+    queue = LenientSelect("Queue")
+    priority = LenientSelect("Priorität")
+    status = LenientSelect("Status")
+    reason = StringField("Grund")
+
+
+class BillingForm(FlaskForm):
+    reason = StringField("Begründung")
+
+
+class PhoneForm(FlaskForm):
+    customer_number = StringField("Kundennummer")
+    keyword = StringField("Stichwort des Anrufers", default="Zugang gesperrt")
+    reply_to = EmailField("Antwort an (leer: Erstkontakt des Kontos)")
+    product_family = LenientSelect("Produktfamilie", default="JTL-Kundenkonto")
+    component = LenientSelect("Komponente", default="Fragen zu Firmendaten/Kundenkonto")
+    department = LenientSelect("Abteilung")
+    priority = LenientSelect("Priorität", default="normal")
+    text = TextAreaField("Notiz zum Anruf")

@@ -1,0 +1,307 @@
+"""Ticket lists: filters, keyset (cursor) pagination and queue counts, each in one statement.
+
+A list page costs the same number of statements whatever its length: the rows come with the
+account and assignee columns joined in, never loaded ticket by ticket. Pagination is by cursor
+over the sort key (no OFFSET), so a page deep in a queue is as cheap as the first.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from accounts.models import Account, User
+from helpdesk.db import UTCDateTime
+from tickets.access import Viewer
+from tickets.models import CHANNELS, OPEN_STATUSES, PRIORITIES, STATUSES, Ticket, format_number
+
+PAGE_SIZE = 25
+PAGE_MAX = 100
+
+
+class BadCursor(ValueError):
+    """The cursor was not made by this service, or for another order."""
+
+
+@dataclass(frozen=True)
+class SortKey:
+    name: str
+    expression: ColumnElement[Any]
+    decode: Callable[[Any], Any]
+
+
+def _instant(value: str) -> datetime:
+    return datetime.fromisoformat(value)
+
+
+PRIORITY_RANK = case(
+    {priority: rank for rank, priority in enumerate(reversed(PRIORITIES))},
+    value=Ticket.effective_priority,
+)
+# Tickets without an SLA due time sort after every ticket that has one.
+FAR_FUTURE = datetime(9999, 12, 31, tzinfo=UTC)
+# What is due first (the SLA clock's next due time), then priority, then age.
+DUE_FIRST: tuple[SortKey, ...] = (
+    SortKey(
+        "due", func.coalesce(Ticket.sla_next_due_at, literal(FAR_FUTURE, UTCDateTime)), _instant
+    ),
+    SortKey("rank", PRIORITY_RANK, int),
+    SortKey("created", Ticket.created_at, _instant),
+    SortKey("id", Ticket.id, int),
+)
+# The customer's list: what changed last comes first (descending).
+LAST_CHANGED: tuple[SortKey, ...] = (
+    SortKey("updated", Ticket.updated_at, _instant),
+    SortKey("id", Ticket.id, int),
+)
+ORDERS = {"due": (DUE_FIRST, False), "changed": (LAST_CHANGED, True)}
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    queue: str | None = None
+    statuses: tuple[str, ...] = OPEN_STATUSES
+    priority: str | None = None
+    channel: str | None = None
+    assignee: str | None = None  # "me", "none" or a user id
+    customer_number: str | None = None
+    ticket_ids: Select[Any] | None = field(default=None, compare=False)  # e.g. search hits
+
+
+@dataclass(frozen=True)
+class TicketRow:
+    """One line of a list: only what lists show (never text, never sensitive data)."""
+
+    id: int
+    number: str
+    subject: str
+    status: str
+    queue: str
+    effective_priority: str
+    requested_priority: str
+    channel: str
+    product_family: str
+    component: str
+    reply_to: str
+    tags: list[str]
+    created_at: datetime
+    updated_at: datetime
+    customer_number: str | None
+    company: str | None
+    assignee: str | None
+    assignee_id: int | None
+
+
+@dataclass(frozen=True)
+class Page:
+    rows: list[TicketRow]
+    next_cursor: str | None
+
+
+def parse_filter(args: Any, viewer: Viewer) -> tuple[TicketFilter, dict[str, str]]:
+    """A filter from query arguments; unknown values are reported per field (German)."""
+    errors: dict[str, str] = {}
+
+    def choice(name: str, allowed: Sequence[str]) -> str | None:
+        value = (args.get(name) or "").strip()
+        if value and value not in allowed:
+            errors[name] = f"Erlaubt sind: {', '.join(allowed)}."
+            return None
+        return value or None
+
+    status = (args.get("status") or "").strip()
+    if status in ("", "offen"):
+        statuses: tuple[str, ...] = OPEN_STATUSES
+    elif status == "alle":
+        statuses = STATUSES
+    elif status in STATUSES:
+        statuses = (status,)
+    else:
+        errors["status"] = f"Erlaubt sind: offen, alle, {', '.join(STATUSES)}."
+        statuses = OPEN_STATUSES
+    assignee = (args.get("assignee") or "").strip() or None
+    if assignee not in (None, "me", "none") and not (assignee or "").isdigit():
+        errors["assignee"] = "Erlaubt sind: me, none oder eine Benutzer-ID."
+        assignee = None
+    queue = (args.get("queue") or "").strip() or None
+    if queue is not None and len(queue) > 60:
+        errors["queue"] = "Unbekannte Queue."
+        queue = None
+    number = (args.get("customer_number") or "").strip() or None
+    return (
+        TicketFilter(
+            queue=queue,
+            statuses=statuses,
+            priority=choice("priority", PRIORITIES),
+            channel=choice("channel", CHANNELS),
+            assignee=assignee,
+            customer_number=number if viewer.staff else None,
+        ),
+        errors,
+    )
+
+
+def page_size(value: Any) -> int:
+    try:
+        size = int(value or PAGE_SIZE)
+    except (TypeError, ValueError):
+        return PAGE_SIZE
+    return max(1, min(size, PAGE_MAX))
+
+
+def list_tickets(
+    session: Session,
+    viewer: Viewer,
+    ticket_filter: TicketFilter,
+    *,
+    order: str = "due",
+    cursor: str | None = None,
+    limit: int = PAGE_SIZE,
+) -> Page:
+    keys, descending = ORDERS[order]
+    assignee = aliased(User)
+    statement = (
+        select(
+            Ticket.id,
+            Ticket.subject,
+            Ticket.status,
+            Ticket.queue,
+            Ticket.effective_priority,
+            Ticket.requested_priority,
+            Ticket.channel,
+            Ticket.product_family,
+            Ticket.component,
+            Ticket.reply_to,
+            Ticket.tags,
+            Ticket.created_at,
+            Ticket.updated_at,
+            Account.customer_number,
+            Account.company,
+            assignee.name.label("assignee"),
+            Ticket.assignee_id,
+            *(key.expression.label(f"sort_{key.name}") for key in keys),
+        )
+        .outerjoin(Account, Account.id == Ticket.account_id)
+        .outerjoin(assignee, assignee.id == Ticket.assignee_id)
+        .where(viewer.readable(), *_conditions(viewer, ticket_filter))
+    )
+    if cursor:
+        values = decode_cursor(cursor, keys, order)
+        position = tuple_(*(key.expression for key in keys))
+        bound = tuple_(
+            *(
+                bindparam(f"cursor_{key.name}", value, type_=key.expression.type)
+                for key, value in zip(keys, values, strict=True)
+            )
+        )
+        statement = statement.where(position < bound if descending else position > bound)
+    statement = statement.order_by(
+        *(key.expression.desc() if descending else key.expression for key in keys)
+    ).limit(limit + 1)
+    rows = session.execute(statement).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor([getattr(last, f"sort_{key.name}") for key in keys], order)
+    return Page([_row(row) for row in rows], next_cursor)
+
+
+def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Ticket.status.in_(f.statuses)]
+    if f.queue:
+        conditions.append(Ticket.queue == f.queue)
+    if f.priority:
+        conditions.append(Ticket.effective_priority == f.priority)
+    if f.channel:
+        conditions.append(Ticket.channel == f.channel)
+    if f.assignee == "me":
+        conditions.append(Ticket.assignee_id == viewer.user_id)
+    elif f.assignee == "none":
+        conditions.append(Ticket.assignee_id.is_(None))
+    elif f.assignee:
+        conditions.append(Ticket.assignee_id == int(f.assignee))
+    if f.customer_number:
+        conditions.append(Account.customer_number == f.customer_number)
+    if f.ticket_ids is not None:
+        conditions.append(Ticket.id.in_(f.ticket_ids))
+    return conditions
+
+
+def _row(row: Any) -> TicketRow:
+    return TicketRow(
+        id=row.id,
+        number=format_number(row.id),
+        subject=row.subject,
+        status=row.status,
+        queue=row.queue,
+        effective_priority=row.effective_priority,
+        requested_priority=row.requested_priority,
+        channel=row.channel,
+        product_family=row.product_family,
+        component=row.component,
+        reply_to=row.reply_to,
+        tags=list(row.tags or ()),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        customer_number=row.customer_number,
+        company=row.company,
+        assignee=row.assignee,
+        assignee_id=row.assignee_id,
+    )
+
+
+def encode_cursor(values: Sequence[Any], order: str) -> str:
+    plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
+    raw = json.dumps([order, plain], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, keys: Sequence[SortKey], order: str) -> list[Any]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        made_for, values = json.loads(raw)
+        if made_for != order or len(values) != len(keys):
+            raise BadCursor("cursor for another order")
+        return [key.decode(value) for key, value in zip(keys, values, strict=True)]
+    except (binascii.Error, ValueError, TypeError) as error:
+        raise BadCursor(str(error)) from None
+
+
+@dataclass(frozen=True)
+class QueueCount:
+    queue: str
+    name: str
+    by_priority: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.by_priority.values())
+
+
+def queue_counts(
+    session: Session, queues: Sequence[tuple[str, str]], viewer: Viewer
+) -> list[QueueCount]:
+    """Open tickets per queue and priority for the queues ``(id, name)`` the viewer works."""
+    visible = [(queue_id, name) for queue_id, name in queues if viewer.works(queue_id)]
+    counts: dict[str, dict[str, int]] = {queue_id: {} for queue_id, _ in visible}
+    rows = session.execute(
+        select(Ticket.queue, Ticket.effective_priority, func.count())
+        .where(Ticket.status.in_(OPEN_STATUSES), Ticket.queue.in_(list(counts)))
+        .group_by(Ticket.queue, Ticket.effective_priority)
+    )
+    for queue_id, priority, count in rows:
+        counts[queue_id][priority] = count
+    return [
+        QueueCount(queue_id, name, {p: counts[queue_id].get(p, 0) for p in reversed(PRIORITIES)})
+        for queue_id, name in visible
+    ]

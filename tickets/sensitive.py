@@ -1,0 +1,298 @@
+"""Sensitive data ("Sensible Daten hinzufügen"): access data encrypted at rest.
+
+Envelope encryption with AES-256-GCM: each ticket has its own random data key; the data key is
+stored wrapped (AES-256-GCM) by a master key from the configuration, and every item is sealed
+with the data key. Both ciphertexts are bound to the ticket id (associated data), so a sealed
+item copied to another ticket does not open. Rotating the master key re-wraps the data keys
+only; items are never re-encrypted. Plaintext is returned only by ``reveal``, which checks the
+caller is an agent of the ticket's queue and writes an audit entry in the same transaction.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from helpdesk.config import Settings
+from helpdesk.db import utcnow
+from helpdesk.runtime import Runtime
+from helpdesk.security import Principal
+from tickets.models import SensitiveItem, Ticket, TicketDataKey, TicketEvent
+
+NONCE_BYTES = 12
+LABEL_MAX = 120
+SECRET_MAX = 4000
+ROTATE_BATCH = 500
+
+
+class SensitiveDataError(Exception):
+    """Sensitive data cannot be stored or shown; the message is German and safe to display."""
+
+
+class MissingMasterKey(Exception):
+    """A data key is wrapped by a master key that is neither active nor retired."""
+
+
+class NotAllowed(Exception):
+    """The caller may not see this ticket's sensitive data."""
+
+
+@dataclass(frozen=True)
+class MasterKey:
+    id: str
+    key: bytes = field(repr=False)
+
+    @classmethod
+    def from_text(cls, text: str) -> MasterKey:
+        key = base64.urlsafe_b64decode(text.encode("ascii"))
+        return cls(hashlib.sha256(key).hexdigest()[:16], key)
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """The active master key (wraps new and rotated data keys) and retired ones (unwrap only)."""
+
+    active: MasterKey
+    retired: tuple[MasterKey, ...] = ()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Keyring:
+        active = MasterKey.from_text(settings.sensitive_master_key)
+        retired = tuple(MasterKey.from_text(text) for text in settings.sensitive_retired_keys)
+        return cls(active, tuple(key for key in retired if key.id != active.id))
+
+    def get(self, key_id: str) -> MasterKey:
+        for key in (self.active, *self.retired):
+            if key.id == key_id:
+                return key
+        raise MissingMasterKey(f"master key {key_id} is not configured")
+
+    def wrap(self, data_key: bytes, ticket_id: int) -> bytes:
+        return _seal(self.active.key, data_key, _wrap_context(ticket_id))
+
+    def unwrap(self, wrapped: TicketDataKey) -> bytes:
+        key = self.get(wrapped.master_key_id)
+        return _open(key.key, wrapped.wrapped_key, _wrap_context(wrapped.ticket_id))
+
+
+@dataclass(frozen=True)
+class RevealedItem:
+    """One item in plain text; its repr hides the value so it cannot leak into logs."""
+
+    id: int
+    label: str
+    added_by: str
+    created_at: datetime
+    value: str = field(repr=False)
+
+
+@dataclass(frozen=True)
+class ItemSummary:
+    """What any view of the ticket may show: that an item exists, never its value."""
+
+    id: int
+    label: str
+    created_at: datetime
+    purged: bool
+
+
+def _wrap_context(ticket_id: int) -> bytes:
+    return f"helpdesk:data-key:ticket:{ticket_id}".encode()
+
+
+def _item_context(ticket_id: int) -> bytes:
+    return f"helpdesk:sensitive-item:ticket:{ticket_id}".encode()
+
+
+def _seal(key: bytes, plaintext: bytes, context: bytes) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, context)
+
+
+def _open(key: bytes, sealed: bytes, context: bytes) -> bytes:
+    try:
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context)
+    except InvalidTag:
+        raise SensitiveDataError("Die Daten lassen sich nicht entschlüsseln.") from None
+
+
+def check_item(label: str, value: str) -> dict[str, str]:
+    """Field errors (German) for an item a customer wants to add; empty when it is fine."""
+    errors: dict[str, str] = {}
+    if not label.strip():
+        errors["sensitive_label"] = "Bitte geben Sie an, wofür die Zugangsdaten sind."
+    elif len(label) > LABEL_MAX or any(ord(ch) < 32 for ch in label):
+        errors["sensitive_label"] = f"Höchstens {LABEL_MAX} Zeichen in einer Zeile."
+    if not value.strip():
+        errors["sensitive_value"] = "Bitte geben Sie die Zugangsdaten ein."
+    elif len(value) > SECRET_MAX or "\x00" in value:
+        errors["sensitive_value"] = f"Höchstens {SECRET_MAX} Zeichen."
+    return errors
+
+
+def add_item(
+    session: Session, keyring: Keyring, ticket_id: int, label: str, value: str, actor: str
+) -> SensitiveItem:
+    """Seal ``value`` with the ticket's data key (created on first use) in the caller's session."""
+    errors = check_item(label, value)
+    if errors:
+        raise SensitiveDataError(" ".join(errors.values()))
+    wrapped = session.get(TicketDataKey, ticket_id)
+    if wrapped is None:
+        data_key = AESGCM.generate_key(bit_length=256)
+        wrapped = TicketDataKey(
+            ticket_id=ticket_id,
+            master_key_id=keyring.active.id,
+            wrapped_key=keyring.wrap(data_key, ticket_id),
+        )
+        session.add(wrapped)
+    else:
+        data_key = keyring.unwrap(wrapped)
+    item = SensitiveItem(
+        ticket_id=ticket_id,
+        label=label.strip(),
+        sealed=_seal(data_key, value.encode("utf-8"), _item_context(ticket_id)),
+        added_by=actor,
+    )
+    session.add(item)
+    session.add(
+        TicketEvent(
+            ticket_id=ticket_id,
+            actor=actor,
+            action="sensitive_data.added",
+            changes={"label": [None, item.label]},
+        )
+    )
+    return item
+
+
+def summaries(session: Session, ticket_id: int) -> list[ItemSummary]:
+    rows = session.execute(
+        select(
+            SensitiveItem.id, SensitiveItem.label, SensitiveItem.created_at, SensitiveItem.purged_at
+        )
+        .where(SensitiveItem.ticket_id == ticket_id)
+        .order_by(SensitiveItem.id)
+    )
+    return [
+        ItemSummary(row.id, row.label, row.created_at, row.purged_at is not None) for row in rows
+    ]
+
+
+def may_reveal(principal: Principal, ticket: Ticket) -> bool:
+    """Only an agent of the ticket's queue may see the plain text."""
+    queues = principal.attributes.get("queues") or ()
+    return principal.has("agent") and ticket.queue in queues
+
+
+def reveal(runtime: Runtime, ticket_id: int, principal: Principal) -> list[RevealedItem]:
+    """Open the ticket's items for ``principal`` and audit the reveal; raise NotAllowed."""
+    keyring = Keyring.from_settings(runtime.settings)
+    with runtime.db.session() as session:
+        ticket = session.get(Ticket, ticket_id)
+        if ticket is None or not may_reveal(principal, ticket):
+            raise NotAllowed(f"{principal.id} may not reveal sensitive data of ticket {ticket_id}")
+        items = session.scalars(
+            select(SensitiveItem)
+            .where(SensitiveItem.ticket_id == ticket_id, SensitiveItem.sealed.is_not(None))
+            .order_by(SensitiveItem.id)
+        ).all()
+        wrapped = session.get(TicketDataKey, ticket_id)
+        if not items or wrapped is None:
+            return []
+        data_key = keyring.unwrap(wrapped)
+        context = _item_context(ticket_id)
+        revealed = [
+            RevealedItem(
+                id=item.id,
+                label=item.label,
+                added_by=item.added_by,
+                created_at=item.created_at,
+                value=_open(data_key, item.sealed or b"", context).decode("utf-8"),
+            )
+            for item in items
+        ]
+        session.add(
+            TicketEvent(
+                ticket_id=ticket_id,
+                actor=principal.id,
+                action="sensitive_data.revealed",
+                changes={"items": [None, [item.id for item in items]]},
+            )
+        )
+    return revealed
+
+
+def rotate(runtime: Runtime) -> int:
+    """Re-wrap every data key not wrapped by the active master key; return how many."""
+    keyring = Keyring.from_settings(runtime.settings)
+    rotated = 0
+    while True:
+        with runtime.db.session() as session:
+            batch = session.scalars(
+                select(TicketDataKey)
+                .where(TicketDataKey.master_key_id != keyring.active.id)
+                .limit(ROTATE_BATCH)
+            ).all()
+            for wrapped in batch:
+                wrapped.wrapped_key = keyring.wrap(keyring.unwrap(wrapped), wrapped.ticket_id)
+                wrapped.master_key_id = keyring.active.id
+                wrapped.rotated_at = utcnow()
+        rotated += len(batch)
+        if len(batch) < ROTATE_BATCH:
+            return rotated
+
+
+def key_usage(runtime: Runtime) -> dict[str, int]:
+    """How many data keys each master key wraps (for ``helpdesk keys status``)."""
+    with runtime.db.session() as session:
+        ids = session.scalars(select(TicketDataKey.master_key_id)).all()
+    usage: dict[str, int] = {}
+    for key_id in ids:
+        usage[key_id] = usage.get(key_id, 0) + 1
+    return usage
+
+
+def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
+    """Destroy the items of tickets closed longer than the retention; return how many items."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=runtime.settings.sensitive_retention_days)
+    with runtime.db.session() as session:
+        expired = select(Ticket.id).where(Ticket.status == "closed", Ticket.closed_at < cutoff)
+        ticket_ids = session.scalars(
+            select(SensitiveItem.ticket_id)
+            .where(SensitiveItem.ticket_id.in_(expired), SensitiveItem.sealed.is_not(None))
+            .distinct()
+        ).all()
+        if not ticket_ids:
+            return 0
+        purged = session.execute(
+            update(SensitiveItem)
+            .where(SensitiveItem.ticket_id.in_(ticket_ids), SensitiveItem.sealed.is_not(None))
+            .values(sealed=None, purged_at=now)
+        ).rowcount
+        # Without its data key nothing sealed for the ticket can ever be opened again.
+        for wrapped in session.scalars(
+            select(TicketDataKey).where(TicketDataKey.ticket_id.in_(ticket_ids))
+        ):
+            session.delete(wrapped)
+        session.add_all(
+            TicketEvent(ticket_id=ticket_id, actor="system", action="sensitive_data.purged")
+            for ticket_id in ticket_ids
+        )
+    return purged
+
+
+def purge_expired_job() -> int:
+    """Periodic RQ job: purge sensitive data of tickets closed longer than the retention."""
+    from helpdesk.runtime import current
+
+    return purge_expired(current())
