@@ -126,7 +126,11 @@ class RuleSet:
     # -- routing -------------------------------------------------------------------------------
 
     def route(self, facts: TicketFacts, *, explain: bool = False) -> Decision:
-        """Decide queue, effective priority, tags and SLA policy for one ticket."""
+        """Decide queue, effective priority, tags and SLA policy for one ticket.
+
+        ``explain=True`` also records the trace (slower). An unknown requested priority is a
+        ValueError: the doors validate it before routing.
+        """
         rank = self._priority_rank.get(facts.requested_priority)
         if rank is None:
             raise ValueError(f"unknown requested priority {facts.requested_priority!r}")
