@@ -1,0 +1,118 @@
+"""Reading real clients' mail: encodings, body choice, HTML sanitising, attachments."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.corpus import load
+from tickets.inbound.parsing import MalformedMessage, html_to_text, parse_message
+
+ACK = "<ack-1@support.example.com>"
+
+
+def test_outlook_iso_8859_1_quoted_printable_name_subject_and_body_decode():
+    mail = parse_message(load("outlook_new_request_de.eml"))
+
+    assert mail.sender == "j.mueller@mueller-handel.example"
+    assert mail.sender_name == "Jürgen Müller"
+    assert mail.subject == "Frage zur Rücksendung in JTL-Wawi"
+    assert "lässt sich die Rücksendung für Auftrag 4711 nicht buchen" in mail.text
+    assert mail.attachments == ()
+
+
+def test_windows_1252_encoded_words_keep_the_euro_sign_and_the_dash():
+    mail = parse_message(load("outlook_reply_aw_de.eml"))
+
+    assert mail.subject == (
+        "AW: [HD-000001] Ihre Supportanfrage: Frage zur Rücksendung in JTL-Wawi – Kosten 100 €"
+    )
+    assert mail.text.endswith("Jürgen Müller")
+
+
+def test_base64_utf8_body_from_apple_mail_is_decoded_and_its_quote_split_off():
+    mail = parse_message(load("apple_mail_reply_de.eml", ACK_ID=ACK))
+
+    assert mail.sender_name == "Sabine König"
+    assert mail.text == (
+        "Stimmt, das Problem ist behoben. Vielen Dank!\n\nVon meinem iPhone gesendet"
+    )
+    assert mail.quoted.startswith("Am 02.11.2026 um 09:15 schrieb Kundencenter Support")
+    assert mail.in_reply_to == ACK
+
+
+def test_gmail_multipart_alternative_prefers_the_plain_text():
+    mail = parse_message(load("gmail_reply_de.eml", ACK_ID=ACK))
+
+    assert mail.text == "Hier noch der Screenshot-Link: https://example.com/bild.png"
+    assert "Vielen Dank, wir haben Ihre Anfrage erhalten." in mail.quoted
+    assert mail.subject == "Re: [HD-000001] Ihre Supportanfrage: Frage zur Rücksendung"
+
+
+def test_html_only_mail_is_sanitised_to_text_without_script_or_style():
+    mail = parse_message(load("gmail_html_only_de.eml"))
+
+    assert mail.text == (
+        "Hallo,\n\nunser Shop zeigt seit heute Fehler 500 & lädt nicht.\n\n"
+        "- Seite 1\n\n- Seite 2\n\nGrüße\nTom"
+    )
+    assert "alert" not in mail.text and "color" not in mail.text
+
+
+def test_html_to_text_keeps_the_escaped_text_as_text():
+    assert html_to_text("<p>a &lt;b&gt; &amp; c</p>") == "a <b> & c"
+
+
+def test_death_certificate_pdf_is_an_attachment_with_its_rfc_2231_name():
+    mail = parse_message(load("death_certificate_to_accounting.eml"))
+
+    [pdf] = mail.attachments
+    assert pdf.filename == "Sterbeurkunde Klaus Weber.pdf"
+    assert pdf.content_type == "application/pdf"
+    assert pdf.data.startswith(b"%PDF-1.4")
+    assert "ist verstorben" in mail.text
+    assert "buchhaltung@jtl-software.de" in mail.recipients
+
+
+def test_forward_as_attachment_keeps_the_forward_and_shows_its_text():
+    mail = parse_message(load("forward_as_attachment.eml"))
+
+    [forward] = mail.attachments
+    assert forward.filename == "Synchronisation fehlgeschlagen.eml"
+    assert b"Message-ID: <inner-10@shopify-connector.example>" in forward.data
+    assert mail.text == "Die Synchronisation mit Shopify ist fehlgeschlagen: Fehler 401."
+
+
+def test_smime_signature_is_an_attachment_and_marks_the_mail_signed():
+    mail = parse_message(load("smime_signed_de.eml"))
+
+    assert [a.filename for a in mail.attachments] == ["smime.p7s"]
+    assert mail.signed_or_encrypted
+    assert "unser Kundenkonto ist gesperrt" in mail.text
+
+
+def test_pgp_encrypted_parts_are_attachments_and_the_text_is_empty():
+    mail = parse_message(load("pgp_encrypted.eml"))
+
+    assert [a.content_type for a in mail.attachments] == [
+        "application/pgp-encrypted",
+        "application/octet-stream",
+    ]
+    assert mail.signed_or_encrypted
+    assert mail.text == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("malformed_no_from.eml", "no From header"),
+        ("malformed_bad_from.eml", "invalid From address"),
+    ],
+)
+def test_mail_without_a_usable_sender_is_malformed(name, reason):
+    with pytest.raises(MalformedMessage, match=reason):
+        parse_message(load(name))
+
+
+def test_bytes_without_a_header_block_are_malformed():
+    with pytest.raises(MalformedMessage, match="no header block"):
+        parse_message(b"just some text\r\n")
