@@ -132,8 +132,8 @@ def count_failure(email: str | None = None, user_id: int | None = None) -> None:
     """Count a failed password or code in Redis; the counters expire after the window."""
     with _runtime().redis.pipeline() as pipe:
         for key, _limit in _limit_keys(email, user_id):
+            pipe.set(key, 0, ex=SIGN_IN_WINDOW, nx=True)  # the window starts at the first failure
             pipe.incr(key)
-            pipe.expire(key, SIGN_IN_WINDOW, nx=True)
         pipe.execute()
 
 

@@ -68,19 +68,6 @@ class FirstContactForm(FlaskForm):
     )
 
 
-def contact_person_form(data: Any = None, obj: Any = None) -> ContactPersonForm:
-    options = contact_options()
-    form = ContactPersonForm(formdata=data, obj=obj)
-    form.salutation.choices = [("", "—"), *((s, s) for s in options.salutations)]
-    form.responsibilities.choices = [
-        (option.id, f"{group.name}: {option.name}")
-        for group in options.responsibility_groups
-        for option in group.options
-    ]
-    form.newsletter_channels.choices = [(o.id, o.name) for o in options.newsletter_channels]
-    return form
-
-
 class ContactPersonForm(FlaskForm):
     salutation = SelectField("Anrede", choices=[], validate_choice=False)
     title = StringField("Titel")
@@ -103,6 +90,20 @@ class ContactPersonForm(FlaskForm):
 
     def service_data(self) -> dict[str, Any]:
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+
+
+def contact_person_form(obj: Any = None) -> ContactPersonForm:
+    """The form with today's options from contact_options.yaml (pre-filled from ``obj``)."""
+    options = contact_options()
+    form = ContactPersonForm(obj=obj)
+    form.salutation.choices = [("", "—"), *((s, s) for s in options.salutations)]
+    form.responsibilities.choices = [
+        (option.id, f"{group.name}: {option.name}")
+        for group in options.responsibility_groups
+        for option in group.options
+    ]
+    form.newsletter_channels.choices = [(o.id, o.name) for o in options.newsletter_channels]
+    return form
 
 
 class DistributionListForm(FlaskForm):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, current_app, render_template, request
 
 from accounts import auth, invitations, people, services
 from accounts.forms import SearchForm
@@ -23,7 +23,7 @@ def _runtime() -> Runtime:
 @blueprint.get("")
 @requires("agent")
 def search() -> Any:
-    form = SearchForm(meta={"csrf": False})
+    form = SearchForm(request.args)
     query = (form.q.data or "").strip()
     matches = services.find_accounts(_runtime(), query) if query else []
     return render_template(
