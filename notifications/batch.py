@@ -16,15 +16,16 @@ import os
 import socket
 import time
 import uuid
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select, update
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import Integer, Row, bindparam, select, update
+from sqlalchemy.engine import Connection
 
-from helpdesk.db import utcnow
+from helpdesk.db import UTCDateTime, utcnow
 from helpdesk.runtime import Runtime
 from notifications import bounces, dkim_fast, messages
 from notifications.mailing_messages import MessageFactory, Thread, threads
@@ -82,6 +83,14 @@ class _Smtp:
         self._connection = None
         self._stack.close()
         self._stack = ExitStack()
+
+
+@contextmanager
+def _closing(smtp: _Smtp) -> Iterator[_Smtp]:
+    try:
+        yield smtp
+    finally:
+        smtp.close()
 
 
 def claimer_name() -> str:
@@ -145,25 +154,24 @@ def _send_rows(
     factory = MessageFactory(settings, mailing)
     throttle = Throttle(runtime.redis, knobs.rate, knobs.domain_rate)
     smtp = _Smtp(settings.smtp_url)
-    engine = runtime.db.engine
     next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-    try:
+    # One connection for the batch, committing after every message ("commit as you go").
+    with runtime.db.engine.connect() as db, _closing(smtp):
         for row in rows:
             if time.monotonic() >= next_check:
                 next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-                with engine.begin() as connection:
-                    state = connection.scalar(select(Mailing.state).where(Mailing.id == mailing.id))
+                state = db.scalar(select(Mailing.state).where(Mailing.id == mailing.id))
+                db.commit()
                 if state != "sending":
-                    _release(engine, claimer, state or "cancelled")
+                    _release(db, claimer, state or "cancelled")
                     return
             delay = throttle.acquire(row.domain)
             if delay:
-                _record(
-                    engine, row, claimer, "deferred", "throttled", retry_in=delay, attempt=False
-                )
+                _record(db, row, claimer, "deferred", "throttled", retry_in=delay, attempt=False)
                 result.add("deferred")
                 continue
             date = utcnow()
+            recipient = messages.transport_address(row.address)
             message = factory.build(
                 delivery_id=row.id,
                 address=row.address,
@@ -172,45 +180,64 @@ def _send_rows(
                 date=date,
                 thread=thread_of.get((row.account_id, row.address)),
             )
-            raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
+            raw = dkim_fast.sign(message, settings.dkim_domain, runtime.dkim_keys)
             try:
                 outcome = smtp.send(
                     bounces.verp_address(settings, row.id),
-                    messages.transport_address(row.address),
+                    recipient,
                     raw,
                 )
             except SmtpUnavailable as error:
-                state = _temporary(engine, knobs, row, claimer, str(error))
+                state = _temporary(db, knobs, row, claimer, str(error))
                 result.add(state)
                 if not smtp.can_reconnect:
-                    _defer_rest(engine, claimer, str(error))
+                    _defer_rest(db, claimer, str(error))
                     return
                 continue
             if outcome.sent:
-                _record(engine, row, claimer, "sent", outcome.reply, date=date)
+                _record(db, row, claimer, "sent", outcome.reply, date=date)
                 result.add("sent")
             elif outcome.outcome == "temporary":
-                result.add(_temporary(engine, knobs, row, claimer, outcome.reply))
+                result.add(_temporary(db, knobs, row, claimer, outcome.reply))
             else:
-                _record(engine, row, claimer, "failed", outcome.reply)
+                _record(db, row, claimer, "failed", outcome.reply)
                 result.add("failed")
-    finally:
-        smtp.close()
 
 
 def _temporary(
-    engine: Engine, knobs: MailingSettings, row: Row[Any], claimer: str, reply: str
+    db: Connection, knobs: MailingSettings, row: Row[Any], claimer: str, reply: str
 ) -> str:
     if row.attempts + 1 >= knobs.max_attempts:
-        _record(engine, row, claimer, "failed", reply)
+        _record(db, row, claimer, "failed", reply)
         return "failed"
     seconds = backoff(row.attempts + 1).total_seconds()
-    _record(engine, row, claimer, "deferred", reply, retry_in=seconds)
+    _record(db, row, claimer, "deferred", reply, retry_in=seconds)
     return "deferred"
 
 
+# Built once: the per-message UPDATE is the hot path of a mailing.
+_OUTCOME = (
+    update(MailingDelivery)
+    .where(
+        MailingDelivery.id == bindparam("record_id"),
+        MailingDelivery.claimed_by == bindparam("claimer"),
+        MailingDelivery.state == "sending",
+    )
+    .values(
+        state=bindparam("new_state"),
+        smtp_reply=bindparam("reply"),
+        claimed_by=None,
+        attempts=MailingDelivery.attempts + bindparam("attempt", type_=Integer),
+        next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime),
+        sent_at=bindparam("sent_at", type_=UTCDateTime),
+        message_date=bindparam("message_date", type_=UTCDateTime),
+        updated_at=bindparam("now", type_=UTCDateTime),
+    )
+)
+
+
 def _record(
-    engine: Engine,
+    db: Connection,
     row: Row[Any],
     claimer: str,
     state: str,
@@ -222,20 +249,21 @@ def _record(
 ) -> None:
     """Commit one record's outcome; a claim that was reaped meanwhile is left alone."""
     now = utcnow()
-    values: dict[str, Any] = {
-        "state": state,
-        "smtp_reply": reply[:2000],
-        "claimed_by": None,
-        "updated_at": now,
-    }
-    if attempt:
-        values["attempts"] = MailingDelivery.attempts + 1
-    if retry_in is not None:
-        values["next_attempt_at"] = now + timedelta(seconds=retry_in)
-    if state == "sent":
-        values.update(sent_at=now, message_date=date)
-    with engine.begin() as connection:
-        _update_claimed(connection, claimer, values, MailingDelivery.id == row.id)
+    db.execute(
+        _OUTCOME,
+        {
+            "record_id": row.id,
+            "claimer": claimer,
+            "new_state": state,
+            "reply": reply[:2000],
+            "attempt": 1 if attempt else 0,
+            "next_attempt_at": now + timedelta(seconds=retry_in) if retry_in is not None else None,
+            "sent_at": now if state == "sent" else None,
+            "message_date": date if state == "sent" else None,
+            "now": now,
+        },
+    )
+    db.commit()
 
 
 def _update_claimed(connection: Connection, claimer: str, values: dict, *conditions: Any) -> int:
@@ -248,27 +276,25 @@ def _update_claimed(connection: Connection, claimer: str, values: dict, *conditi
     ).rowcount
 
 
-def _release(engine: Engine, claimer: str, mailing_state: str) -> None:
+def _release(db: Connection, claimer: str, mailing_state: str) -> None:
     """Give back what this batch has not sent: queued again on pause, cancelled on cancel."""
     state = "queued" if mailing_state == "paused" else "cancelled"
-    with engine.begin() as connection:
-        _update_claimed(
-            connection, claimer, {"state": state, "claimed_by": None, "updated_at": utcnow()}
-        )
+    _update_claimed(db, claimer, {"state": state, "claimed_by": None, "updated_at": utcnow()})
+    db.commit()
 
 
-def _defer_rest(engine: Engine, claimer: str, reason: str) -> None:
+def _defer_rest(db: Connection, claimer: str, reason: str) -> None:
     """The SMTP server is gone: the records not yet tried wait for the first backoff step."""
     now = utcnow()
-    with engine.begin() as connection:
-        _update_claimed(
-            connection,
-            claimer,
-            {
-                "state": "deferred",
-                "smtp_reply": reason[:2000],
-                "claimed_by": None,
-                "next_attempt_at": now + backoff(1),
-                "updated_at": now,
-            },
-        )
+    _update_claimed(
+        db,
+        claimer,
+        {
+            "state": "deferred",
+            "smtp_reply": reason[:2000],
+            "claimed_by": None,
+            "next_attempt_at": now + backoff(1),
+            "updated_at": now,
+        },
+    )
+    db.commit()

@@ -12,7 +12,7 @@ import base64
 import hashlib
 import time
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 
 import dkim
 from cryptography.hazmat.primitives import hashes, serialization
@@ -107,10 +107,16 @@ def signature_header(
     return HEADER_NAME + b": " + value
 
 
+@lru_cache(maxsize=4)
+def _body_hash(body: bytes) -> bytes:
+    """The bh= value; cached because a mailing's recipients at one account share the body."""
+    return base64.b64encode(hashlib.sha256(CANONICALIZATION.canonicalize_body(body)).digest())
+
+
 def sign(raw: bytes, domain: str, keys: Sequence[DkimKey], timestamp: int | None = None) -> bytes:
     """``raw`` with one DKIM-Signature per key prepended (the first key ends up on top)."""
     headers, body = dkim.rfc822_parse(raw)
-    body_hash = base64.b64encode(hashlib.sha256(CANONICALIZATION.canonicalize_body(body)).digest())
+    body_hash = _body_hash(body)
     now = int(time.time()) if timestamp is None else timestamp
     encoded_domain = domain.encode()
     signatures = b"".join(

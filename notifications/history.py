@@ -88,7 +88,7 @@ def message_as_sent(
     mailing = session.get(Mailing, delivery.mailing_id)
     assert mailing is not None  # the foreign key guarantees it
     recipient = (delivery.account_id, delivery.address)
-    message = MessageFactory(settings, mailing).build(
+    return MessageFactory(settings, mailing).build(
         delivery_id=delivery.id,
         address=delivery.address,
         company=delivery.company,
@@ -96,4 +96,3 @@ def message_as_sent(
         date=delivery.message_date,
         thread=threads(session, settings, mailing, [recipient]).get(recipient),
     )
-    return message.as_bytes()

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from email.message import EmailMessage
+from email.policy import SMTP, Policy
 from email.utils import format_datetime
 
 from sqlalchemy import select
@@ -25,6 +25,7 @@ from notifications.mailings import Mailing, MailingDelivery
 
 SENDER_NAME = "Kundencenter – Wichtiger Hinweis"
 MAX_THREAD_DEPTH = 20
+VARYING_HEADERS = {"to": "To", "date": "Date", "message-id": "Message-ID"}
 
 Recipient = tuple[int, str]  # (account id, address)
 
@@ -82,13 +83,22 @@ def threads(
 
 
 class MessageFactory:
-    """Builds a mailing's messages; accounts' personalised parts are rendered once each."""
+    """Builds a mailing's messages as bytes, ready to sign.
+
+    Rendering and MIME encoding are the expensive part and the same for every address of an
+    account, so an account's message is built once with ``EmailMessage`` (SMTP policy) and
+    serialised; each further recipient gets only the headers that name it (To, Date,
+    Message-ID, In-Reply-To, References), each folded and encoded by the same policy's
+    ``fold_binary``, in place of the account message's own.
+    """
 
     def __init__(self, settings: Settings, mailing: Mailing) -> None:
         self.settings = settings
         self.mailing = mailing
-        self._account: tuple[str, str] | None = None
-        self._parts: composing.Personalised | None = None
+        self._key: tuple[str, str, bool] | None = None
+        self._policy: Policy = SMTP
+        self._fields: list[tuple[str, bytes]] = []  # (lower-case name, folded field)
+        self._body = b""
 
     def build(
         self,
@@ -99,22 +109,50 @@ class MessageFactory:
         customer_number: str,
         date: datetime,
         thread: Thread | None = None,
-    ) -> EmailMessage:
-        if self._account != (company, customer_number) or self._parts is None:
-            self._parts = composing.personalise(self.mailing, company, customer_number)
-            self._account = (company, customer_number)
+    ) -> bytes:
+        recipient = messages.transport_address(messages.checked_header("To", address))
+        key = (company, customer_number, recipient.isascii())
+        if key != self._key:
+            self._prepare(recipient, company, customer_number)
+            self._key = key
         thread = thread or Thread()
+        varying = {
+            "to": recipient,
+            "date": format_datetime(date),
+            "message-id": bounces.message_id(self.settings, self.mailing.id, delivery_id),
+        }
+        head = []
+        for name, folded in self._fields:
+            if name in varying:
+                head.append(self._policy.fold_binary(VARYING_HEADERS[name], varying[name]))
+            else:
+                head.append(folded)
+            if name == "message-id":
+                if thread.in_reply_to:
+                    head.append(self._policy.fold_binary("In-Reply-To", thread.in_reply_to))
+                if thread.references:
+                    references = " ".join(thread.references)
+                    head.append(self._policy.fold_binary("References", references))
+        return b"".join(head) + b"\r\n" + self._body
+
+    def _prepare(self, recipient: str, company: str, customer_number: str) -> None:
+        parts = composing.personalise(self.mailing, company, customer_number)
         message = messages.build_message(
             sender=Address(SENDER_NAME, addr_spec=self.settings.mail_from),
-            recipient=address,
-            subject=self._parts.subject,
-            text=self._parts.text,
-            html=self._parts.html,
-            message_id=bounces.message_id(self.settings, self.mailing.id, delivery_id),
-            in_reply_to=thread.in_reply_to,
-            references=thread.references,
+            recipient=recipient,
+            subject=parts.subject,
+            text=parts.text,
+            html=parts.html,
+            message_id=bounces.thread_anchor(self.settings, self.mailing.id),
         )
-        message.replace_header("Date", format_datetime(date))
         if messages.has_attachment(message):
             raise AttachmentRefused(f"mailing {self.mailing.id}: message has an attachment part")
-        return message
+        head, _, self._body = message.as_bytes().partition(b"\r\n\r\n")
+        self._policy = message.policy
+        self._fields = []
+        for line in head.split(b"\r\n"):
+            if line[:1] in (b" ", b"\t"):
+                name, folded = self._fields[-1]
+                self._fields[-1] = (name, folded + line + b"\r\n")
+            else:
+                self._fields.append((line.split(b":", 1)[0].decode().lower(), line + b"\r\n"))

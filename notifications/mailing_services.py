@@ -7,6 +7,7 @@ parse input and call them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.headerregistry import Address
 from typing import Any
 
 from sqlalchemy import func, or_, select, update
@@ -17,7 +18,7 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications import audience, composing, dispatch, dkim_fast, messages
 from notifications.composing import MailingDraft
-from notifications.mailing_messages import MessageFactory
+from notifications.mailing_messages import SENDER_NAME
 from notifications.mailing_settings import load_mailing_settings
 from notifications.mailings import DELIVERY_STATES, Mailing, MailingDelivery
 from notifications.smtp import SmtpResult, SmtpTransport
@@ -249,22 +250,21 @@ def preview(runtime: Runtime, mailing_id: int, customer_number: str | None = Non
 def test_send(
     runtime: Runtime, mailing_id: int, to: str, customer_number: str | None = None
 ) -> SmtpResult:
-    """Send the preview, signed, to ``to`` (the ops user); no delivery record is written."""
+    """Send the preview, signed and marked [TEST], to ``to`` (the ops user); no record."""
     shown = preview(runtime, mailing_id, customer_number)
-    mailing = get_mailing(runtime, mailing_id)
     settings = runtime.settings
-    message = MessageFactory(settings, mailing).build(
-        delivery_id=0,
-        address=to,
-        company=shown.company,
-        customer_number=shown.customer_number,
-        date=utcnow(),
+    recipient = messages.transport_address(messages.checked_header("To", to))
+    message = messages.build_message(
+        sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
+        recipient=recipient,
+        subject=f"[TEST] {shown.subject}",
+        text=shown.text,
+        html=shown.html,
+        message_id=messages.new_message_id(settings.mail_domain),
     )
-    message.replace_header("Subject", f"[TEST] {mailing.subject}")
-    message.replace_header("Message-ID", messages.new_message_id(settings.mail_domain))
     raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
     with SmtpTransport(settings.smtp_url).connect() as connection:
-        return connection.send(settings.mail_from, messages.transport_address(to), raw)
+        return connection.send(settings.mail_from, recipient, raw)
 
 
 def _locked(session: Session, mailing_id: int) -> Mailing:
