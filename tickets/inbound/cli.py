@@ -55,10 +55,10 @@ def deliver(mailbox: str | None, sender: str | None) -> None:
     be taken (malformed: kept in quarantine; too big; not our mailbox), 75 to try again later.
     """
     from helpdesk.cli import settings_or_exit
-    from helpdesk.runtime import Runtime, install
+    from helpdesk.runtime import Runtime
     from tickets.inbound.services import MailDeferred, MailRefused, take_message
 
-    runtime = install(Runtime(settings_or_exit()))
+    runtime = Runtime(settings_or_exit())
     raw = sys.stdin.buffer.read()
     try:
         outcome = take_message(

@@ -61,7 +61,7 @@ def identify(session: Session, address_key: str, today: date) -> Sender:
             DistributionListEntry.email_key == address_key
         ),
     ).subquery()
-    rows = (
+    rows = list(
         session.execute(
             select(
                 matches.c[0],
@@ -78,8 +78,6 @@ def identify(session: Session, address_key: str, today: date) -> Sender:
                 .label("locked"),
             ).join(Account, (Account.id == matches.c[0]) & Account.active.is_(True))
         )
-        .tuples()
-        .all()
     )
     if not rows:
         return Sender(address_key)

@@ -249,8 +249,9 @@ def _create(
     session.add(_created_event(ticket, sender, mailbox, closed))
     acknowledgements: list[int] = []
     if _count(runtime, "acks", key) <= settings.mail_in_acks_per_hour:
-        acknowledgements.append(_acknowledge(session, settings, ticket, mail, message_id).id)
-    session.flush()
+        acknowledgement = _acknowledge(session, settings, ticket, mail, message_id)
+        session.flush()
+        acknowledgements.append(acknowledgement.id)
     reason = f"new ticket in queue {decision.queue} (rule {decision.rule_id}); " + _who(sender)
     if not acknowledgements:
         reason += "; no acknowledgement: sender over its hourly limit"

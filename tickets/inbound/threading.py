@@ -53,7 +53,7 @@ def find_ticket(session: Session, mail: ParsedMail) -> ThreadMatch | None:
         received = select(TicketMessage.message_id, TicketMessage.ticket_id).where(
             TicketMessage.message_id.in_(ids)
         )
-        known = dict(session.execute(union_all(sent, received)).tuples().all())
+        known = dict(session.execute(union_all(sent, received)).all())
         for position, message_id in enumerate(ids):
             if message_id in known:
                 via = "in-reply-to" if position == 0 and mail.in_reply_to else "references"
