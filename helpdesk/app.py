@@ -53,13 +53,17 @@ def create_app(settings: Settings | None = None) -> Flask:
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from accounts.pages import register as register_accounts
     from tickets.api import api as tickets_api
+    from tickets.console_views import blueprint as tickets_console
     from tickets.routing.views import register as register_routing
     from tickets.services import routing_status
+    from tickets.views import portal as tickets_portal
 
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)
     app.register_blueprint(tickets_api)
     csrf.exempt(tickets_api)  # JSON API: no cookies are trusted there, only bearer tokens
+    app.register_blueprint(tickets_portal)
+    app.register_blueprint(tickets_console)
     register_accounts(app, csrf)
     register_routing(app)
     if settings.development:

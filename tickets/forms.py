@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import request
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -20,7 +21,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from tickets.services import ValidationError
+from tickets.services import Upload, ValidationError
 
 PRIORITY_LABELS = {"low": "Niedrig", "normal": "Normal", "high": "Hoch", "critical": "Kritisch"}
 STATUS_LABELS = {
@@ -46,6 +47,15 @@ def show_errors(form: FlaskForm, error: ValidationError) -> None:
             field.errors = [*field.errors, message]
         else:
             form.form_errors.append(message)
+
+
+def request_uploads(name: str) -> list[Upload]:
+    """The files of the request's field ``name``, as streams (read in chunks when stored)."""
+    return [
+        Upload(upload.filename or "", upload.stream, upload.mimetype)
+        for upload in request.files.getlist(name)
+        if upload.filename
+    ]
 
 
 class TicketForm(FlaskForm):

@@ -23,11 +23,13 @@ from sqlalchemy.orm import Session
 
 from accounts import vocabulary
 from accounts.models import Account, LicenseLock
+from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications.services import MailRequest, enqueue_delivery, queue_mail
 from tickets import attachments, sensitive
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
 from tickets.routing import LiveRules, RuleSet, TicketFacts
+from tickets.sla.clock import apply_sla
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +171,29 @@ def parse_draft(
     )
 
 
+FORM_FIELDS = (
+    "reply_to",
+    "product_family",
+    "component",
+    "department",
+    "subject",
+    "text",
+    "priority",
+)
+
+
+def check_emergency(draft: TicketDraft, confirmed: bool) -> None:
+    """A critical ticket from the form needs the customer's word that it is an emergency."""
+    if draft.priority == "critical" and not confirmed:
+        raise ValidationError(
+            {
+                "emergency_confirmed": "Bitte bestätigen Sie, dass ein Notfall vorliegt "
+                "(Serverausfall, systemrelevanter Dienst, Website/Shop offline), "
+                "oder wählen Sie eine andere Priorität."
+            }
+        )
+
+
 def file_ticket(
     runtime: Runtime,
     draft: TicketDraft,
@@ -208,6 +233,7 @@ def file_ticket(
         )
         session.add(ticket)
         session.flush()
+        apply_sla(session, ticket, utcnow(), reason="filed")
         session.add(
             TicketEvent(
                 ticket_id=ticket.id,

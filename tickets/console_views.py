@@ -1,0 +1,260 @@
+"""The agent console: queues with counts, the due-first list, a ticket's actions, phone intake."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+
+from helpdesk.runtime import Runtime
+from helpdesk.security import current_principal, requires
+from tickets import console, listing, search, sensitive, services, thread
+from tickets.access import Forbidden, TicketNotFound, Viewer
+from tickets.forms import (
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    ActionForm,
+    AssignForm,
+    BillingForm,
+    ChangeForm,
+    NoteForm,
+    PhoneForm,
+    ReplyForm,
+    request_uploads,
+    show_errors,
+)
+from tickets.models import STATUSES, parse_number
+
+blueprint = Blueprint("console", __name__, url_prefix="/konsole")
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _viewer() -> Viewer:
+    viewer = Viewer.of(current_principal())
+    if viewer is None or not viewer.staff:
+        abort(403)
+    return viewer
+
+
+def _queues() -> list[tuple[str, str]]:
+    rules = services.routing_rules(_runtime())
+    return [(queue.id, queue.name) for queue in rules.queues]
+
+
+@blueprint.get("")
+@requires("agent")
+def queues() -> Any:
+    viewer = _viewer()
+    ticket_filter, errors = listing.parse_filter(request.args, viewer)
+    query = (request.args.get("q") or "").strip()
+    with _runtime().db.session() as session:
+        counts = listing.queue_counts(session, _queues(), viewer)
+        if query:
+            ticket_filter = replace(
+                ticket_filter, statuses=STATUSES, ticket_ids=search.matching_ids(session, query)
+            )
+        try:
+            page = listing.list_tickets(
+                session, viewer, ticket_filter, cursor=request.args.get("cursor")
+            )
+        except listing.BadCursor:
+            abort(400)
+    return render_template(
+        "tickets/console.html",
+        counts=counts,
+        page=page,
+        errors=errors,
+        args=request.args,
+        query=query,
+        queue_names=dict(_queues()),
+    )
+
+
+@blueprint.get("/tickets/<number>")
+@requires("agent")
+def ticket(number: str) -> Any:
+    return _render(_viewer(), number)
+
+
+def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any:
+    runtime = _runtime()
+    try:
+        view = thread.ticket_view(runtime, viewer, number)
+    except TicketNotFound:
+        abort(404)
+    queue_ids = _queues()
+    change = forms.get("change_form") or ChangeForm()
+    change.queue.choices = [("", "unverändert"), *queue_ids]
+    change.priority.choices = [("", "unverändert"), *PRIORITY_LABELS.items()]
+    change.status.choices = [("", "unverändert"), *STATUS_LABELS.items()]
+    assign = forms.get("assign_form") or AssignForm()
+    assign.assignee.choices = [("", "niemand")] + [
+        (str(agent_id), name) for agent_id, name in console.agents_for(runtime, view.ticket.queue)
+    ]
+    return render_template(
+        "tickets/console_ticket.html",
+        view=view,
+        works=viewer.works(view.ticket.queue),
+        may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
+        revealed=forms.get("revealed"),
+        reply_form=forms.get("reply_form") or ReplyForm(),
+        note_form=forms.get("note_form") or NoteForm(),
+        change_form=change,
+        assign_form=assign,
+        billing_form=forms.get("billing_form") or BillingForm(),
+        action_form=ActionForm(),
+        queue_names=dict(queue_ids),
+    ), status
+
+
+def _act(number: str, form: Any, action: Any, form_name: str) -> Any:
+    """Run ``action`` for a valid form; re-render with field errors, or go back to the ticket."""
+    viewer = _viewer()
+    if not form.validate_on_submit():
+        return _render(viewer, number, 400, **{form_name: form})
+    try:
+        action(viewer)
+    except TicketNotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except services.ValidationError as error:
+        show_errors(form, error)
+        return _render(viewer, number, 422, **{form_name: form})
+    return redirect(url_for("console.ticket", number=number))
+
+
+@blueprint.post("/tickets/<number>/uebernehmen")
+@requires("agent")
+def claim(number: str) -> Any:
+    return _act(
+        number,
+        ActionForm(),
+        lambda viewer: console.claim(_runtime(), viewer, number),
+        "action_form",
+    )
+
+
+@blueprint.post("/tickets/<number>/zuweisen")
+@requires("agent")
+def assign(number: str) -> Any:
+    form = AssignForm()
+    chosen = form.assignee.data or ""
+    assignee_id = int(chosen) if chosen.isdigit() else None
+    return _act(
+        number,
+        form,
+        lambda viewer: console.assign(_runtime(), viewer, number, assignee_id),
+        "assign_form",
+    )
+
+
+@blueprint.post("/tickets/<number>/antwort")
+@requires("agent")
+def reply(number: str) -> Any:
+    form = ReplyForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: thread.reply_as_agent(
+            _runtime(), viewer, number, form.text.data or "", request_uploads("attachments")
+        ),
+        "reply_form",
+    )
+
+
+@blueprint.post("/tickets/<number>/notiz")
+@requires("agent")
+def note(number: str) -> Any:
+    form = NoteForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: thread.add_note(_runtime(), viewer, number, form.text.data or ""),
+        "note_form",
+    )
+
+
+@blueprint.post("/tickets/<number>/aendern")
+@requires("agent")
+def change(number: str) -> Any:
+    form = ChangeForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: console.change(
+            _runtime(),
+            viewer,
+            number,
+            reason=form.reason.data or "",
+            queue=form.queue.data or None,
+            priority=form.priority.data or None,
+            status=form.status.data or None,
+        ),
+        "change_form",
+    )
+
+
+@blueprint.post("/tickets/<number>/verrechnen")
+@requires("agent")
+def bill(number: str) -> Any:
+    form = BillingForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: console.bill_no_emergency(
+            _runtime(), viewer, number, form.reason.data or ""
+        ),
+        "billing_form",
+    )
+
+
+@blueprint.post("/tickets/<number>/sensible-daten")
+@requires("agent")
+def reveal(number: str) -> Any:
+    """The one view that shows sensitive data in plain text; each call is audited."""
+    viewer = _viewer()
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        revealed = sensitive.reveal(_runtime(), parse_number(number) or 0, current_principal())
+    except sensitive.NotAllowed:
+        abort(403)
+    response = current_app.make_response(_render(viewer, number, revealed=revealed))
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@blueprint.route("/telefon", methods=["GET", "POST"])
+@requires("agent")
+def phone() -> Any:
+    viewer = _viewer()
+    form = PhoneForm()
+    catalog = services.routing_rules(_runtime()).catalog_dict()
+    families = catalog["product_families"]
+    form.product_family.choices = [(f["name"], f["name"]) for f in families]
+    form.component.choices = [(c, c) for f in families for c in f["components"]]
+    form.department.choices = [("", "Keine Angabe")] + [(d, d) for d in catalog["departments"]]
+    form.priority.choices = [(p["id"], p["name"]) for p in catalog["priorities"]]
+    if form.validate_on_submit():
+        fields = {
+            name: form[name].data or ""
+            for name in ("keyword", "reply_to", "product_family", "component", "text", "priority")
+        }
+        fields["department"] = form.department.data or ""
+        if not fields["text"]:
+            fields["text"] = f"Anruf über die Hotline, Stichwort: {fields['keyword']}"
+        try:
+            created = console.file_by_phone(
+                _runtime(), viewer, form.customer_number.data or "", fields
+            )
+        except services.ValidationError as error:
+            show_errors(form, error)
+        else:
+            return redirect(url_for("console.ticket", number=created.number))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("tickets/phone.html", form=form, catalog=catalog), status

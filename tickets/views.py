@@ -1,0 +1,289 @@
+"""The customer portal: my tickets, filing a ticket, a ticket's thread, the e-mail history."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import nh3
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from markupsafe import Markup
+
+from helpdesk.runtime import Runtime
+from helpdesk.security import current_principal, public, requires
+from tickets import listing, services, thread
+from tickets.access import Forbidden, TicketNotFound, Viewer
+from tickets.attachments import AttachmentRejected
+from tickets.forms import (
+    PRIORITY_LABELS,
+    STATUS_LABELS,
+    ActionForm,
+    ReplyForm,
+    SensitiveForm,
+    TicketForm,
+    request_uploads,
+    show_errors,
+)
+from tickets.sensitive import SensitiveDataError
+
+portal = Blueprint("tickets", __name__)
+BERLIN = ZoneInfo("Europe/Berlin")
+# Every signed-in customer and every agent holds "account.view"; Viewer.of narrows it.
+TICKET_USERS = "account.view"
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _viewer() -> Viewer:
+    viewer = Viewer.of(current_principal())
+    if viewer is None:
+        abort(403)
+    return viewer
+
+
+@portal.app_context_processor
+def _labels() -> dict[str, Any]:
+    return {"priority_labels": PRIORITY_LABELS, "status_labels": STATUS_LABELS}
+
+
+@portal.app_template_filter("berlin")
+def berlin(instant: datetime) -> str:
+    """An instant as German wall-clock time (stored in UTC)."""
+    return instant.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+
+
+@portal.get("/tickets")
+@requires(TICKET_USERS)
+def my_tickets() -> Any:
+    viewer = _viewer()
+    if viewer.staff:
+        return redirect(url_for("console.queues"))
+    ticket_filter, _errors = listing.parse_filter({"status": "alle"}, viewer)
+    with _runtime().db.session() as session:
+        try:
+            page = listing.list_tickets(
+                session, viewer, ticket_filter, order="changed", cursor=request.args.get("cursor")
+            )
+        except listing.BadCursor:
+            abort(400)
+    return render_template("tickets/my_tickets.html", page=page)
+
+
+def _catalog_choices(form: Any) -> dict[str, Any]:
+    catalog = services.routing_rules(_runtime()).catalog_dict()
+    families = catalog["product_families"]
+    form.product_family.choices = [("", "Bitte wählen")] + [
+        (f["name"], f["name"]) for f in families
+    ]
+    form.component.choices = [("", "Bitte wählen")] + [
+        (component, component) for f in families for component in f["components"]
+    ]
+    form.department.choices = [("", "Keine Angabe")] + [(d, d) for d in catalog["departments"]]
+    form.priority.choices = [(p["id"], p["name"]) for p in catalog["priorities"]]
+    return catalog
+
+
+@portal.route("/tickets/neu", methods=["GET", "POST"])
+@requires("customer.tickets")
+def new_ticket() -> Any:
+    viewer = _viewer()
+    form = TicketForm()
+    catalog = _catalog_choices(form)
+    if request.method == "GET":
+        form.reply_to.data = current_principal().attributes.get("email", "")
+    if form.validate_on_submit():
+        try:
+            ticket = _file(form, viewer)
+        except services.ValidationError as error:
+            show_errors(form, error)
+        else:
+            return redirect(url_for("tickets.show", number=ticket.number))
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template("tickets/new.html", form=form, catalog=catalog), status
+
+
+def _file(form: TicketForm, viewer: Viewer) -> Any:
+    runtime = _runtime()
+    data = {name: form[name].data for name in services.FORM_FIELDS}
+    draft = services.parse_draft(
+        data,
+        services.routing_rules(runtime),
+        channel="web",
+        account_id=viewer.account_id,
+        requester_id=viewer.user_id,
+    )
+    services.check_emergency(draft, bool(form.emergency_confirmed.data))
+    secret = None
+    label, value = form.sensitive_label.data or "", form.sensitive_value.data or ""
+    if label or value:
+        secret = services.SensitiveInput(label, value)
+    try:
+        return services.file_ticket(
+            runtime, draft, viewer.actor, secret=secret, uploads=request_uploads("attachments")
+        )
+    except AttachmentRejected as error:
+        raise services.ValidationError({"attachments": str(error)}) from None
+    except SensitiveDataError as error:
+        raise services.ValidationError({"sensitive_value": str(error)}) from None
+
+
+@portal.get("/tickets/formular.js")
+@public("static script for the ticket form (components by family, the emergency notice)")
+def form_script() -> Response:
+    body = render_template("tickets/form.js")
+    return Response(body, mimetype="text/javascript", headers={"Cache-Control": "max-age=300"})
+
+
+@portal.get("/tickets/<number>")
+@requires(TICKET_USERS)
+def show(number: str) -> Any:
+    viewer = _viewer()
+    if viewer.staff:
+        return redirect(url_for("console.ticket", number=number))
+    return _render_ticket(viewer, number, ReplyForm(), SensitiveForm())
+
+
+def _render_ticket(viewer: Viewer, number: str, reply: ReplyForm, secret: SensitiveForm) -> Any:
+    try:
+        view = thread.ticket_view(_runtime(), viewer, number)
+    except TicketNotFound:
+        abort(404)
+    status = 422 if reply.errors or secret.errors else 200
+    return render_template(
+        "tickets/show.html",
+        view=view,
+        reply_form=reply,
+        sensitive_form=secret,
+        close_form=ActionForm(),
+    ), status
+
+
+@portal.post("/tickets/<number>/antwort")
+@requires("customer.tickets")
+def reply(number: str) -> Any:
+    viewer = _viewer()
+    form = ReplyForm()
+    if form.validate_on_submit():
+        try:
+            thread.reply_as_customer(
+                _runtime(), viewer, number, form.text.data or "", request_uploads("attachments")
+            )
+        except TicketNotFound:
+            abort(404)
+        except Forbidden:
+            abort(403)
+        except services.ValidationError as error:
+            show_errors(form, error)
+        else:
+            return redirect(url_for("tickets.show", number=number))
+    return _render_ticket(viewer, number, form, SensitiveForm())
+
+
+@portal.post("/tickets/<number>/schliessen")
+@requires("customer.tickets")
+def close(number: str) -> Any:
+    viewer = _viewer()
+    if ActionForm().validate_on_submit():
+        try:
+            thread.close_as_customer(_runtime(), viewer, number)
+        except TicketNotFound:
+            abort(404)
+    return redirect(url_for("tickets.show", number=number))
+
+
+@portal.post("/tickets/<number>/sensible-daten")
+@requires("customer.tickets")
+def add_sensitive(number: str) -> Any:
+    viewer = _viewer()
+    form = SensitiveForm()
+    if form.validate_on_submit():
+        try:
+            thread.add_sensitive(
+                _runtime(),
+                viewer,
+                number,
+                form.sensitive_label.data or "",
+                form.sensitive_value.data or "",
+            )
+        except TicketNotFound:
+            abort(404)
+        except services.ValidationError as error:
+            show_errors(form, error)
+        else:
+            return redirect(url_for("tickets.show", number=number))
+    return _render_ticket(viewer, number, ReplyForm(), form)
+
+
+@portal.get("/tickets/<number>/anhaenge/<int:attachment_id>")
+@requires(TICKET_USERS)
+def attachment(number: str, attachment_id: int) -> Any:
+    try:
+        row, path = thread.attachment_for(_runtime(), _viewer(), number, attachment_id)
+    except TicketNotFound:
+        abort(404)
+    return send_file(
+        path, mimetype=row.content_type, as_attachment=True, download_name=row.filename
+    )
+
+
+@portal.get("/e-mail-verlauf")
+@requires("customer.email_history")
+def email_history() -> Any:
+    from notifications.history import account_history
+
+    account_id = _account_id()
+    with _runtime().db.session() as session:
+        entries = account_history(session, account_id)
+    return render_template("tickets/email_history.html", entries=entries)
+
+
+@portal.get("/e-mail-verlauf/<kind>/<int:entry_id>")
+@requires("customer.email_history")
+def email_as_sent(kind: str, entry_id: int) -> Any:
+    from notifications.history import message_as_sent
+
+    if kind not in ("ticket", "mailing"):
+        abort(404)
+    runtime = _runtime()
+    with runtime.db.session() as session:
+        raw = message_as_sent(session, runtime.settings, _account_id(), kind, entry_id)
+    if raw is None:
+        abort(404)
+    message = message_from_bytes(raw, policy=default_policy)
+    assert isinstance(message, EmailMessage)
+    return render_template("tickets/email_show.html", **readable_message(message))
+
+
+def _account_id() -> int:
+    account_id = current_principal().attributes.get("account_id")
+    if not isinstance(account_id, int):
+        abort(403)
+    return account_id
+
+
+def readable_message(message: EmailMessage) -> dict[str, Any]:
+    """Headers, text and sanitised HTML of a sent message, safe to put on a page."""
+    text_part = message.get_body(preferencelist=("plain",))
+    html_part = message.get_body(preferencelist=("html",))
+    html = html_part.get_content() if html_part is not None else ""
+    return {
+        "headers": [(name, str(message[name])) for name in ("From", "To", "Date", "Subject")],
+        "text": text_part.get_content() if text_part is not None else "",
+        "html": Markup(nh3.clean(html)) if html else None,  # noqa: S704 - nh3 sanitised
+    }
