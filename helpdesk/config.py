@@ -56,6 +56,8 @@ class Settings:
     sensitive_master_key: str = field(default="", repr=False)
     sensitive_retired_keys: tuple[str, ...] = field(default=(), repr=False)
     sensitive_retention_days: int = 14
+    oncall_emails: tuple[str, ...] = ()
+    oncall_webhook_url: str | None = None
 
     @property
     def development(self) -> bool:
@@ -137,6 +139,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if key.strip()
         ),
         sensitive_retention_days=_positive_int(env, "SENSITIVE_RETENTION_DAYS", 14),
+        oncall_emails=tuple(
+            _email("ONCALL_EMAILS", address.strip())
+            for address in (env.get("ONCALL_EMAILS") or f"oncall@{mail_domain}").split(",")
+            if address.strip()
+        ),
+        oncall_webhook_url=_optional_url(env, "ONCALL_WEBHOOK_URL", ("http", "https")),
         mail_in_host=env.get("MAIL_IN_HOST") or "127.0.0.1",
         mail_in_port=_port(env, "MAIL_IN_PORT", 8024),
         support_mailboxes=support_mailboxes,
@@ -190,6 +198,13 @@ def _url(name: str, value: str, schemes: tuple[str, ...]) -> None:
         parts.port  # noqa: B018 - urlsplit validates the port lazily
     except ValueError as error:
         raise ConfigError(f"{name}: {error}") from None
+
+
+def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> str | None:
+    value = env.get(name) or None
+    if value is not None:
+        _url(name, value, schemes)
+    return value
 
 
 def _email(name: str, value: str) -> str:

@@ -22,12 +22,14 @@ class Periodic:
     function: str  # dotted path, as RQ stores it
     interval: int
     queue: str = "default"
+    at_start: bool = False  # also once when a worker starts, to catch up on what it missed
 
 
 PERIODIC_JOBS: list[Periodic] = [
     Periodic("sweep-outbox", "workers.jobs.sweep_outbox", 60, "mail"),
     Periodic("mailing-tick", "workers.jobs.mailing_tick", 10, "mail"),
     Periodic("purge-sensitive-data", "tickets.sensitive.purge_expired_job", 3600),
+    Periodic("sla-reconcile", "workers.jobs.reconcile_sla", 60, at_start=True),
 ]
 
 
@@ -41,6 +43,9 @@ def run_worker(runtime: Runtime, queues: tuple[str, ...], *, burst: bool = False
     install(runtime)
     stop = threading.Event()
     if not burst:
+        for job in PERIODIC_JOBS:
+            if job.at_start:
+                runtime.queue(job.queue).enqueue(job.function, job_timeout=job.interval)
         threading.Thread(
             target=_enqueue_periodic, args=(runtime, stop), name="periodic", daemon=True
         ).start()

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from helpdesk.db import utcnow
 from helpdesk.runtime import current
 from notifications import batch, dispatch
 from notifications import services as notifications
+from tickets.sla import escalation, timers
 
 
 def deliver_outbound(outbound_id: int) -> str:
@@ -30,3 +34,21 @@ def mailing_tick() -> dict[str, int]:
     """Reap dead claims, enqueue due retries of mandatory mailings, mark finished ones done."""
     result = dispatch.tick(current())
     return {"reaped": result.reaped, "jobs": result.enqueued_jobs, "finished": result.finished}
+
+
+def fire_sla_step(ticket_id: int, step: str, due_iso: str) -> str:
+    """Fire one SLA escalation step (warning, breach notice or page) once, when still due."""
+    return escalation.fire(
+        current(), ticket_id, step, datetime.fromisoformat(due_iso), utcnow()
+    ).outcome
+
+
+def reconcile_sla() -> dict[str, int]:
+    """Fire SLA steps whose time has passed and restore lost timers (every minute, at start)."""
+    result = timers.reconcile(current(), utcnow())
+    return {"clocked": result.clocked, "fired": result.fired, "scheduled": result.scheduled}
+
+
+def post_sla_page_webhook(escalation_id: int) -> int:
+    """Tell the on-call webhook about a page that fired; RQ retries when it does not answer."""
+    return timers.post_page_webhook(current(), escalation_id)

@@ -47,9 +47,7 @@ class SlaEscalation(Base):
     __tablename__ = "sla_escalations"
     __table_args__ = (
         UniqueConstraint("ticket_id", "step", "due_at", name="uq_sla_escalations_step"),
-        CheckConstraint(
-            "step IN (" + ", ".join(f"'{step}'" for step in STEPS) + ")", name="step"
-        ),
+        CheckConstraint("step IN (" + ", ".join(f"'{step}'" for step in STEPS) + ")", name="step"),
         Index("ix_sla_escalations_pending", "fired_at", "fire_at"),
     )
 

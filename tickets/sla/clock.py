@@ -1,0 +1,278 @@
+"""A ticket's SLA clock: which policy applies, its pauses, due times, and what people see.
+
+``apply_sla`` is called whenever something that moves the clock happens: the ticket is filed,
+its priority, queue or status changes, or a message joins its thread. It recomputes
+everything from the ticket's state, so calling it twice changes nothing, and plans the
+escalation steps (``tickets.sla.escalation``) that follow from the new due times.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from accounts.models import Account
+from tickets.models import Ticket, TicketMessage
+from tickets.sla import escalation
+from tickets.sla.labels import format_berlin
+from tickets.sla.levels import UnknownEdition, support_level_for_edition
+from tickets.sla.live import current_policies
+from tickets.sla.models import SlaPause
+from tickets.sla.targets import Policy, SlaPolicies, UnknownPolicy
+
+log = logging.getLogger(__name__)
+
+# The clock stands still while the ticket waits for the customer or is resolved.
+PAUSED_STATUSES = ("waiting", "resolved", "closed")
+DONE_STATUSES = ("resolved", "closed")
+REASONS = (
+    "filed",
+    "priority",
+    "queue",
+    "status",
+    "customer_reply",
+    "agent_reply",
+    "account",
+    "reconcile",
+)
+
+
+def support_level_of(session: Session, ticket: Ticket) -> str:
+    """The level of the ticket's account edition; Community without an account."""
+    edition = None
+    if ticket.account_id is not None:
+        edition = session.scalar(select(Account.edition).where(Account.id == ticket.account_id))
+    try:
+        return support_level_for_edition(edition)
+    except UnknownEdition:
+        log.warning("ticket %s: unknown edition %r, counted as Community", ticket.id, edition)
+        return support_level_for_edition(None)
+
+
+def policy_for(policies: SlaPolicies, support_level: str, ticket: Ticket) -> Policy:
+    """The routing rule's ``sla`` override when it names a policy, else level and priority."""
+    if ticket.sla_policy:
+        level, _, priority = ticket.sla_policy.partition("/")
+        try:
+            return policies.policy(level, priority)
+        except UnknownPolicy:
+            log.warning(
+                "ticket %s: routing names no SLA policy %r; using %s/%s",
+                ticket.id,
+                ticket.sla_policy,
+                support_level,
+                ticket.effective_priority,
+            )
+    return policies.policy(support_level, ticket.effective_priority)
+
+
+def apply_sla(
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    reason: str,
+    policies: SlaPolicies | None = None,
+) -> Policy:
+    """(Re)compute the ticket's policy, pauses, due times and planned escalation steps.
+
+    Call it inside the transaction that changed the ticket, after the change was made (and
+    flushed, for a new ticket). The timers for newly planned steps are handed to RQ after that
+    transaction commits.
+    """
+    if reason not in REASONS:
+        raise ValueError(f"unknown reason {reason!r}; expected one of {', '.join(REASONS)}")
+    policies = policies or current_policies()
+    ticket.support_level = support_level_of(session, ticket)
+    policy = policy_for(policies, ticket.support_level, ticket)
+    ticket.sla_key = policy.name
+    start = ticket.created_at or now
+    spans = _update_pauses(session, ticket, now, reason)
+    _update_responses(session, ticket, policy, start, spans)
+
+    target = policy.target
+    ticket.first_response_due_at = target("first_response").due(start, spans)
+    if ticket.awaiting_reply_since is not None:
+        ticket.next_response_due_at = target("next_response").due(
+            ticket.awaiting_reply_since, spans
+        )
+    else:
+        ticket.next_response_due_at = None
+    ticket.resolution_due_at = target("resolution").due(start, spans)
+
+    if ticket.status in DONE_STATUSES:
+        ticket.resolved_at = ticket.resolved_at or now
+        ticket.resolution_minutes = policy.clock.business_minutes(start, ticket.resolved_at, spans)
+        if ticket.resolved_at > ticket.resolution_due_at:
+            ticket.resolution_breached = True
+    else:
+        ticket.resolved_at = None
+        ticket.resolution_minutes = None
+
+    running = ticket.status not in PAUSED_STATUSES
+    _update_paging(ticket, policy, now, running)
+    pending = pending_due_times(ticket)
+    ticket.sla_next_due_at = min(pending.values(), default=None)
+    starts = {
+        "first_response": start,
+        "next_response": ticket.awaiting_reply_since or start,
+        "resolution": start,
+    }
+    targets = {kind: (starts[kind], due) for kind, due in pending.items()}
+    escalation.plan(session, ticket, policy, targets, spans, running=running)
+    return policy
+
+
+def pending_due_times(ticket: Ticket) -> dict[str, datetime]:
+    """The targets still to be met while the clock runs, by kind."""
+    if ticket.status in PAUSED_STATUSES:
+        return {}
+    pending: dict[str, datetime] = {}
+    if ticket.first_responded_at is None and ticket.first_response_due_at is not None:
+        pending["first_response"] = ticket.first_response_due_at
+    if ticket.next_response_due_at is not None:
+        pending["next_response"] = ticket.next_response_due_at
+    if ticket.resolution_due_at is not None:
+        pending["resolution"] = ticket.resolution_due_at
+    return pending
+
+
+def _update_pauses(
+    session: Session, ticket: Ticket, now: datetime, reason: str
+) -> list[tuple[datetime, datetime]]:
+    """Open a pause when the ticket enters a paused status, close it when it leaves one.
+
+    A customer's reply ends a wait even if the status has not been changed back yet. Only
+    transitions count (``sla_status`` is the status seen last time), so a repeated call with
+    the same status opens no second pause.
+    """
+    pauses = list(
+        session.scalars(
+            select(SlaPause).where(SlaPause.ticket_id == ticket.id).order_by(SlaPause.id)
+        )
+    )
+    running = next((pause for pause in pauses if pause.ended_at is None), None)
+    entered = ticket.status in PAUSED_STATUSES and ticket.sla_status not in PAUSED_STATUSES
+    customer_ends_wait = reason == "customer_reply" and ticket.status == "waiting"
+    if running is not None and (ticket.status not in PAUSED_STATUSES or customer_ends_wait):
+        running.ended_at = max(now, running.started_at)
+        running = None
+    if running is None and entered and not customer_ends_wait:
+        pause = SlaPause(ticket_id=ticket.id, started_at=now)
+        session.add(pause)
+        pauses.append(pause)
+    ticket.sla_status = ticket.status
+    return [(pause.started_at, pause.ended_at or now) for pause in pauses]
+
+
+def _update_responses(
+    session: Session,
+    ticket: Ticket,
+    policy: Policy,
+    start: datetime,
+    spans: list[tuple[datetime, datetime]],
+) -> None:
+    """First response, the reply the customer is waiting for, and the breaches they show."""
+    thread = session.execute(
+        select(TicketMessage.kind, TicketMessage.created_at, TicketMessage.author)
+        .where(
+            TicketMessage.ticket_id == ticket.id,
+            TicketMessage.kind.in_(("customer", "agent")),
+        )
+        .order_by(TicketMessage.created_at, TicketMessage.id)
+    ).all()
+    agent_replies = [(at, author) for kind, at, author in thread if kind == "agent"]
+    if agent_replies:
+        first_at = agent_replies[0][0]
+        ticket.first_responded_at = first_at
+        ticket.first_response_minutes = policy.clock.business_minutes(start, first_at, spans)
+        due = policy.target("first_response").due(start, spans)
+        if first_at > due:
+            ticket.first_response_breached = True
+    else:
+        ticket.first_responded_at = None
+        ticket.first_response_minutes = None
+
+    previous_due = ticket.next_response_due_at
+    awaiting = None
+    if agent_replies:
+        last_agent_at = agent_replies[-1][0]
+        later = [at for kind, at, _ in thread if kind == "customer" and at > last_agent_at]
+        awaiting = later[0] if later else None
+        if awaiting is None and previous_due is not None and last_agent_at > previous_due:
+            ticket.next_response_breached = True
+    ticket.awaiting_reply_since = awaiting
+
+    if ticket.paging_since is not None and ticket.acknowledged_at is None:
+        reply = next(((at, who) for at, who in agent_replies if at >= ticket.paging_since), None)
+        if reply is not None:
+            ticket.acknowledged_at, ticket.acknowledged_by = reply
+
+
+def _update_paging(ticket: Ticket, policy: Policy, now: datetime, running: bool) -> None:
+    """Paging starts when a ticket becomes critical (a new emergency needs a new answer)."""
+    if policy.ladder.pages_on_call and running:
+        if ticket.paging_since is None:
+            ticket.paging_since = now
+            ticket.acknowledged_at = ticket.acknowledged_by = None
+    elif not policy.ladder.pages_on_call:
+        ticket.paging_since = None
+
+
+def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime) -> bool:
+    """Someone took the critical ticket: paging stops. False if nothing was paging."""
+    if ticket.paging_since is None or ticket.acknowledged_at is not None:
+        return False
+    ticket.acknowledged_at = now
+    ticket.acknowledged_by = actor
+    escalation.cancel_pages(session, ticket)
+    return True
+
+
+@dataclass(frozen=True)
+class SlaView:
+    """What agents and customers see of a ticket's clock at ``now``."""
+
+    kind: str | None  # first_response, next_response or resolution; None when nothing is due
+    due: datetime | None
+    remaining: timedelta | None  # negative once breached
+    breached: bool
+    paused: bool
+    label: str  # e.g. "Antwort bis Mo, 30.03. 08:30"
+    promise: str | None  # for the customer: the promised response time, if one is open
+    paging: bool  # critical and not yet acknowledged
+
+
+def sla_view(ticket: Ticket, now: datetime) -> SlaView:
+    """The next due time of the ticket, how long is left and German labels for the pages."""
+    paging = ticket.paging_since is not None and ticket.acknowledged_at is None
+    breached_before = (
+        ticket.first_response_breached
+        or ticket.next_response_breached
+        or ticket.resolution_breached
+    )
+    if ticket.status in DONE_STATUSES:
+        label = "Gelöst" + (" (SLA verletzt)" if breached_before else " (SLA eingehalten)")
+        return SlaView(None, None, None, breached_before, False, label, None, False)
+    if ticket.status in PAUSED_STATUSES:
+        return SlaView(
+            None, None, None, breached_before, True, "Pausiert: wartet auf Kunde", None, paging
+        )
+    pending = pending_due_times(ticket)
+    if not pending:
+        return SlaView(None, None, None, breached_before, False, "Keine SLA", None, paging)
+    kind, due = min(pending.items(), key=lambda item: item[1])
+    remaining = due - now
+    breached = remaining <= timedelta(0) or breached_before
+    noun = "Lösung" if kind == "resolution" else "Antwort"
+    if remaining <= timedelta(0):
+        label = f"{noun} überfällig seit {format_berlin(due)}"
+    else:
+        label = f"{noun} bis {format_berlin(due)}"
+    response = pending.get("first_response") or pending.get("next_response")
+    promise = f"Antwort bis {format_berlin(response)}" if response is not None else None
+    return SlaView(kind, due, remaining, breached, False, label, promise, paging)
