@@ -24,6 +24,8 @@ from tickets.inbound.services import MailDeferred, MailRefused, check_mailbox, t
 log = logging.getLogger(__name__)
 
 TOO_BIG = "552 5.3.4 Message size exceeds fixed maximum message size"
+LINE_TOO_LONG = "500 5.5.2 Line too long (RFC 5321 4.5.3.1.6)"
+DATA_ERRORS = ("552 Error: Too much mail data", "500 Line too long")
 
 
 class SizedLMTP(LMTP):
@@ -33,9 +35,11 @@ class SizedLMTP(LMTP):
         text = status.decode() if isinstance(status, bytes) else status
         if text.startswith("552 Error: message size exceeds"):
             return await super().push(TOO_BIG)
-        if text.startswith("552 Error: Too much mail data"):
+        if text.startswith(DATA_ERRORS):
+            # After DATA, LMTP owes one reply per accepted recipient, errors included.
+            reply = TOO_BIG if text.startswith("552") else LINE_TOO_LONG
             recipients = len(self.envelope.rcpt_tos) if self.envelope else 1
-            return await super().push("\r\n".join([TOO_BIG] * max(recipients, 1)))
+            return await super().push("\r\n".join([reply] * max(recipients, 1)))
         return await super().push(status)
 
 
