@@ -32,6 +32,7 @@ from tickets.models import (
     parse_number,
 )
 from tickets.services import TEXT_MAX, Upload, ValidationError
+from tickets.sla.clock import apply_sla
 
 log = logging.getLogger(__name__)
 REFERENCES_KEPT = 10
@@ -130,6 +131,7 @@ def record(
         TicketEvent(ticket_id=ticket.id, actor=actor, action=action, changes=history, reason=reason)
     )
     ticket.updated_at = utcnow()
+    apply_sla(session, ticket, ticket.updated_at, reason=action)
 
 
 def reply_as_agent(

@@ -29,16 +29,6 @@ log = logging.getLogger(__name__)
 # The clock stands still while the ticket waits for the customer or is resolved.
 PAUSED_STATUSES = ("waiting", "resolved", "closed")
 DONE_STATUSES = ("resolved", "closed")
-REASONS = (
-    "filed",
-    "priority",
-    "queue",
-    "status",
-    "customer_reply",
-    "agent_reply",
-    "account",
-    "reconcile",
-)
 
 
 def support_level_of(session: Session, ticket: Ticket) -> str:
@@ -80,19 +70,22 @@ def apply_sla(
 ) -> Policy:
     """(Re)compute the ticket's policy, pauses, due times and planned escalation steps.
 
+    ``reason`` says what happened (``filed``, a history action such as ``changed``); it is
+    only logged: everything is derived from the ticket's status, thread and account.
+
     Call it inside the transaction that changed the ticket, after the change was made (and
     flushed, for a new ticket). The timers for newly planned steps are handed to RQ after that
     transaction commits.
     """
-    if reason not in REASONS:
-        raise ValueError(f"unknown reason {reason!r}; expected one of {', '.join(REASONS)}")
     policies = policies or current_policies()
     ticket.support_level = support_level_of(session, ticket)
     policy = policy_for(policies, ticket.support_level, ticket)
     ticket.sla_key = policy.name
     start = ticket.created_at or now
-    spans = _update_pauses(session, ticket, now, reason)
-    _update_responses(session, ticket, policy, start, spans)
+    thread = _thread(session, ticket)
+    spans = _update_pauses(session, ticket, now, thread)
+    _update_responses(ticket, policy, start, spans, thread)
+    log.debug("ticket %s clocked (%s): %s", ticket.id, reason, policy.name)
 
     target = policy.target
     ticket.first_response_due_at = target("first_response").due(start, spans)
@@ -141,14 +134,27 @@ def pending_due_times(ticket: Ticket) -> dict[str, datetime]:
     return pending
 
 
+def _thread(session: Session, ticket: Ticket) -> list[tuple[str, datetime, str]]:
+    """(kind, time, author) of the customer's and agents' messages, oldest first."""
+    rows = session.execute(
+        select(TicketMessage.kind, TicketMessage.created_at, TicketMessage.author)
+        .where(
+            TicketMessage.ticket_id == ticket.id,
+            TicketMessage.kind.in_(("customer", "agent")),
+        )
+        .order_by(TicketMessage.created_at, TicketMessage.id)
+    )
+    return [(kind, at, author) for kind, at, author in rows]
+
+
 def _update_pauses(
-    session: Session, ticket: Ticket, now: datetime, reason: str
+    session: Session, ticket: Ticket, now: datetime, thread: list[tuple[str, datetime, str]]
 ) -> list[tuple[datetime, datetime]]:
     """Open a pause when the ticket enters a paused status, close it when it leaves one.
 
-    A customer's reply ends a wait even if the status has not been changed back yet. Only
-    transitions count (``sla_status`` is the status seen last time), so a repeated call with
-    the same status opens no second pause.
+    A customer's message ends a wait for the customer even while the status still says
+    waiting. Only transitions open a pause (``sla_status`` is the status seen last time), so a
+    repeated call with the same status opens no second one.
     """
     pauses = list(
         session.scalars(
@@ -156,12 +162,14 @@ def _update_pauses(
         )
     )
     running = next((pause for pause in pauses if pause.ended_at is None), None)
+    if running is not None:
+        answered = [at for kind, at, _ in thread if kind == "customer" and at >= running.started_at]
+        if ticket.status not in PAUSED_STATUSES:
+            running.ended_at = max(now, running.started_at)
+        elif ticket.status == "waiting" and answered:
+            running.ended_at = answered[0]
     entered = ticket.status in PAUSED_STATUSES and ticket.sla_status not in PAUSED_STATUSES
-    customer_ends_wait = reason == "customer_reply" and ticket.status == "waiting"
-    if running is not None and (ticket.status not in PAUSED_STATUSES or customer_ends_wait):
-        running.ended_at = max(now, running.started_at)
-        running = None
-    if running is None and entered and not customer_ends_wait:
+    if entered and (running is None or running.ended_at is not None):
         pause = SlaPause(ticket_id=ticket.id, started_at=now)
         session.add(pause)
         pauses.append(pause)
@@ -170,21 +178,13 @@ def _update_pauses(
 
 
 def _update_responses(
-    session: Session,
     ticket: Ticket,
     policy: Policy,
     start: datetime,
     spans: list[tuple[datetime, datetime]],
+    thread: list[tuple[str, datetime, str]],
 ) -> None:
     """First response, the reply the customer is waiting for, and the breaches they show."""
-    thread = session.execute(
-        select(TicketMessage.kind, TicketMessage.created_at, TicketMessage.author)
-        .where(
-            TicketMessage.ticket_id == ticket.id,
-            TicketMessage.kind.in_(("customer", "agent")),
-        )
-        .order_by(TicketMessage.created_at, TicketMessage.id)
-    ).all()
     agent_replies = [(at, author) for kind, at, author in thread if kind == "agent"]
     if agent_replies:
         first_at = agent_replies[0][0]
