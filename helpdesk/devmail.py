@@ -2,12 +2,17 @@
 
 ``make run`` starts it when no ``SMTP_URL`` is set, and ``/dev/mail`` shows what it received
 (development mode only). Messages are stored byte for byte, each with its envelope beside it.
+Mail to the support mailboxes (and to our bounce addresses) is also handed to the mail-in LMTP
+server, as a real MTA would deliver it, so that mail to the support address becomes a ticket.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import re
+import smtplib
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -23,6 +28,9 @@ from helpdesk.db import utcnow
 from helpdesk.security import public
 
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
+LMTP_TIMEOUT_SECONDS = 60
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,19 +62,54 @@ class MailStore:
         return json.loads((self.directory / f"{name}.json").read_text()), path.read_bytes()
 
 
+@dataclass(frozen=True)
+class LmtpRelay:
+    """Where mail for our own mailboxes goes on to: the mail-in LMTP server."""
+
+    host: str
+    port: int
+    mailboxes: tuple[str, ...]
+    bounce_domain: str  # VERP bounce addresses: bounce-...@<bounce_domain>
+
+    def takes(self, recipient: str) -> bool:
+        address = recipient.lower()
+        local, _, domain = address.rpartition("@")
+        return address in {mailbox.lower() for mailbox in self.mailboxes} or (
+            local.startswith("bounce-") and domain == self.bounce_domain.lower()
+        )
+
+    def hand_over(self, mail_from: str, recipients: list[str], raw: bytes) -> None:
+        """Deliver over LMTP; an error is logged, the message stays in the store regardless."""
+        # One recipient per transaction: smtplib's LMTP client reads a single DATA reply.
+        for recipient in recipients:
+            try:
+                with smtplib.LMTP(self.host, self.port, timeout=LMTP_TIMEOUT_SECONDS) as client:
+                    client.sendmail(mail_from, [recipient], raw)
+            except (smtplib.SMTPException, OSError):
+                log.exception("dev mail: mail-in did not take the message for %s", recipient)
+
+
 class _StoreHandler:
-    def __init__(self, store: MailStore) -> None:
+    def __init__(self, store: MailStore, relay: LmtpRelay | None) -> None:
         self.store = store
+        self.relay = relay
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.store.save(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content)
+        raw = envelope.original_content
+        self.store.save(envelope.mail_from, list(envelope.rcpt_tos), raw)
+        if self.relay is not None:
+            ours = [rcpt for rcpt in envelope.rcpt_tos if self.relay.takes(rcpt)]
+            if ours:
+                await asyncio.get_running_loop().run_in_executor(
+                    None, self.relay.hand_over, envelope.mail_from, ours, raw
+                )
         return "250 Message accepted for delivery"
 
 
-def serve(store: MailStore, host: str, port: int) -> Controller:
+def serve(store: MailStore, host: str, port: int, relay: LmtpRelay | None = None) -> Controller:
     """Start the SMTP server in a background thread; the caller stops it."""
     controller = Controller(
-        _StoreHandler(store),
+        _StoreHandler(store, relay),
         hostname=host,
         port=port,
         data_size_limit=MAX_MESSAGE_BYTES,

@@ -18,7 +18,7 @@ from pathlib import Path
 import redis
 
 from helpdesk.config import Settings
-from helpdesk.devmail import MailStore, serve
+from helpdesk.devmail import LmtpRelay, MailStore, serve
 
 STOP_TIMEOUT = 15
 DEV_SMTP_PORT = 8025
@@ -41,9 +41,20 @@ def run_stack(settings: Settings, port: int) -> int:
         if not settings.redis_url:
             redis_process, env["REDIS_URL"] = _start_embedded_redis(settings)
             children.append(("redis", redis_process))
+        lmtp_port = settings.mail_in_port
+        if "MAIL_IN_PORT" not in os.environ:
+            lmtp_port = _free_port(settings.mail_in_port)
+            env["MAIL_IN_PORT"] = str(lmtp_port)
+        children.append(("mail-in", _spawn([str(bin_dir / "helpdesk"), "mail-in", "serve"], env)))
         if "SMTP_URL" not in os.environ:
             smtp_port = _free_port(DEV_SMTP_PORT)
-            mail_server = serve(MailStore(settings.mail_store_dir), "127.0.0.1", smtp_port)
+            relay = LmtpRelay(
+                settings.mail_in_host,
+                lmtp_port,
+                settings.support_mailboxes,
+                settings.mail_domain,
+            )
+            mail_server = serve(MailStore(settings.mail_store_dir), "127.0.0.1", smtp_port, relay)
             env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
         children.append(("worker", _spawn([str(bin_dir / "helpdesk"), "worker"], env)))
         web = [
@@ -149,6 +160,8 @@ def _announce(settings: Settings, port: int, env: dict[str, str]) -> None:
     if settings.development and "SMTP_URL" not in os.environ:
         lines.append(f"  Local mail store:        http://127.0.0.1:{port}/dev/mail")
         lines.append(f"  SMTP (mail store):       {env['SMTP_URL']}")
+        lines.append(f"  Support mail in:         send to {', '.join(settings.support_mailboxes)}")
+    lines.append(f"  LMTP (mail-in):          {settings.mail_in_host}:{env['MAIL_IN_PORT']}")
     if settings.development:
         from accounts.demo import announcement
 
