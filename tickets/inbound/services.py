@@ -203,7 +203,8 @@ def _create(
 ) -> tuple[Outcome, TicketMessage, list[int]]:
     settings = runtime.settings
     key = address_key(mail.sender) or mail.sender.lower()
-    if _count(runtime, "tickets", key) > settings.mail_in_tickets_per_hour:
+    opened = _count_new_ticket(runtime, key)
+    if opened > settings.mail_in_tickets_per_hour:
         raise MailDeferred(
             f"{mail.sender} opened more than {settings.mail_in_tickets_per_hour} "
             "tickets by mail in the last hour"
@@ -248,7 +249,7 @@ def _create(
     session.add(entry)
     session.add(_created_event(ticket, sender, mailbox, closed))
     acknowledgements: list[int] = []
-    if _count(runtime, "acks", key) <= settings.mail_in_acks_per_hour:
+    if opened <= settings.mail_in_acks_per_hour:
         acknowledgement = _acknowledge(session, settings, ticket, mail, message_id)
         session.flush()
         acknowledgements.append(acknowledgement.id)
@@ -324,11 +325,15 @@ def _who(sender: Sender) -> str:
     return "unknown sender: account to be set later"
 
 
-def _count(runtime: Runtime, what: str, key: str) -> int:
-    """Count one more ``what`` for ``key`` in the current hour and return the hour's total."""
+def _count_new_ticket(runtime: Runtime, key: str) -> int:
+    """Count one more new ticket for sender ``key`` in this hour; return the hour's total.
+
+    The one counter serves both limits: acknowledgements stop at ``MAIL_IN_ACKS_PER_HOUR``,
+    new tickets at ``MAIL_IN_TICKETS_PER_HOUR``. One Redis round trip, no transaction.
+    """
     bucket = int(utcnow().timestamp()) // RATE_WINDOW_SECONDS
-    name = f"mail-in:{what}:{bucket}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
-    pipeline = runtime.redis.pipeline()
+    name = f"mail-in:new-tickets:{bucket}:{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+    pipeline = runtime.redis.pipeline(transaction=False)
     pipeline.incr(name)
     pipeline.expire(name, RATE_WINDOW_SECONDS * 2)
     count, _ = pipeline.execute()

@@ -1,0 +1,124 @@
+"""Messages taken per second over LMTP, against the same LMTP server that takes nothing.
+
+Both servers run in this process on the same messages, sent over one persistent connection
+with smtplib's LMTP client. The ceiling is aiosmtpd's LMTP answering 250 without work; the
+service parses, classifies, identifies the sender, routes, stores in SQLite (one transaction
+per message) and queues an acknowledgement in Redis (embedded). The mix: 70 % new mail from
+distinct senders (each one a ticket and an acknowledgement), 20 % replies threading by the
+ticket number, 10 % out-of-office replies. Best of 3 runs, each on a fresh database.
+
+    .venv/bin/python bench/mail_in.py
+"""
+
+from __future__ import annotations
+
+import smtplib
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from aiosmtpd.controller import Controller
+
+from helpdesk.config import load_settings
+from helpdesk.migrate import upgrade
+from helpdesk.runtime import Runtime
+from tests.support import EmbeddedRedis, free_port
+from tickets.inbound.lmtp import LMTPController, start_server
+
+MESSAGES = 300
+RUNS = 3
+MAILBOX = "support@support.example.com"
+
+
+def messages(count: int) -> list[bytes]:
+    found = []
+    for n in range(count):
+        kind = n % 10
+        if kind < 7:
+            sender, subject, extra = f"kunde{n}@firma{n}.example", f"Frage {n} zu JTL-Wawi", ""
+        elif kind < 9:
+            sender, subject, extra = "kunde0@firma0.example", "AW: [HD-000001] Frage", ""
+        else:
+            sender, subject, extra = (
+                "kunde1@firma1.example",
+                "Abwesenheitsnotiz",
+                ("Auto-Submitted: auto-replied\r\n"),
+            )
+        found.append(
+            (
+                f"From: Kunde {n} <{sender}>\r\nTo: {MAILBOX}\r\nSubject: {subject}\r\n"
+                f"Message-ID: <bench-{n}@firma.example>\r\n{extra}MIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                "Guten Tag,\r\n\r\nin JTL-Wawi lässt sich der Auftrag nicht buchen.\r\n\r\n"
+                "Am 02.11.2026 um 09:15 schrieb Support:\r\n> Vielen Dank.\r\n"
+            ).encode()
+        )
+    return found
+
+
+def send_all(port: int, batch: list[bytes]) -> float:
+    started = time.perf_counter()
+    with smtplib.LMTP("127.0.0.1", port, timeout=60) as client:
+        for raw in batch:
+            client.sendmail("bench@firma.example", [MAILBOX], raw)
+    return time.perf_counter() - started
+
+
+class TakeNothing:
+    async def handle_DATA(self, server: object, session: object, envelope: object) -> str:
+        return "250 2.0.0 OK"
+
+
+def ceiling(batch: list[bytes]) -> float:
+    port = free_port()
+    controller: Controller = LMTPController(TakeNothing(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        return len(batch) / send_all(port, batch)
+    finally:
+        controller.stop()
+
+
+def service(batch: list[bytes], redis_url: str) -> float:
+    with tempfile.TemporaryDirectory() as directory:
+        settings = load_settings(
+            {
+                "HELPDESK_VAR_DIR": directory,
+                "HELPDESK_ENV": "test",
+                "SECRET_KEY": "bench",
+                "REDIS_URL": redis_url,
+            }
+        )
+        settings = replace(settings, mail_in_tickets_per_hour=10_000)
+        upgrade(settings)
+        runtime = Runtime(settings)
+        runtime.redis.flushdb()
+        port = free_port()
+        controller = start_server(runtime, "127.0.0.1", port)
+        try:
+            return len(batch) / send_all(port, batch)
+        finally:
+            controller.stop()
+            runtime.db.dispose()
+
+
+def main() -> None:
+    batch = messages(MESSAGES)
+    with tempfile.TemporaryDirectory() as directory:
+        redis = EmbeddedRedis(Path(directory) / "redis").start()
+        try:
+            taken = max(service(batch, redis.url) for _ in range(RUNS))
+        finally:
+            redis.stop()
+    top = max(ceiling(batch) for _ in range(RUNS))
+    print(f"messages: {MESSAGES} over one LMTP connection, best of {RUNS}")
+    print(f"  LMTP server taking nothing (ceiling): {top:8.0f} msg/s")
+    print(f"  mail-in service (SQLite, Redis):      {taken:8.0f} msg/s  ({taken / top:.0%})")
+
+
+if __name__ == "__main__":
+    main()
