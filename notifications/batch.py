@@ -7,27 +7,33 @@ only records that are either finished or still ``sending``; the reaper returns `
 records whose lease has run out to ``deferred`` and they are sent again. Only the one message
 whose DATA the server had accepted but whose outcome was not yet committed is sent twice,
 with the same Message-ID.
+
+Speed: two stages overlap. This thread throttles, builds and signs the next message while a
+sender thread waits for the SMTP server's replies to the previous one and records the
+outcome; at most ``PIPELINE_DEPTH`` signed messages wait between them (never sent, so a kill
+loses nothing there either).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Row, bindparam, select, update
-from sqlalchemy.engine import Connection
+from sqlalchemy import Row, select, update
 
-from helpdesk.db import UTCDateTime, utcnow
+from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications import bounces, dkim_fast, messages
+from notifications import bounces, dkim_fast, messages, outcomes
 from notifications.mailing_messages import MessageFactory, Thread, threads
 from notifications.mailing_settings import MailingSettings, load_mailing_settings
 from notifications.mailings import Mailing, MailingDelivery
@@ -36,13 +42,9 @@ from notifications.throttle import Throttle
 
 log = logging.getLogger(__name__)
 
-BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200)
 CONTROL_CHECK_SECONDS = 0.5  # how often a running batch looks for pause or cancel
 RECONNECTS = 1  # after a dropped connection, one new one per batch; then the rest waits
-
-
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=BACKOFF_SECONDS[min(max(attempts, 1), len(BACKOFF_SECONDS)) - 1])
+PIPELINE_DEPTH = 2
 
 
 @dataclass
@@ -52,6 +54,17 @@ class BatchResult:
 
     def add(self, state: str) -> None:
         self.counts[state] = self.counts.get(state, 0) + 1
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A signed message for one record, or (``raw`` None) a record the throttle deferred."""
+
+    row: Row[Any]
+    recipient: str = ""
+    raw: bytes | None = None
+    date: datetime | None = None
+    retry_in: float = 0.0
 
 
 class _Smtp:
@@ -141,6 +154,59 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
     return result
 
 
+class _Sender(threading.Thread):
+    """The second stage: sends prepared messages over one connection, records each outcome."""
+
+    def __init__(
+        self, runtime: Runtime, knobs: MailingSettings, claimer: str, result: BatchResult
+    ) -> None:
+        super().__init__(name=f"mailing-sender-{claimer}", daemon=True)
+        self.runtime, self.knobs, self.claimer, self.result = runtime, knobs, claimer, result
+        self.inbox: queue.Queue[_Prepared | None] = queue.Queue(maxsize=PIPELINE_DEPTH)
+        self.gone: str | None = None  # why the SMTP server cannot take more, once it cannot
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            with (
+                self.runtime.db.engine.connect() as db,
+                _closing(_Smtp(self.runtime.settings.smtp_url)) as smtp,
+            ):
+                while (item := self.inbox.get()) is not None:
+                    if self.gone is None:
+                        self._deliver(db, smtp, item)
+        except BaseException as error:  # handed to the first stage, which re-raises it
+            self.error = error
+            self.gone = self.gone or f"sender failed: {error}"
+            while self.inbox.get() is not None:
+                pass
+
+    def _deliver(self, db: Any, smtp: _Smtp, item: _Prepared) -> None:
+        row, claimer = item.row, self.claimer
+        if item.raw is None:
+            outcomes.record(
+                db, row, claimer, "deferred", "throttled", retry_in=item.retry_in, attempt=False
+            )
+            self.result.add("deferred")
+            return
+        sender = bounces.verp_address(self.runtime.settings, row.id)
+        try:
+            outcome = smtp.send(sender, item.recipient, item.raw)
+        except SmtpUnavailable as error:
+            self.result.add(outcomes.temporary(db, self.knobs, row, claimer, str(error)))
+            if not smtp.can_reconnect:
+                self.gone = str(error)
+            return
+        if outcome.sent:
+            outcomes.record(db, row, claimer, "sent", outcome.reply, date=item.date)
+            self.result.add("sent")
+        elif outcome.outcome == "temporary":
+            self.result.add(outcomes.temporary(db, self.knobs, row, claimer, outcome.reply))
+        else:
+            outcomes.record(db, row, claimer, "failed", outcome.reply)
+            self.result.add("failed")
+
+
 def _send_rows(
     runtime: Runtime,
     knobs: MailingSettings,
@@ -153,148 +219,45 @@ def _send_rows(
     settings = runtime.settings
     factory = MessageFactory(settings, mailing)
     throttle = Throttle(runtime.redis, knobs.rate, knobs.domain_rate)
-    smtp = _Smtp(settings.smtp_url)
+    sender = _Sender(runtime, knobs, claimer, result)
+    sender.start()
+    stopped_by: str | None = None
     next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-    # One connection for the batch, committing after every message ("commit as you go").
-    with runtime.db.engine.connect() as db, _closing(smtp):
-        for row in rows:
-            if time.monotonic() >= next_check:
-                next_check = time.monotonic() + CONTROL_CHECK_SECONDS
-                state = db.scalar(select(Mailing.state).where(Mailing.id == mailing.id))
-                db.commit()
-                if state != "sending":
-                    _release(db, claimer, state or "cancelled")
-                    return
-            delay = throttle.acquire(row.domain)
-            if delay:
-                _record(db, row, claimer, "deferred", "throttled", retry_in=delay, attempt=False)
-                result.add("deferred")
-                continue
-            date = utcnow()
-            recipient = messages.transport_address(row.address)
-            message = factory.build(
-                delivery_id=row.id,
-                address=row.address,
-                company=row.company,
-                customer_number=row.customer_number,
-                date=date,
-                thread=thread_of.get((row.account_id, row.address)),
-            )
-            raw = dkim_fast.sign(message, settings.dkim_domain, runtime.dkim_keys)
-            try:
-                outcome = smtp.send(
-                    bounces.verp_address(settings, row.id),
-                    recipient,
-                    raw,
+    with runtime.db.engine.connect() as db:
+        try:
+            for row in rows:
+                if sender.gone is not None:
+                    break
+                if time.monotonic() >= next_check:
+                    next_check = time.monotonic() + CONTROL_CHECK_SECONDS
+                    state = db.scalar(select(Mailing.state).where(Mailing.id == mailing.id))
+                    db.commit()
+                    if state != "sending":
+                        stopped_by = state or "cancelled"
+                        break
+                delay = throttle.acquire(row.domain)
+                if delay:
+                    sender.inbox.put(_Prepared(row, retry_in=delay))
+                    continue
+                date = utcnow()
+                message = factory.build(
+                    delivery_id=row.id,
+                    address=row.address,
+                    company=row.company,
+                    customer_number=row.customer_number,
+                    date=date,
+                    thread=thread_of.get((row.account_id, row.address)),
                 )
-            except SmtpUnavailable as error:
-                state = _temporary(db, knobs, row, claimer, str(error))
-                result.add(state)
-                if not smtp.can_reconnect:
-                    _defer_rest(db, claimer, str(error))
-                    return
-                continue
-            if outcome.sent:
-                _record(db, row, claimer, "sent", outcome.reply, date=date)
-                result.add("sent")
-            elif outcome.outcome == "temporary":
-                result.add(_temporary(db, knobs, row, claimer, outcome.reply))
-            else:
-                _record(db, row, claimer, "failed", outcome.reply)
-                result.add("failed")
-
-
-def _temporary(
-    db: Connection, knobs: MailingSettings, row: Row[Any], claimer: str, reply: str
-) -> str:
-    if row.attempts + 1 >= knobs.max_attempts:
-        _record(db, row, claimer, "failed", reply)
-        return "failed"
-    seconds = backoff(row.attempts + 1).total_seconds()
-    _record(db, row, claimer, "deferred", reply, retry_in=seconds)
-    return "deferred"
-
-
-# Built once: the per-message UPDATE is the hot path of a mailing.
-_OUTCOME = (
-    update(MailingDelivery)
-    .where(
-        MailingDelivery.id == bindparam("record_id"),
-        MailingDelivery.claimed_by == bindparam("claimer"),
-        MailingDelivery.state == "sending",
-    )
-    .values(
-        state=bindparam("new_state"),
-        smtp_reply=bindparam("reply"),
-        claimed_by=None,
-        attempts=MailingDelivery.attempts + bindparam("attempt", type_=Integer),
-        next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime),
-        sent_at=bindparam("sent_at", type_=UTCDateTime),
-        message_date=bindparam("message_date", type_=UTCDateTime),
-        updated_at=bindparam("now", type_=UTCDateTime),
-    )
-)
-
-
-def _record(
-    db: Connection,
-    row: Row[Any],
-    claimer: str,
-    state: str,
-    reply: str,
-    *,
-    retry_in: float | None = None,
-    attempt: bool = True,
-    date: datetime | None = None,
-) -> None:
-    """Commit one record's outcome; a claim that was reaped meanwhile is left alone."""
-    now = utcnow()
-    db.execute(
-        _OUTCOME,
-        {
-            "record_id": row.id,
-            "claimer": claimer,
-            "new_state": state,
-            "reply": reply[:2000],
-            "attempt": 1 if attempt else 0,
-            "next_attempt_at": now + timedelta(seconds=retry_in) if retry_in is not None else None,
-            "sent_at": now if state == "sent" else None,
-            "message_date": date if state == "sent" else None,
-            "now": now,
-        },
-    )
-    db.commit()
-
-
-def _update_claimed(connection: Connection, claimer: str, values: dict, *conditions: Any) -> int:
-    return connection.execute(
-        update(MailingDelivery)
-        .where(
-            MailingDelivery.claimed_by == claimer, MailingDelivery.state == "sending", *conditions
-        )
-        .values(**values)
-    ).rowcount
-
-
-def _release(db: Connection, claimer: str, mailing_state: str) -> None:
-    """Give back what this batch has not sent: queued again on pause, cancelled on cancel."""
-    state = "queued" if mailing_state == "paused" else "cancelled"
-    _update_claimed(db, claimer, {"state": state, "claimed_by": None, "updated_at": utcnow()})
-    db.commit()
-
-
-def _defer_rest(db: Connection, claimer: str, reason: str) -> None:
-    """The SMTP server is gone: the records not yet tried wait for the first backoff step."""
-    now = utcnow()
-    _update_claimed(
-        db,
-        claimer,
-        {
-            "state": "deferred",
-            "smtp_reply": reason[:2000],
-            "claimed_by": None,
-            "next_attempt_at": now + backoff(1),
-            "updated_at": now,
-        },
-    )
-    db.commit()
+                raw = dkim_fast.sign(message, settings.dkim_domain, runtime.dkim_keys)
+                recipient = messages.transport_address(row.address)
+                sender.inbox.put(_Prepared(row, recipient, raw, date))
+        finally:
+            sender.inbox.put(None)
+            sender.join()
+        # Only now, with the sender finished, may the records it did not reach be given back.
+        if sender.gone is not None:
+            outcomes.defer_rest(db, claimer, sender.gone)
+        elif stopped_by is not None:
+            outcomes.release(db, claimer, stopped_by)
+    if sender.error is not None:
+        raise sender.error

@@ -9,11 +9,13 @@ earlier mailing's anchor id).
 
 from __future__ import annotations
 
+import binascii
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
-from email.policy import SMTP, Policy
+from email.policy import Policy
 from email.utils import format_datetime
 
 from sqlalchemy import select
@@ -82,22 +84,40 @@ def threads(
     return result
 
 
+def quoted_printable(text: str) -> bytes:
+    """``text`` as a quoted-printable body with CRLF line ends (the C encoder of binascii)."""
+    normalised = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not normalised.endswith("\n"):
+        normalised += "\n"
+    encoded = binascii.b2a_qp(normalised.encode("utf-8"), istext=True)
+    return encoded.replace(b"\n", b"\r\n")
+
+
+@dataclass
+class _Skeleton:
+    """A mailing's message serialised once by ``EmailMessage`` with marker payloads."""
+
+    policy: Policy
+    fields: list[tuple[str, bytes]]  # (lower-case name, folded header field)
+    pieces: list[bytes]  # body bytes around the text and the HTML payload
+
+
 class MessageFactory:
     """Builds a mailing's messages as bytes, ready to sign.
 
-    Rendering and MIME encoding are the expensive part and the same for every address of an
-    account, so an account's message is built once with ``EmailMessage`` (SMTP policy) and
-    serialised; each further recipient gets only the headers that name it (To, Date,
-    Message-ID, In-Reply-To, References), each folded and encoded by the same policy's
-    ``fold_binary``, in place of the account message's own.
+    The message structure and every constant header are produced once per mailing by
+    ``EmailMessage`` with the SMTP policy, with marker payloads in the text and HTML parts.
+    Per account, the personalised text and HTML go into those parts, quoted-printable encoded;
+    per recipient, the headers that name it (To, Date, Message-ID, In-Reply-To, References)
+    are folded and encoded by the same policy's ``fold_binary``. Rendering and MIME encoding
+    through the email package per message would cost more than signing it.
     """
 
     def __init__(self, settings: Settings, mailing: Mailing) -> None:
         self.settings = settings
         self.mailing = mailing
-        self._key: tuple[str, str, bool] | None = None
-        self._policy: Policy = SMTP
-        self._fields: list[tuple[str, bytes]] = []  # (lower-case name, folded field)
+        self._skeletons: dict[bool, _Skeleton] = {}
+        self._account: tuple[str, str, bool] | None = None
         self._body = b""
 
     def build(
@@ -111,10 +131,15 @@ class MessageFactory:
         thread: Thread | None = None,
     ) -> bytes:
         recipient = messages.transport_address(messages.checked_header("To", address))
-        key = (company, customer_number, recipient.isascii())
-        if key != self._key:
-            self._prepare(recipient, company, customer_number)
-            self._key = key
+        ascii_only = recipient.isascii()
+        skeleton = self._skeletons.get(ascii_only) or self._skeleton(recipient)
+        if self._account != (company, customer_number, ascii_only):
+            parts = composing.personalise(self.mailing, company, customer_number)
+            text, html = quoted_printable(parts.text), quoted_printable(parts.html)
+            self._body = b"".join(
+                (skeleton.pieces[0], text, skeleton.pieces[1], html, skeleton.pieces[2])
+            )
+            self._account = (company, customer_number, ascii_only)
         thread = thread or Thread()
         varying = {
             "to": recipient,
@@ -122,37 +147,41 @@ class MessageFactory:
             "message-id": bounces.message_id(self.settings, self.mailing.id, delivery_id),
         }
         head = []
-        for name, folded in self._fields:
+        for name, folded in skeleton.fields:
             if name in varying:
-                head.append(self._policy.fold_binary(VARYING_HEADERS[name], varying[name]))
+                head.append(skeleton.policy.fold_binary(VARYING_HEADERS[name], varying[name]))
             else:
                 head.append(folded)
             if name == "message-id":
                 if thread.in_reply_to:
-                    head.append(self._policy.fold_binary("In-Reply-To", thread.in_reply_to))
+                    head.append(skeleton.policy.fold_binary("In-Reply-To", thread.in_reply_to))
                 if thread.references:
                     references = " ".join(thread.references)
-                    head.append(self._policy.fold_binary("References", references))
+                    head.append(skeleton.policy.fold_binary("References", references))
         return b"".join(head) + b"\r\n" + self._body
 
-    def _prepare(self, recipient: str, company: str, customer_number: str) -> None:
-        parts = composing.personalise(self.mailing, company, customer_number)
+    def _skeleton(self, recipient: str) -> _Skeleton:
+        marker = f"payload{secrets.token_hex(8)}"
         message = messages.build_message(
             sender=Address(SENDER_NAME, addr_spec=self.settings.mail_from),
             recipient=recipient,
-            subject=parts.subject,
-            text=parts.text,
-            html=parts.html,
+            subject=self.mailing.subject,
+            text=f"{marker}text",
+            html=f"{marker}html",
             message_id=bounces.thread_anchor(self.settings, self.mailing.id),
         )
         if messages.has_attachment(message):
             raise AttachmentRefused(f"mailing {self.mailing.id}: message has an attachment part")
-        head, _, self._body = message.as_bytes().partition(b"\r\n\r\n")
-        self._policy = message.policy
-        self._fields = []
+        head, _, body = message.as_bytes().partition(b"\r\n\r\n")
+        first, rest = body.split(f"{marker}text\r\n".encode())
+        second, third = rest.split(f"{marker}html\r\n".encode())
+        fields: list[tuple[str, bytes]] = []
         for line in head.split(b"\r\n"):
             if line[:1] in (b" ", b"\t"):
-                name, folded = self._fields[-1]
-                self._fields[-1] = (name, folded + line + b"\r\n")
+                name, folded = fields[-1]
+                fields[-1] = (name, folded + line + b"\r\n")
             else:
-                self._fields.append((line.split(b":", 1)[0].decode().lower(), line + b"\r\n"))
+                fields.append((line.split(b":", 1)[0].decode().lower(), line + b"\r\n"))
+        skeleton = _Skeleton(message.policy, fields, [first, second, third])
+        self._skeletons[recipient.isascii()] = skeleton
+        return skeleton

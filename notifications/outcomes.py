@@ -1,0 +1,117 @@
+"""Recording what happened to delivery records, one committed UPDATE per message.
+
+Every write is conditional on the record still being ``sending`` under the writer's claim, so a
+batch whose claim was reaped (its worker presumed dead) can never overwrite what the retry did.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, Row, bindparam, update
+from sqlalchemy.engine import Connection
+
+from helpdesk.db import UTCDateTime, utcnow
+from notifications.mailing_settings import MailingSettings
+from notifications.mailings import MailingDelivery
+
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200)
+
+# Built once: the per-message UPDATE is the hot path of a mailing.
+_OUTCOME = (
+    update(MailingDelivery)
+    .where(
+        MailingDelivery.id == bindparam("record_id"),
+        MailingDelivery.claimed_by == bindparam("claimer"),
+        MailingDelivery.state == "sending",
+    )
+    .values(
+        state=bindparam("new_state"),
+        smtp_reply=bindparam("reply"),
+        claimed_by=None,
+        attempts=MailingDelivery.attempts + bindparam("attempt", type_=Integer),
+        next_attempt_at=bindparam("next_attempt_at", type_=UTCDateTime),
+        sent_at=bindparam("sent_at", type_=UTCDateTime),
+        message_date=bindparam("message_date", type_=UTCDateTime),
+        updated_at=bindparam("now", type_=UTCDateTime),
+    )
+)
+
+
+def backoff(attempts: int) -> timedelta:
+    """The wait before the next try after ``attempts`` temporary failures."""
+    return timedelta(seconds=BACKOFF_SECONDS[min(max(attempts, 1), len(BACKOFF_SECONDS)) - 1])
+
+
+def record(
+    db: Connection,
+    row: Row[Any],
+    claimer: str,
+    state: str,
+    reply: str,
+    *,
+    retry_in: float | None = None,
+    attempt: bool = True,
+    date: datetime | None = None,
+) -> None:
+    """Commit one record's outcome; a claim that was reaped meanwhile is left alone."""
+    now = utcnow()
+    db.execute(
+        _OUTCOME,
+        {
+            "record_id": row.id,
+            "claimer": claimer,
+            "new_state": state,
+            "reply": reply[:2000],
+            "attempt": 1 if attempt else 0,
+            "next_attempt_at": now + timedelta(seconds=retry_in) if retry_in is not None else None,
+            "sent_at": now if state == "sent" else None,
+            "message_date": date if state == "sent" else None,
+            "now": now,
+        },
+    )
+    db.commit()
+
+
+def temporary(
+    db: Connection, knobs: MailingSettings, row: Row[Any], claimer: str, reply: str
+) -> str:
+    """A 4xx or a dropped connection: deferred with backoff, or failed after the last try."""
+    if row.attempts + 1 >= knobs.max_attempts:
+        record(db, row, claimer, "failed", reply)
+        return "failed"
+    record(db, row, claimer, "deferred", reply, retry_in=backoff(row.attempts + 1).total_seconds())
+    return "deferred"
+
+
+def _update_claimed(db: Connection, claimer: str, values: dict[str, Any]) -> int:
+    return db.execute(
+        update(MailingDelivery)
+        .where(MailingDelivery.claimed_by == claimer, MailingDelivery.state == "sending")
+        .values(**values)
+    ).rowcount
+
+
+def release(db: Connection, claimer: str, mailing_state: str) -> None:
+    """Give back what a batch has not sent: queued again on pause, cancelled on cancel."""
+    state = "queued" if mailing_state == "paused" else "cancelled"
+    _update_claimed(db, claimer, {"state": state, "claimed_by": None, "updated_at": utcnow()})
+    db.commit()
+
+
+def defer_rest(db: Connection, claimer: str, reason: str) -> None:
+    """The SMTP server is gone: the records not yet tried wait for the first backoff step."""
+    now = utcnow()
+    _update_claimed(
+        db,
+        claimer,
+        {
+            "state": "deferred",
+            "smtp_reply": reason[:2000],
+            "claimed_by": None,
+            "next_attempt_at": now + backoff(1),
+            "updated_at": now,
+        },
+    )
+    db.commit()
