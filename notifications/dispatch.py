@@ -3,7 +3,8 @@
 One RQ job covers a range of record ids (``MAILING_BATCH_SIZE`` records); all jobs of a
 fan-out are enqueued in one Redis pipeline. The periodic tick returns records whose claim
 outlived its lease (the worker died) to ``deferred``, enqueues deferred records that are due
-and queued records whose job was lost, and marks finished mailings done.
+and queued records whose job was lost (both become ``queued`` again), and marks finished
+mailings done.
 """
 
 from __future__ import annotations
@@ -99,31 +100,25 @@ def tick(runtime: Runtime, now: datetime | None = None) -> TickResult:
         ).rowcount
         sending = list(session.scalars(select(Mailing.id).where(Mailing.state == "sending")))
         for mailing_id in sending:
-            rows = session.execute(
-                select(MailingDelivery.id, MailingDelivery.state).where(
-                    MailingDelivery.mailing_id == mailing_id,
-                    (
-                        (MailingDelivery.state == "deferred")
-                        & (MailingDelivery.next_attempt_at <= now)
-                    )
-                    | (
-                        (MailingDelivery.state == "queued")
-                        & (MailingDelivery.updated_at < now - lease)
-                    ),
+            this_mailing = MailingDelivery.mailing_id == mailing_id
+            due_deferred = (MailingDelivery.state == "deferred") & (
+                MailingDelivery.next_attempt_at <= now
+            )
+            stale_queued = (MailingDelivery.state == "queued") & (
+                MailingDelivery.updated_at < now - lease
+            )
+            ids = list(
+                session.scalars(
+                    select(MailingDelivery.id).where(this_mailing, due_deferred | stale_queued)
                 )
-            ).all()
-            if any(row.state == "queued" for row in rows):
+            )
+            if ids:
                 session.execute(
                     update(MailingDelivery)
-                    .where(
-                        MailingDelivery.mailing_id == mailing_id,
-                        MailingDelivery.state == "queued",
-                        MailingDelivery.updated_at < now - lease,
-                    )
-                    .values(updated_at=now)
+                    .where(this_mailing, due_deferred | stale_queued)
+                    .values(state="queued", updated_at=now)
                 )
-            if rows:
-                due[mailing_id] = [row.id for row in rows]
+                due[mailing_id] = ids
         finished = sum(finish_if_complete(session, mailing_id) for mailing_id in sending)
     jobs = sum(enqueue_batches(runtime, mailing_id, ids) for mailing_id, ids in due.items())
     if reaped or jobs or finished:
