@@ -21,7 +21,9 @@ from tickets.models import TicketEvent, format_number
 ACTOR = "mail-in"
 
 
-def record(session: Session, settings: Settings, bounce: Bounce, mailbox: str | None) -> dict:
+def record(
+    session: Session, settings: Settings, bounce: Bounce, mailbox: str | None
+) -> dict[str, str | None]:
     """Mark what ``bounce`` reports; return the outcome's fields (reason, ticket number)."""
     failed = bounce.failed
     if not failed:
@@ -50,7 +52,7 @@ def record(session: Session, settings: Settings, bounce: Bounce, mailbox: str | 
 
 def _ticket_mail_bounced(
     session: Session, outbound: OutboundMessage, status: str, diagnostic: str
-) -> dict:
+) -> dict[str, str | None]:
     reply = f"bounced: {status} {diagnostic}".strip()[:2000]
     number = format_number(outbound.ticket_id) if outbound.ticket_id else None
     if outbound.state == "failed" and outbound.smtp_reply == reply:

@@ -23,19 +23,13 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications import bounces
+from notifications.models import OutboundMessage
 from notifications.services import MailRequest, enqueue_delivery, queue_mail
-from tickets.attachments import AttachmentRejected, store_attachment
 from tickets.inbound import quarantine, reports
 from tickets.inbound.classify import classify
 from tickets.inbound.identity import Sender, identify
-from tickets.inbound.parsing import (
-    SIGNED_OR_ENCRYPTED,
-    MailAttachment,
-    MalformedMessage,
-    ParsedMail,
-    address_key,
-    parse_message,
-)
+from tickets.inbound.parsing import MalformedMessage, ParsedMail, address_key, parse_message
+from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.routing import TicketFacts
@@ -46,9 +40,9 @@ log = logging.getLogger(__name__)
 ACTOR = "mail-in"
 NO_SUBJECT = "(ohne Betreff)"
 NO_TEXT = "(Nachricht ohne Text, siehe Anhänge)"
-ORIGINAL_NAME = "original-nachricht.eml"
 REOPENING_STATUSES = ("waiting", "resolved")
 RATE_WINDOW_SECONDS = 3600
+MESSAGE_ID_MAX = 250  # ticket_messages.message_id
 
 
 @dataclass(frozen=True)
@@ -130,8 +124,7 @@ def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:
 
 
 def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: str) -> Outcome:
-    # Without a Message-ID the bytes identify the message, so a re-delivery is still found.
-    message_id = mail.message_id or f"<sha256.{hashlib.sha256(raw).hexdigest()}@mail-in.invalid>"
+    message_id = _stored_message_id(mail.message_id, raw)
     acknowledge: list[int] = []
     rejected: list[str] = []
     try:
@@ -146,7 +139,7 @@ def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: s
             else:
                 outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
                 acknowledge.extend(ack)
-            rejected = _store_attachments(runtime, session, entry, mail, raw)
+            rejected = store_mail_attachments(runtime, session, entry, mail, raw)
     except IntegrityError:
         with runtime.db.session() as session:
             duplicate = _ticket_of_message(session, message_id)
@@ -163,6 +156,17 @@ def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: s
     except RedisError:
         log.exception("%s stored; acknowledgement left for the outbox sweep", outcome.ticket)
     return outcome
+
+
+def _stored_message_id(message_id: str | None, raw: bytes) -> str:
+    """The Message-ID to store; without one (or one too long for the column) a digest.
+
+    Without a Message-ID the bytes identify the message, so a re-delivery is still found.
+    """
+    if message_id and len(message_id) <= MESSAGE_ID_MAX:
+        return message_id
+    digest = hashlib.sha256(message_id.encode() if message_id else raw).hexdigest()
+    return f"<sha256.{digest}@mail-in.invalid>"
 
 
 def _ticket_of_message(session: Session, message_id: str) -> str | None:
@@ -292,7 +296,7 @@ def _created_event(
 
 def _acknowledge(
     session: Session, settings: Settings, ticket: Ticket, mail: ParsedMail, message_id: str
-):
+) -> OutboundMessage:
     return queue_mail(
         session,
         MailRequest(
@@ -311,7 +315,11 @@ def _acknowledge(
             },
             ticket_id=ticket.id,
             in_reply_to=message_id,
-            references=(*mail.references[-10:], message_id),
+            references=tuple(
+                reference
+                for reference in (*mail.references[-10:], message_id)
+                if len(reference) <= MESSAGE_ID_MAX
+            ),
         ),
         settings.mail_domain,
     )
@@ -338,47 +346,3 @@ def _count_new_ticket(runtime: Runtime, key: str) -> int:
     pipeline.expire(name, RATE_WINDOW_SECONDS * 2)
     count, _ = pipeline.execute()
     return int(count)
-
-
-def _store_attachments(
-    runtime: Runtime, session: Session, entry: TicketMessage, mail: ParsedMail, raw: bytes
-) -> list[str]:
-    """Store each attachment on the ticket; return a line for each that was refused.
-
-    A signed or encrypted mail is stored whole as ``.eml`` too: an S/MIME or PGP signature is
-    only verifiable together with the parts it signs, so those parts are not stored alone.
-    """
-    rejected: list[str] = []
-    attachments = [
-        attachment
-        for attachment in mail.attachments
-        if attachment.content_type not in SIGNED_OR_ENCRYPTED
-    ]
-    if mail.signed_or_encrypted:
-        attachments.append(MailAttachment(ORIGINAL_NAME, "message/rfc822", raw))
-    for attachment in attachments:
-        try:
-            store_attachment(
-                runtime,
-                session,
-                entry.ticket_id,
-                entry.id,
-                attachment.filename,
-                attachment.content_type,
-                attachment.data,
-                uploaded_by=mail.sender,
-            )
-        except AttachmentRejected as error:
-            rejected.append(f"{attachment.filename}: {error}")
-    if rejected:
-        session.add(
-            TicketMessage(
-                ticket_id=entry.ticket_id,
-                kind="internal",
-                author=ACTOR,
-                channel="email",
-                body="Nicht übernommene Anhänge (die E-Mail liegt in der Quarantäne):\n"
-                + "\n".join(f"- {line}" for line in rejected),
-            )
-        )
-    return rejected
