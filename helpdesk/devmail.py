@@ -47,7 +47,9 @@ class MailStore:
             "received_at": received.isoformat(),
         }
         (self.directory / f"{name}.json").write_text(json.dumps(envelope))
-        (self.directory / f"{name}.eml").write_bytes(raw)  # written last: its presence = complete
+        partial = self.directory / f".{name}.eml.partial"
+        partial.write_bytes(raw)
+        partial.rename(self.directory / f"{name}.eml")  # appears complete or not at all
         return name
 
     def names(self) -> list[str]:

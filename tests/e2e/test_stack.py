@@ -52,6 +52,12 @@ def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_pa
     }
     env.update(HELPDESK_VAR_DIR=str(var_dir), PORT=str(port), HELPDESK_ENV="development")
     subprocess.run([BIN / "helpdesk", "db", "upgrade"], env=env, check=True, capture_output=True)
+    demo = json.loads(
+        subprocess.run(
+            [BIN / "helpdesk", "seed", "demo", "--json"], env=env, check=True, capture_output=True
+        ).stdout
+    )
+    customer = next(user for user in demo["users"] if user["kind"] == "customer")
     stack = subprocess.Popen(
         [BIN / "helpdesk", "stack"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
@@ -70,15 +76,23 @@ def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_pa
                     "text": "Bitte entsperren.",
                 }
             ).encode(),
-            headers={"Content-Type": "application/json"},
+            headers={
+                "Content-Type": "application/json",
+                "Authorization": f"Bearer {customer['token']}",
+            },
         )
         with urllib.request.urlopen(request, timeout=10) as response:
             assert response.status == 201
+            number = json.load(response)["number"]
         mail_dir = var_dir / "mail"
-        wait_until(lambda: any(mail_dir.glob("*.eml")), timeout=30, what="acknowledgement")
-        [raw] = [path.read_bytes() for path in mail_dir.glob("*.eml")]
+        wait_until(
+            lambda: any(number.encode() in path.read_bytes() for path in mail_dir.glob("*.eml")),
+            timeout=30,
+            what="the acknowledgement of the posted ticket",
+        )
         settings = load_settings({"HELPDESK_VAR_DIR": str(var_dir)})
-        assert len(verify_all_signatures(raw, settings)) == 2
+        for path in mail_dir.glob("*.eml"):  # the demo tickets' acknowledgements and this one
+            assert len(verify_all_signatures(path.read_bytes(), settings)) == 2
         assert _processes_using(var_dir), "the stack's processes carry its var dir"
     except Exception as error:
         stack.send_signal(signal.SIGINT)
