@@ -98,6 +98,8 @@ class TicketRow:
     company: str | None
     assignee: str | None
     assignee_id: int | None
+    sla_due_at: datetime | None = None  # the SLA clock's next due time (tickets.sla.clock)
+    sla_breached: bool = False
 
 
 @dataclass(frozen=True)
@@ -187,6 +189,12 @@ def list_tickets(
             Account.company,
             assignee.name.label("assignee"),
             Ticket.assignee_id,
+            Ticket.sla_next_due_at,
+            (
+                Ticket.first_response_breached
+                | Ticket.next_response_breached
+                | Ticket.resolution_breached
+            ).label("sla_breached"),
             *(key.expression.label(f"sort_{key.name}") for key in keys),
         )
         .outerjoin(Account, Account.id == Ticket.account_id)
@@ -257,6 +265,8 @@ def _row(row: Any) -> TicketRow:
         company=row.company,
         assignee=row.assignee,
         assignee_id=row.assignee_id,
+        sla_due_at=row.sla_next_due_at,
+        sla_breached=bool(row.sla_breached),
     )
 
 

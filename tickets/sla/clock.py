@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accounts.models import Account
-from tickets.models import Ticket, TicketMessage
+from tickets.models import Ticket, TicketEvent, TicketMessage
 from tickets.sla import escalation
 from tickets.sla.labels import format_berlin
 from tickets.sla.levels import UnknownEdition, support_level_for_edition
@@ -230,6 +230,7 @@ def acknowledge(session: Session, ticket: Ticket, actor: str, now: datetime) -> 
     ticket.acknowledged_at = now
     ticket.acknowledged_by = actor
     escalation.cancel_pages(session, ticket)
+    session.add(TicketEvent(ticket_id=ticket.id, actor=actor, action="acknowledged"))
     return True
 
 

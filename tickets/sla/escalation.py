@@ -267,7 +267,7 @@ def plan_next_page(session: Session, ticket: Ticket, every_minutes: int) -> None
 
 
 def mail_context(runtime: Runtime, ticket: Ticket, row: SlaEscalation, kind: str) -> dict[str, Any]:
-    ticket_url = f"{runtime.settings.public_url}/tickets/{ticket.number}"
+    ticket_url = f"{runtime.settings.public_url}/konsole/tickets/{ticket.number}"
     return {
         "number": ticket.number,
         "subject": ticket.subject,

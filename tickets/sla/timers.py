@@ -109,7 +109,7 @@ def post_page_webhook(runtime: Runtime, escalation_id: int) -> int:
             "page_at": row.due_at.isoformat(),
             "first_response_due_at": _iso(ticket.first_response_due_at),
             "acknowledged": ticket.acknowledged_at is not None,
-            "ticket_url": f"{runtime.settings.public_url}/tickets/{ticket.number}",
+            "ticket_url": f"{runtime.settings.public_url}/konsole/tickets/{ticket.number}",
         }
     # ONCALL_WEBHOOK_URL is checked to be http(s) when the settings are read.
     request = urllib.request.Request(  # noqa: S310
