@@ -17,7 +17,7 @@ from tests.integration.accounts.factories import (
     sign_in,
 )
 from tests.integration.tickets.factories import make_ticket
-from tickets.models import BillingEvent, Ticket, TicketEvent
+from tickets.models import BillingEvent, Ticket, TicketEvent, format_number
 
 
 def world(app, runtime):
@@ -157,9 +157,10 @@ def test_changing_the_queue_needs_a_reason_and_is_recorded_before_and_after(app,
 
 def test_a_critical_ticket_that_is_no_emergency_is_billed_once(app, runtime):
     account = make_account(runtime)
-    number = Ticket(id=make_ticket(runtime, subject="Frage", priority="critical")).number
+    ticket_id = make_ticket(runtime, subject="Frage", priority="critical")
+    number = format_number(ticket_id)
     with runtime.db.session() as session:
-        session.get(Ticket, int(number[3:])).account_id = account.id
+        session.get(Ticket, ticket_id).account_id = account.id
     agent = make_staff(runtime, "agent", queues=("on-call",))
     client = app.test_client()
     sign_in(client, agent.email)
