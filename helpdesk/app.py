@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from accounts.pages import register as register_accounts
+    from notifications.api import api as mailings_api
+    from notifications.views import blueprint as mailings_pages
     from tickets.api import api as tickets_api
     from tickets.console_views import blueprint as tickets_console
     from tickets.routing.views import register as register_routing
@@ -68,6 +70,9 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(sla_pages)
     register_accounts(app, csrf)
     register_routing(app)
+    app.register_blueprint(mailings_api)
+    csrf.exempt(mailings_api)  # JSON API: bearer tokens only
+    app.register_blueprint(mailings_pages)
     if settings.development:
         from helpdesk.devmail import blueprint as devmail
 

@@ -1,0 +1,167 @@
+"""JSON API for mandatory mailings: ``/api/v1/mailings`` (ops bearer tokens)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request
+
+from helpdesk.runtime import Runtime
+from helpdesk.security import current_principal, requires
+from notifications import mailing_services as services
+from notifications.composing import DraftError, MailingDraft
+
+api = Blueprint("mailings_api", __name__, url_prefix="/api/v1/mailings")
+
+
+def actor() -> str:
+    """The person acting: the same for their session and their tokens (four-eyes rule)."""
+    principal = current_principal()
+    return str(principal.attributes.get("email") or principal.id)
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+def _problem(status: int, detail: str, **extra: Any) -> Any:
+    body = {"status": status, "detail": detail, **extra}
+    return jsonify(body), status, {"Content-Type": "application/problem+json"}
+
+
+@api.errorhandler(services.MailingNotFound)
+def _not_found(error: services.MailingNotFound) -> Any:
+    return _problem(404, "Dieses Mailing gibt es nicht.")
+
+
+@api.errorhandler(services.MailingRefused)
+def _refused(error: services.MailingRefused) -> Any:
+    return _problem(409, str(error))
+
+
+def draft_from(data: Any) -> MailingDraft:
+    """A draft from untrusted JSON; wrong types become DraftError naming the field."""
+    if not isinstance(data, dict):
+        raise DraftError({"_body": "Erwartet wird ein JSON-Objekt."})
+    errors: dict[str, str] = {}
+
+    def text(name: str, default: str | None = None) -> str:
+        value = data.get(name, default)
+        if not isinstance(value, str):
+            errors[name] = "Erwartet wird ein Text."
+            return ""
+        return value
+
+    audience = data.get("audience", {"kind": "all"})
+    if not isinstance(audience, dict) or not isinstance(audience.get("values", []), list):
+        errors["audience"] = 'Erwartet wird {"kind": ..., "values": [...]}.'
+        audience = {"kind": "all"}
+    follows = data.get("follows")
+    if follows is not None and (not isinstance(follows, int) or isinstance(follows, bool)):
+        errors["follows"] = "Erwartet wird die Nummer eines Mailings."
+        follows = None
+    draft = MailingDraft(
+        product_family=text("product_family"),
+        purpose=text("purpose"),
+        subject=text("subject"),
+        body=text("body"),
+        body_format=text("body_format", "markdown"),
+        audience_kind=str(audience.get("kind", "all")),
+        audience_values=tuple(str(v) for v in audience.get("values", [])),
+        follows_id=follows,
+    )
+    if errors:
+        raise DraftError(errors)
+    return draft
+
+
+@api.post("")
+@requires("ops")
+def create() -> Any:
+    try:
+        mailing = services.create_mailing(
+            _runtime(), draft_from(request.get_json(silent=True)), actor()
+        )
+    except DraftError as error:
+        return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
+    return jsonify(mailing.as_dict()), 201, {"Location": f"/api/v1/mailings/{mailing.id}"}
+
+
+@api.get("")
+@requires("ops")
+def index() -> Any:
+    return jsonify([mailing.as_dict() for mailing in services.list_mailings(_runtime())])
+
+
+@api.get("/<int:mailing_id>")
+@requires("ops")
+def show(mailing_id: int) -> Any:
+    return jsonify(services.progress(_runtime(), mailing_id).as_dict())
+
+
+@api.post("/<int:mailing_id>/approve")
+@requires("ops")
+def approve(mailing_id: int) -> Any:
+    return jsonify(services.approve(_runtime(), mailing_id, actor()).as_dict())
+
+
+@api.post("/<int:mailing_id>/send")
+@requires("ops")
+def send(mailing_id: int) -> Any:
+    return jsonify(services.start_sending(_runtime(), mailing_id, actor()).as_dict()), 202
+
+
+@api.post("/<int:mailing_id>/<any(pause, resume, cancel):action>")
+@requires("ops")
+def control(mailing_id: int, action: str) -> Any:
+    change = {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}
+    return jsonify(change[action](_runtime(), mailing_id).as_dict())
+
+
+@api.get("/<int:mailing_id>/preview")
+@requires("ops")
+def preview(mailing_id: int) -> Any:
+    shown = services.preview(_runtime(), mailing_id, request.args.get("account"))
+    return jsonify(
+        {
+            "subject": shown.subject,
+            "text": shown.text,
+            "html": shown.html,
+            "company": shown.company,
+            "customer_number": shown.customer_number,
+        }
+    )
+
+
+@api.post("/<int:mailing_id>/test-send")
+@requires("ops")
+def test_send(mailing_id: int) -> Any:
+    data = request.get_json(silent=True) or {}
+    to = data.get("to") or current_principal().attributes.get("email")
+    if not isinstance(to, str) or not to:
+        return _problem(422, "Empfänger fehlt.", errors={"to": "Dieses Feld ist erforderlich."})
+    result = services.test_send(_runtime(), mailing_id, to, data.get("account"))
+    return jsonify({"to": to, "sent": result.sent, "reply": result.reply})
+
+
+@api.get("/<int:mailing_id>/deliveries")
+@requires("ops")
+def deliveries(mailing_id: int) -> Any:
+    services.get_mailing(_runtime(), mailing_id)
+    records = services.search_deliveries(_runtime(), mailing_id, request.args.get("q", ""))
+    return jsonify(
+        [
+            {
+                "id": r.id,
+                "account_id": r.account_id,
+                "customer_number": r.customer_number,
+                "address": r.address,
+                "reason": r.reason,
+                "state": r.state,
+                "attempts": r.attempts,
+                "smtp_reply": r.smtp_reply,
+                "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+            }
+            for r in records
+        ]
+    )

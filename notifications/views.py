@@ -1,0 +1,133 @@
+"""Ops pages for mandatory mailings: compose, preview, approve, send, watch, look up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from accounts.models import EDITIONS
+from helpdesk.runtime import Runtime
+from helpdesk.security import current_principal, requires
+from notifications import mailing_services as services
+from notifications.api import actor
+from notifications.composing import PURPOSE_LABELS, DraftError, MailingDraft
+
+blueprint = Blueprint("mailings", __name__, url_prefix="/ops/mailings")
+
+
+def _runtime() -> Runtime:
+    return current_app.extensions["runtime"]
+
+
+@blueprint.errorhandler(services.MailingNotFound)
+def _not_found(error: services.MailingNotFound) -> Any:
+    abort(404)
+
+
+@blueprint.get("")
+@requires("ops")
+def index() -> Any:
+    return render_template("notifications/index.html", mailings=services.list_mailings(_runtime()))
+
+
+@blueprint.route("/neu", methods=["GET", "POST"])
+@requires("ops")
+def create() -> Any:
+    runtime = _runtime()
+    form = request.form
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        kind = form.get("audience_kind", "all")
+        values = form.get("audience_values", "").replace(",", "\n").split()
+        follows = form.get("follows", "").strip()
+        draft = MailingDraft(
+            product_family=form.get("product_family", ""),
+            purpose=form.get("purpose", ""),
+            subject=form.get("subject", ""),
+            body=form.get("body", ""),
+            body_format=form.get("body_format", "markdown"),
+            audience_kind=kind,
+            audience_values=tuple(values),
+            follows_id=int(follows) if follows.isdigit() else None,
+        )
+        try:
+            mailing = services.create_mailing(runtime, draft, actor())
+        except DraftError as error:
+            errors = error.errors
+        else:
+            flash(f"Mailing {mailing.id} angelegt.", "success")
+            return redirect(url_for("mailings.show", mailing_id=mailing.id))
+    return render_template(
+        "notifications/new.html",
+        form=form,
+        errors=errors,
+        families=sorted(services.family_colours(runtime)),
+        purposes=PURPOSE_LABELS,
+        editions=EDITIONS,
+    ), (422 if errors else 200)
+
+
+@blueprint.get("/<int:mailing_id>")
+@requires("ops")
+def show(mailing_id: int) -> Any:
+    runtime = _runtime()
+    account = request.args.get("konto") or None
+    try:
+        preview = services.preview(runtime, mailing_id, account)
+    except services.MailingNotFound:
+        if account is None:
+            raise
+        flash(f"Kein Kundenkonto mit der Nummer {account}.", "error")
+        preview = services.preview(runtime, mailing_id)
+    return render_template(
+        "notifications/show.html",
+        mailing=services.get_mailing(runtime, mailing_id),
+        preview=preview,
+        me=actor(),
+    )
+
+
+@blueprint.post("/<int:mailing_id>/<any(approve, send, pause, resume, cancel, test):action>")
+@requires("ops")
+def act(mailing_id: int, action: str) -> Any:
+    runtime = _runtime()
+    try:
+        if action == "approve":
+            services.approve(runtime, mailing_id, actor())
+            flash("Mailing freigegeben.", "success")
+        elif action == "send":
+            services.start_sending(runtime, mailing_id, actor())
+            return redirect(url_for("mailings.progress", mailing_id=mailing_id))
+        elif action == "test":
+            to = str(current_principal().attributes.get("email") or "")
+            result = services.test_send(runtime, mailing_id, to, request.form.get("konto") or None)
+            flash(f"Testversand an {to}: {result.reply}", "success" if result.sent else "error")
+        else:
+            {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}[action](
+                runtime, mailing_id
+            )
+            flash("Gespeichert.", "success")
+    except services.MailingRefused as error:
+        flash(str(error), "error")
+    return redirect(url_for("mailings.show", mailing_id=mailing_id))
+
+
+@blueprint.get("/<int:mailing_id>/fortschritt")
+@requires("ops")
+def progress(mailing_id: int) -> Any:
+    status = services.progress(_runtime(), mailing_id)
+    return render_template("notifications/progress.html", status=status, mailing_id=mailing_id)
+
+
+@blueprint.get("/<int:mailing_id>/empfaenger")
+@requires("ops")
+def recipients(mailing_id: int) -> Any:
+    runtime = _runtime()
+    query = request.args.get("q", "")
+    return render_template(
+        "notifications/recipients.html",
+        mailing=services.get_mailing(runtime, mailing_id),
+        records=services.search_deliveries(runtime, mailing_id, query),
+        query=query,
+    )

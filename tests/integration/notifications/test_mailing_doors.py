@@ -1,0 +1,164 @@
+"""The API, the ops pages and the CLI for mandatory mailings, with the four-eyes rule."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+from sqlalchemy import select
+
+from helpdesk.cli import main
+from notifications.mailings import Mailing
+from tests.integration.accounts.factories import make_staff, sign_in, token_for
+from tests.integration.notifications.factories import BODY, make_account
+
+API = "/api/v1/mailings"
+NEW = {
+    "product_family": "JTL-POS",
+    "purpose": "maintenance",
+    "subject": "Wartungsfenster 4. Mai // Ausfälle Cloud TSE (Deutsche Fiskal)",
+    "body": BODY,
+    "audience": {"kind": "all"},
+}
+
+
+def _bearer(runtime, *roles: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token_for(runtime, make_staff(runtime, *roles), 'ops')}"}
+
+
+def test_api_refuses_callers_without_ops(client, runtime):
+    agent = make_staff(runtime, "agent")
+    headers = {"Authorization": f"Bearer {token_for(runtime, agent, 'agent')}"}
+
+    assert client.post(API, json=NEW).status_code == 401
+    assert client.post(API, json=NEW, headers=headers).status_code == 403
+
+
+def test_api_creates_previews_and_sends_a_mailing(client, runtime, work, smtp_sink):
+    make_account(runtime, first_contact="info@api.example", critical=("it@api.example",))
+    ops = _bearer(runtime, "ops")
+
+    created = client.post(API, json=NEW, headers=ops)
+    assert created.status_code == 201
+    mailing_id = created.get_json()["id"]
+    preview = client.get(f"{API}/{mailing_id}/preview", headers=ops).get_json()
+    assert "Musterfirma GmbH" in preview["text"]
+    sent = client.post(f"{API}/{mailing_id}/send", headers=ops)
+    assert sent.status_code == 202
+    work()
+
+    status = client.get(f"{API}/{mailing_id}", headers=ops).get_json()
+    assert status["counts"]["sent"] == 2 and status["finished"]
+    found = client.get(f"{API}/{mailing_id}/deliveries?q=it@", headers=ops).get_json()
+    assert [(r["address"], r["reason"], r["state"]) for r in found] == [
+        ("it@api.example", "contact_person", "sent")
+    ]
+    assert len(smtp_sink.wait_for(2)) == 2
+
+
+def test_api_names_bad_fields_and_refuses_line_breaks_and_foreign_links(client, runtime):
+    bad = {
+        **NEW,
+        "subject": "Wartung\r\nBcc: opfer@example.com",
+        "body": "Details: https://evil.example/patch.exe",
+        "product_family": "Gibt es nicht",
+    }
+
+    response = client.post(API, json=bad, headers=_bearer(runtime, "ops"))
+
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"subject", "body", "product_family"}
+    with runtime.db.session() as session:
+        assert session.scalars(select(Mailing)).all() == []
+
+
+def test_four_eyes_above_the_threshold_and_not_by_the_author(client, runtime, monkeypatch):
+    monkeypatch.setenv("MAILING_APPROVAL_THRESHOLD", "1")
+    make_account(runtime, first_contact="info@eins.example")
+    make_account(runtime, first_contact="info@zwei.example")
+    author, second = _bearer(runtime, "ops"), _bearer(runtime, "ops")
+    mailing_id = client.post(API, json=NEW, headers=author).get_json()["id"]
+
+    refused = client.post(f"{API}/{mailing_id}/send", headers=author)
+    own = client.post(f"{API}/{mailing_id}/approve", headers=author)
+    approved = client.post(f"{API}/{mailing_id}/approve", headers=second)
+    sent = client.post(f"{API}/{mailing_id}/send", headers=author)
+
+    assert refused.status_code == 409 and "zweiten Person" in refused.get_json()["detail"]
+    assert own.status_code == 409
+    assert approved.status_code == 200
+    assert sent.status_code == 202
+
+
+def test_ops_pages_compose_preview_and_show_progress(client, runtime, work):
+    account = make_account(runtime, first_contact="info@seite.example", company="Seiten & Söhne")
+    ops = make_staff(runtime, "ops")
+    sign_in(client, ops.email)
+
+    page = client.get("/ops/mailings/neu")
+    assert page.status_code == 200
+    token = page.get_data(as_text=True).split('name="csrf_token" value="')[1].split('"')[0]
+    form = {
+        "csrf_token": token,
+        "product_family": "JTL-Wawi",
+        "purpose": "security",
+        "subject": "Sicherheitsupdate für JTL-Wawi",
+        "body": BODY,
+        "body_format": "markdown",
+        "audience_kind": "all",
+    }
+    created = client.post("/ops/mailings/neu", data=form)
+    assert created.status_code == 302
+    detail = client.get(created.headers["Location"] + f"?konto={account.customer_number}")
+    html = detail.get_data(as_text=True)
+    assert "Seiten &amp;amp; Söhne" in html  # the mail HTML, escaped again inside srcdoc
+    mailing_id = int(created.headers["Location"].rsplit("/", 1)[1])
+    sent = client.post(f"/ops/mailings/{mailing_id}/send", data={"csrf_token": token})
+    assert sent.status_code == 302
+    work()
+
+    progress = client.get(f"/ops/mailings/{mailing_id}/fortschritt").get_data(as_text=True)
+    assert '<progress max="1" value="1"' in progress
+    assert "seite.example" in progress
+    found = client.get(f"/ops/mailings/{mailing_id}/empfaenger?q={account.customer_number}")
+    assert "info@seite.example" in found.get_data(as_text=True)
+
+
+def test_cli_create_approve_send_and_status(runtime, work, smtp_sink, tmp_path: Path):
+    make_account(runtime, first_contact="info@cli.example")
+    selected = make_account(runtime, first_contact="info@nur-diese.example")
+    body, accounts = tmp_path / "body.md", tmp_path / "accounts.txt"
+    body.write_text(BODY, encoding="utf-8")
+    accounts.write_text(f"{selected.customer_number}\n", encoding="utf-8")
+    runner = CliRunner()
+
+    created = runner.invoke(
+        main,
+        [
+            "mailings",
+            "create",
+            "--family",
+            "JTL-Wawi",
+            "--purpose",
+            "deadline",
+            "--subject",
+            "DRINGEND: Update des Deutsche Fiskal Connectors bis 01.08.22",
+            "--body-file",
+            str(body),
+            "--accounts-file",
+            str(accounts),
+            "--as",
+            "anna",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    mailing_id = created.output.strip()
+    assert runner.invoke(main, ["mailings", "approve", mailing_id, "--as", "anna"]).exit_code == 1
+    assert runner.invoke(main, ["mailings", "approve", mailing_id, "--as", "bernd"]).exit_code == 0
+    assert runner.invoke(main, ["mailings", "send", mailing_id]).exit_code == 0
+    work()
+    status = runner.invoke(main, ["mailings", "status", mailing_id, "--json"])
+
+    assert json.loads(status.output)["counts"]["sent"] == 1
+    assert [m.rcpt_tos for m in smtp_sink.wait_for(1)] == [("info@nur-diese.example",)]
