@@ -34,6 +34,7 @@ from tickets.inbound.threading import find_mailing, find_ticket
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.routing import TicketFacts
 from tickets.services import routing_rules
+from tickets.sla.clock import apply_sla
 
 log = logging.getLogger(__name__)
 
@@ -194,6 +195,7 @@ def _append(
         ticket.status = "open"
     ticket.updated_at = utcnow()
     session.flush()
+    apply_sla(session, ticket, ticket.updated_at, reason="customer_reply")
     return Outcome("appended", f"reply matched by {via}", ticket.number), entry
 
 
@@ -251,6 +253,7 @@ def _create(
     session.flush()
     entry = _message(ticket.id, mail, message_id)
     session.add(entry)
+    apply_sla(session, ticket, utcnow(), reason="filed")
     session.add(_created_event(ticket, sender, mailbox, closed))
     acknowledgements: list[int] = []
     if opened <= settings.mail_in_acks_per_hour:

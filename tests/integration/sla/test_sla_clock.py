@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
 
 from tests.integration.sla.helpers import (
     WAWI,
@@ -14,6 +16,7 @@ from tests.integration.sla.helpers import (
     ticket,
 )
 from tests.integration.tickets.factories import make_account, make_ticket
+from tickets.inbound.services import take_message
 from tickets.sla.clock import sla_view
 from tickets.sla.live import current_policies
 
@@ -167,3 +170,23 @@ def test_applying_twice_changes_nothing(runtime):
     after = ticket(runtime, ticket_id)
     assert after.first_response_due_at == before.first_response_due_at
     assert [(s.step, s.due_at, s.fire_at) for s in steps(runtime, ticket_id)] == planned
+
+
+def test_a_customer_mail_ends_the_wait(runtime):
+    ticket_id = make_ticket(runtime, **WAWI)
+    filed = ticket(runtime, ticket_id)
+    set_status(runtime, ticket_id, "waiting", filed.created_at)
+    mail = EmailMessage()
+    mail["From"] = filed.reply_to
+    mail["To"] = runtime.settings.mail_from
+    mail["Subject"] = f"[{filed.number}] Re: {filed.subject}"
+    mail["Message-ID"] = make_msgid(domain="kunde.example")
+    mail.set_content("Hier die gewünschten Angaben.")
+
+    outcome = take_message(runtime, mail.as_bytes(), mailbox=runtime.settings.mail_from)
+
+    replied = ticket(runtime, ticket_id)
+    assert outcome.action == "appended"
+    assert (replied.status, replied.sla_status) == ("open", "open")
+    assert replied.sla_next_due_at is not None
+    assert [step for step in steps(runtime, ticket_id) if step.fired_at is None]
