@@ -37,10 +37,20 @@ def sla() -> None:
 
 @sla.command("check")
 @click.argument("policy_file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-def check(policy_file: Path | None) -> None:
+@click.option(
+    "--routing-rules",
+    "rules_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="ROUTING_RULES",
+    default=PROJECT_ROOT / "routing_rules.yaml",
+    show_default="ROUTING_RULES or routing_rules.yaml",
+    help="Routing rules whose `sla` overrides must name a policy of this file.",
+)
+def check(policy_file: Path | None, rules_file: Path) -> None:
     """Check a policy file (default: SLA_POLICIES or sla_policies.yaml); exit 1 on problems.
 
-    Problems are printed as FILE:LINE:COLUMN: message.
+    Problems are printed as FILE:LINE:COLUMN: message. The routing rules' ``sla`` overrides
+    are checked against the policies too (a broken rules file is `helpdesk routes check`'s).
     """
     path = policy_file or _default_policy_file()
     problems = check_policies(path)
@@ -49,12 +59,28 @@ def check(policy_file: Path | None) -> None:
     if problems:
         sys.exit(1)
     policies = load_policies(path)
+    overrides = _override_problems(rules_file, policies)
+    for problem in overrides:
+        click.echo(f"{rules_file}: {problem}")
+    if overrides:
+        sys.exit(1)
     around = sum(1 for policy in policies if policy.around_the_clock)
     click.echo(
         f"{path}: ok, {len(policies)} policies ({len(SUPPORT_LEVELS)} support levels x "
         f"{len(PRIORITIES)} priorities, {around} around the clock), "
         f"{len(policies.calendars)} calendars ({', '.join(policies.calendars)})"
     )
+
+
+def _override_problems(rules_file: Path, policies: SlaPolicies) -> list[str]:
+    from tickets.routing import RulesError, load_rules
+    from tickets.sla.clock import unknown_overrides
+
+    try:
+        rules = load_rules(rules_file)
+    except RulesError:
+        return []  # reported by `helpdesk routes check`, with line and column
+    return unknown_overrides(rules, policies)
 
 
 @sla.command("due")

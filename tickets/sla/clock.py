@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Account
 from tickets.models import Ticket, TicketEvent, TicketMessage
+from tickets.routing import RuleSet
 from tickets.sla import escalation
 from tickets.sla.labels import format_berlin
 from tickets.sla.levels import UnknownEdition, support_level_for_edition
@@ -58,6 +59,21 @@ def policy_for(policies: SlaPolicies, support_level: str, ticket: Ticket) -> Pol
                 ticket.effective_priority,
             )
     return policies.policy(support_level, ticket.effective_priority)
+
+
+def unknown_overrides(rules: RuleSet, policies: SlaPolicies) -> list[str]:
+    """Routing rules whose ``sla`` names no policy ("Level/priority", e.g. ``Gold/high``)."""
+    problems = []
+    for rule in (*rules.rules, rules.default):
+        name = rule.action.sla_policy
+        if name is None:
+            continue
+        level, _, priority = name.partition("/")
+        try:
+            policies.policy(level, priority)
+        except UnknownPolicy as error:
+            problems.append(f"rule {rule.id!r} (line {rule.line}): sla {name!r}: {error}")
+    return problems
 
 
 def apply_sla(

@@ -190,3 +190,21 @@ def test_a_customer_mail_ends_the_wait(runtime):
     assert (replied.status, replied.sla_status) == ("open", "open")
     assert replied.sla_next_due_at is not None
     assert [step for step in steps(runtime, ticket_id) if step.fired_at is None]
+
+
+def test_a_routing_override_picks_the_policy_it_names(runtime):
+    ticket_id = make_ticket(runtime, **WAWI)
+
+    clock_from(runtime, ticket_id, MONDAY_8, sla_policy="Gold/high")
+
+    clocked = ticket(runtime, ticket_id)
+    assert clocked.sla_key == "Gold/high"
+    assert clocked.first_response_due_at == berlin("2026-03-30 09:00")
+
+
+def test_an_override_naming_no_policy_falls_back_to_level_and_priority(runtime):
+    ticket_id = make_ticket(runtime, **WAWI)
+
+    clock_from(runtime, ticket_id, MONDAY_8, sla_policy="urgent")
+
+    assert ticket(runtime, ticket_id).sla_key == "Community/normal"
