@@ -308,3 +308,14 @@ def test_mail_for_a_foreign_mailbox_is_refused(deliver):
 
     assert result.exit_code == 1
     assert "550 5.1.1" in result.stderr
+
+
+def test_an_over_long_message_id_is_still_taken_once(deliver, runtime):
+    long_id = "<" + "x" * 300 + "@mustermann-gmbh.example>"
+    raw = load("no_message_id.eml").replace(b"Date:", f"Message-ID: {long_id}\r\nDate:".encode(), 1)
+
+    first = deliver(raw)
+    again = deliver(raw)
+
+    assert (first.outcome["action"], again.outcome["action"]) == ("created", "ignored")
+    assert thread(runtime, 1)[0].message_id.startswith("<sha256.")
