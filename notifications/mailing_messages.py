@@ -172,6 +172,9 @@ class MessageFactory:
         )
         if messages.has_attachment(message):
             raise AttachmentRefused(f"mailing {self.mailing.id}: message has an attachment part")
+        # A boundary fixed per mailing keeps a rebuilt message identical to the one sent; "=_"
+        # cannot occur in quoted-printable text, so it never collides with the content.
+        message.set_boundary(f"=_mailing{self.mailing.id}.{self.mailing.slot_token}")
         head, _, body = message.as_bytes().partition(b"\r\n\r\n")
         first, rest = body.split(f"{marker}text\r\n".encode())
         second, third = rest.split(f"{marker}html\r\n".encode())
