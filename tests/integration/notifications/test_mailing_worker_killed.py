@@ -1,0 +1,83 @@
+"""A worker killed with SIGKILL mid-mailing: after a restart every recipient has its mail.
+
+The one message that may arrive twice is the one the server had accepted when the worker died
+(its outcome was not committed yet); every other recipient gets exactly one.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from notifications import mailing_services
+from tests.integration.notifications.factories import make_account, make_mailing
+from tests.support import wait_until
+
+HELPDESK = Path(sys.executable).parent / "helpdesk"
+KNOBS = {
+    "MAILING_RATE": "25",  # slow enough to kill the worker in the middle
+    "MAILING_BATCH_SIZE": "10",
+    "MAILING_LEASE_SECONDS": "2",
+}
+
+
+def _worker(settings, log: Path) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        **KNOBS,
+        "HELPDESK_ENV": "test",
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "SECRET_KEY": settings.secret_key,
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url,
+        "SMTP_URL": settings.smtp_url,
+        "DKIM_KEY_DIR": str(settings.dkim_key_dir),
+        "MAIL_DOMAIN": settings.mail_domain,
+        "PUBLIC_URL": settings.public_url,
+    }
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [HELPDESK, "worker", "--queue", "mail"], env=env, stdout=output, stderr=output
+        )
+
+
+def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
+    runtime, smtp_sink, settings, monkeypatch, tmp_path
+):
+    for key, value in KNOBS.items():
+        monkeypatch.setenv(key, value)
+    addresses = set()
+    for n in range(25):
+        make_account(
+            runtime, first_contact=f"info@kill{n}.example", critical=(f"it@kill{n}.example",)
+        )
+        addresses |= {f"info@kill{n}.example", f"it@kill{n}.example"}
+    mailing_id = make_mailing(runtime)
+    mailing_services.start_sending(runtime, mailing_id, "ops-a@example.com")
+
+    first = _worker(settings, tmp_path / "worker.log")
+    try:
+        wait_until(lambda: len(smtp_sink.received) >= 12, timeout=60, what="first mails")
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=10)
+    assert len(smtp_sink.received) < len(addresses), "killed in the middle"
+
+    second = _worker(settings, tmp_path / "worker.log")
+    try:
+        wait_until(
+            lambda: mailing_services.progress(runtime, mailing_id).counts["sent"] == len(addresses),
+            timeout=120,
+            what="every record sent after the restart",
+        )
+    finally:
+        second.terminate()
+        second.wait(timeout=30)
+
+    received = Counter(rcpt for mail in smtp_sink.received for rcpt in mail.rcpt_tos)
+    assert set(received) == addresses
+    assert sum(received.values()) - len(addresses) <= 1, received.most_common(2)
