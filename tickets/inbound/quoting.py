@@ -39,7 +39,8 @@ class SplitText:
 
 def split_quoted(text: str) -> SplitText:
     """The new text and the quoted history; all text stays visible if nothing new precedes it."""
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
     start = _history_start(lines)
     if start is None:
         return SplitText(text.strip("\n").rstrip(), None)

@@ -124,3 +124,28 @@ def test_smtplib_reports_a_refused_single_recipient(lmtp):
         client.quit()
 
     assert refused.value.smtp_code == 550
+
+
+def test_a_bounce_to_a_verp_address_is_accepted_and_marks_the_delivery(lmtp, runtime, settings):
+    from notifications import bounces
+    from tests.integration.inbound.test_mail_in_automatic import delivery_state, make_delivery
+
+    _mailing, delivery_id = make_delivery(runtime)
+    verp = bounces.verp_address(settings, delivery_id)
+    raw = load("dsn_mailing_bounce.eml", VERP=verp, ORIGINAL_ID="<other@example.com>")
+
+    replies, refused = lmtp.send(raw, [verp], sender="")
+
+    assert refused == {}
+    assert replies == [
+        (250, f"2.0.0 bounce: mailing delivery {delivery_id} marked bounced (5.1.1)")
+    ]
+    assert delivery_state(runtime, delivery_id)[0] == "bounced"
+
+
+def test_a_forged_verp_address_is_refused_at_rcpt(lmtp, settings):
+    _, refused = lmtp.send(
+        load("outlook_new_request_de.eml"), ["bounce-1-0000000000@support.example.com"]
+    )
+
+    assert refused["bounce-1-0000000000@support.example.com"][0] == 550

@@ -116,3 +116,14 @@ def test_mail_without_a_usable_sender_is_malformed(name, reason):
 def test_bytes_without_a_header_block_are_malformed():
     with pytest.raises(MalformedMessage, match="no header block"):
         parse_message(b"just some text\r\n")
+
+
+def test_apple_mail_text_around_an_inline_image_is_one_text_and_the_image_an_attachment():
+    mail = parse_message(load("apple_mail_inline_image_de.eml"))
+
+    assert mail.text == (
+        "Hallo,\n\nbeim Drucken der Versandetiketten kommt diese Meldung:\n\n"
+        "Was können wir tun?\n\nSabine König"
+    )
+    [image] = mail.attachments
+    assert (image.filename, image.content_type) == ("Bildschirmfoto.png", "image/png")
