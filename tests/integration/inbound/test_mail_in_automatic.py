@@ -6,41 +6,15 @@ import pytest
 from sqlalchemy import select
 
 from notifications import bounces
-from notifications.mailings import MailingDelivery
 from notifications.models import OutboundMessage
 from tests.corpus import load
-from tests.integration.notifications.factories import make_account, make_mailing
+from tests.integration.inbound.factories import delivery_state, make_delivery
 from tickets.models import Ticket, TicketEvent
 
 
 def count(runtime, model) -> int:
     with runtime.db.session() as session:
         return len(session.scalars(select(model)).all())
-
-
-def make_delivery(runtime, address: str = "alt@kunde.example") -> tuple[int, int]:
-    account = make_account(runtime, first_contact=address)
-    mailing_id = make_mailing(runtime)
-    with runtime.db.session() as session:
-        delivery = MailingDelivery(
-            mailing_id=mailing_id,
-            account_id=account.id,
-            address=address,
-            domain=address.rpartition("@")[2],
-            reason="first_contact",
-            company=account.company,
-            customer_number=account.customer_number,
-            state="sent",
-        )
-        session.add(delivery)
-        session.flush()
-        return mailing_id, delivery.id
-
-
-def delivery_state(runtime, delivery_id: int) -> tuple[str, str | None]:
-    with runtime.db.session() as session:
-        delivery = session.get(MailingDelivery, delivery_id)
-        return delivery.state, delivery.smtp_reply
 
 
 @pytest.mark.parametrize(

@@ -7,9 +7,11 @@ import smtplib
 import pytest
 from sqlalchemy import select
 
+from notifications import bounces
 from notifications.models import OutboundMessage
 from tests.corpus import load
 from tests.integration.inbound.conftest import serve_lmtp
+from tests.integration.inbound.factories import delivery_state, make_delivery
 from tickets.inbound import quarantine
 from tickets.models import Ticket
 
@@ -127,9 +129,6 @@ def test_smtplib_reports_a_refused_single_recipient(lmtp):
 
 
 def test_a_bounce_to_a_verp_address_is_accepted_and_marks_the_delivery(lmtp, runtime, settings):
-    from notifications import bounces
-    from tests.integration.inbound.test_mail_in_automatic import delivery_state, make_delivery
-
     _mailing, delivery_id = make_delivery(runtime)
     verp = bounces.verp_address(settings, delivery_id)
     raw = load("dsn_mailing_bounce.eml", VERP=verp, ORIGINAL_ID="<other@example.com>")
