@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from werkzeug.exceptions import NotFound
 
 from accounts.models import EDITIONS
 from helpdesk.runtime import Runtime
@@ -22,7 +23,7 @@ def _runtime() -> Runtime:
 
 @blueprint.errorhandler(services.MailingNotFound)
 def _not_found(error: services.MailingNotFound) -> Any:
-    abort(404)
+    return NotFound()
 
 
 @blueprint.get("")
@@ -101,6 +102,8 @@ def act(mailing_id: int, action: str) -> Any:
             return redirect(url_for("mailings.progress", mailing_id=mailing_id))
         elif action == "test":
             to = str(current_principal().attributes.get("email") or "")
+            if not to:
+                raise services.MailingRefused("Für Ihr Konto ist keine E-Mail-Adresse bekannt.")
             result = services.test_send(runtime, mailing_id, to, request.form.get("konto") or None)
             flash(f"Testversand an {to}: {result.reply}", "success" if result.sent else "error")
         else:

@@ -162,3 +162,12 @@ def test_cli_create_approve_send_and_status(runtime, work, smtp_sink, tmp_path: 
 
     assert json.loads(status.output)["counts"]["sent"] == 1
     assert [m.rcpt_tos for m in smtp_sink.wait_for(1)] == [("info@nur-diese.example",)]
+
+
+def test_unknown_mailing_is_404_on_pages_and_api(client, runtime):
+    ops = make_staff(runtime, "ops")
+    headers = {"Authorization": f"Bearer {token_for(runtime, ops, 'ops')}"}
+    sign_in(client, ops.email)
+
+    assert client.get("/ops/mailings/999").status_code == 404
+    assert client.get(f"{API}/999", headers=headers).status_code == 404
