@@ -149,7 +149,7 @@ def test_items_are_purged_after_the_retention_once_the_ticket_is_closed(runtime,
 
     with runtime.db.session() as session:
         remaining = dict(
-            session.execute(select(SensitiveItem.ticket_id, SensitiveItem.sealed)).tuples().all()
+            session.execute(select(SensitiveItem.ticket_id, SensitiveItem.sealed)).all()
         )
         keys = set(session.scalars(select(TicketDataKey.ticket_id)))
     assert remaining[closed_long_ago] is None
