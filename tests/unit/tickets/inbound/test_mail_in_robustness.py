@@ -27,7 +27,10 @@ HEADER_NAMES = st.sampled_from(
     ]
 )
 HEADER_VALUES = st.one_of(
-    st.text(alphabet=st.characters(blacklist_characters="\r\n"), max_size=80),
+    st.text(
+        alphabet=st.characters(blacklist_characters="\r\n", blacklist_categories=("Cs",)),
+        max_size=80,
+    ),
     st.sampled_from(
         [
             "=?utf-8?B?broken",
@@ -58,9 +61,7 @@ def _take(raw: bytes) -> None:
     st.binary(max_size=300),
 )
 def test_arbitrary_headers_and_body_never_raise_anything_but_malformed(headers, body):
-    raw = "".join(f"{name}: {value}\r\n" for name, value in headers).encode(
-        "utf-8", "surrogateescape"
-    )
+    raw = "".join(f"{name}: {value}\r\n" for name, value in headers).encode()
     _take(raw + b"\r\n" + body)
 
 
