@@ -202,3 +202,20 @@ def test_pause_holds_the_records_and_resume_sends_them(runtime, work, smtp_sink)
     work()
     assert len(smtp_sink.wait_for(3)) == 3
     assert mailing_services.progress(runtime, mailing_id).counts["sent"] == 3
+
+
+def test_domain_throttle_defers_what_it_cannot_send_soon(runtime, work, smtp_sink, monkeypatch):
+    monkeypatch.setenv("MAILING_DOMAIN_RATE", "0.2")  # one message per 5 s to a domain
+    make_account(runtime, first_contact="info@gross.example", critical=("it@gross.example",))
+    make_account(runtime, first_contact="info@klein.example")
+    _send(runtime, work, make_mailing(runtime))
+
+    records = _deliveries(runtime)
+    states = Counter((r.domain, r.state) for r in records.values())
+    assert states == {
+        ("gross.example", "sent"): 1,
+        ("gross.example", "deferred"): 1,
+        ("klein.example", "sent"): 1,
+    }
+    [throttled] = [r for r in records.values() if r.state == "deferred"]
+    assert (throttled.smtp_reply, throttled.attempts) == ("throttled", 0)
