@@ -29,6 +29,8 @@ def add(runtime, ticket_id, value=PASSWORD, label="FTP-Zugang"):
 
 
 def test_the_database_file_holds_no_plaintext(runtime):
+    if not runtime.settings.database_url.startswith("sqlite:///"):
+        pytest.skip("reads the embedded default's database file")
     ticket_id = make_ticket(runtime)
     add(runtime, ticket_id)
     runtime.db.engine.dispose()  # checkpoint the WAL into the file
