@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
-from sqlalchemy import exists, select
+from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from accounts import vocabulary
@@ -289,23 +289,27 @@ def file_ticket(
     return ticket
 
 
+# Built once: intake runs this for every ticket of a known account.
+ACCOUNT_FACTS = select(
+    Account.edition,
+    exists()
+    .where(
+        LicenseLock.account_id == Account.id,
+        LicenseLock.since <= bindparam("today"),
+        LicenseLock.until.is_(None) | (LicenseLock.until >= bindparam("today")),
+    )
+    .correlate(Account),
+).where(Account.id == bindparam("account_id"))
+
+
 def _facts(session: Session, draft: TicketDraft) -> TicketFacts:
     """What routing sees; with a known account also its edition, level and licence locks."""
     edition = support_level = None
     locked = False
     if draft.account_id is not None:
-        today = datetime.now(BERLIN).date()
-        lock = (
-            exists()
-            .where(
-                LicenseLock.account_id == Account.id,
-                LicenseLock.since <= today,
-                LicenseLock.until.is_(None) | (LicenseLock.until >= today),
-            )
-            .correlate(Account)
-        )
         row = session.execute(
-            select(Account.edition, lock).where(Account.id == draft.account_id)
+            ACCOUNT_FACTS,
+            {"account_id": draft.account_id, "today": datetime.now(BERLIN).date()},
         ).first()
         if row is not None:
             known = vocabulary.editions().get(row[0])

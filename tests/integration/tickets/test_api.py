@@ -121,3 +121,25 @@ def test_the_listing_and_the_ticket_never_carry_sensitive_data(client, runtime, 
             assert "Xy-Geheim" not in client.get(path, headers=who).get_data(as_text=True)
     detail = client.get(f"/api/v1/tickets/{number}", headers=agent).get_json()
     assert detail["sensitive_data_items"] == 1
+
+
+def test_a_customer_with_a_locked_licence_reaches_accounting_whatever_the_subject(client, runtime):
+    from datetime import date, timedelta
+
+    from accounts.models import LicenseLock
+
+    account_id = make_account(runtime)
+    with runtime.db.session() as session:
+        session.add(
+            LicenseLock(
+                account_id=account_id,
+                product="JTL-Wawi",
+                since=date.today() - timedelta(days=3),
+                reason="Zahlungsverzug",
+            )
+        )
+    headers = bearer(customer_token(runtime, account_id))
+
+    filed = file(client, headers, subject="Frage zu meinem Konto", component="Benutzerverwaltung")
+
+    assert (filed["queue"], filed["priority"]) == ("accounting", "high")
