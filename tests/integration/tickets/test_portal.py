@@ -138,3 +138,21 @@ def test_the_customer_replies_and_closes_and_another_account_cannot_see_it(clien
     stranger = app.test_client()
     signed_in_customer(stranger, runtime)
     assert stranger.get(f"/tickets/{number}").status_code == 404
+
+
+def test_a_refused_form_does_not_echo_the_sensitive_data_back_nor_log_it(client, runtime, caplog):
+    signed_in_customer(client, runtime)
+    caplog.set_level("DEBUG")
+
+    response = file_form(
+        client,
+        sensitive_label="SSH",
+        sensitive_value="root / Nie-Zeigen-77",
+        attachments=(io.BytesIO(b"MZ\x90\x00"), "tool.exe"),
+    )
+
+    assert response.status_code == 422
+    assert "Nie-Zeigen-77" not in response.get_data(as_text=True)
+    assert "Nie-Zeigen-77" not in caplog.text
+    with runtime.db.session() as session:
+        assert session.scalars(select(SensitiveItem)).all() == []
