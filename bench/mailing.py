@@ -17,6 +17,7 @@ Usage: python bench/mailing.py [--accounts 20000] [--workers 2] [--naive 400]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import multiprocessing
 import os
 import smtplib
@@ -25,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from email.headerregistry import Address
 from pathlib import Path
 
@@ -60,7 +62,7 @@ def _serve(port: int, counter: multiprocessing.Value, ready: multiprocessing.Eve
     from aiosmtpd.controller import Controller
 
     class Counting:
-        async def handle_DATA(self, server, session, envelope):  # noqa: ANN001, ANN202
+        async def handle_DATA(self, server, session, envelope):
             with counter.get_lock():
                 counter.value += 1
             return "250 OK"
@@ -184,7 +186,7 @@ def naive_job(to: str, company: str, customer_number: str) -> None:
     client.quit()
 
 
-def run_workers(env: dict[str, str], count: int, done: callable) -> tuple[float, int]:
+def run_workers(env: dict[str, str], count: int, done: Callable[[], bool]) -> tuple[float, int]:
     """Start ``count`` burst workers; return (seconds until ``done()``, peak RSS bytes)."""
     command = [str(ROOT / ".venv" / "bin" / "helpdesk"), "worker", "--burst", "--queue", "mail"]
     started = time.perf_counter()
@@ -196,10 +198,8 @@ def run_workers(env: dict[str, str], count: int, done: callable) -> tuple[float,
     handles = [psutil.Process(worker.pid) for worker in workers]
     while not done():
         for handle in handles:
-            try:
+            with contextlib.suppress(psutil.NoSuchProcess):
                 peak = max(peak, handle.memory_info().rss)
-            except psutil.NoSuchProcess:
-                pass
         if all(worker.poll() is not None for worker in workers) and not done():
             raise SystemExit("workers exited before the mailing finished")
         time.sleep(0.1)
@@ -304,7 +304,7 @@ def main() -> None:
     ready.wait(10)
     try:
         small = max(args.accounts // 4, 100)
-        counts_small, seconds_small, _, peak_small = end_to_end(
+        counts_small, _, _, peak_small = end_to_end(
             base, small, redis_server.url, port, args.workers
         )
         counts, seconds, resolve_seconds, peak = end_to_end(
@@ -331,9 +331,11 @@ def main() -> None:
     print(f"ceiling:    {ceiling_rate:8.1f} messages/s (one connection, unsigned)")
     print(f"end to end / ceiling: {e2e_rate / ceiling_rate:.2f} (aim >= 0.5)")
     print(f"end to end / naive:   {e2e_rate / naive_rate:.1f}x (aim >= 10)")
-    print(f"peak worker RSS: {peak_small / 2**20:.0f} MiB at {small} accounts "
-          f"({sum(counts_small.values())} recipients), {peak / 2**20:.0f} MiB at "
-          f"{args.accounts} accounts ({recipients} recipients)")
+    print(
+        f"peak worker RSS: {peak_small / 2**20:.0f} MiB at {small} accounts "
+        f"({sum(counts_small.values())} recipients), {peak / 2**20:.0f} MiB at "
+        f"{args.accounts} accounts ({recipients} recipients)"
+    )
 
 
 def _sample_message(runtime: Runtime) -> bytes:

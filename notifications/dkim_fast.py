@@ -73,9 +73,13 @@ def _private_step(key: DkimKey, digest: bytes) -> bytes:
 
 
 def signature_header(
-    headers: list[list[bytes]], body_hash: bytes, domain: bytes, key: DkimKey, timestamp: int
+    canonical_headers: list[tuple[bytes, bytes]],
+    body_hash: bytes,
+    domain: bytes,
+    key: DkimKey,
+    timestamp: int,
 ) -> bytes:
-    """One complete ``DKIM-Signature: ...\\r\\n`` line for the parsed message headers."""
+    """One complete ``DKIM-Signature: ...\\r\\n`` line for the canonicalised headers."""
     fields = [
         (b"v", b"1"),
         (b"a", key.algorithm.encode()),
@@ -97,7 +101,7 @@ def signature_header(
     dkim.hash_headers(
         sink,
         CANONICALIZATION,
-        CANONICALIZATION.canonicalize_headers(headers),
+        canonical_headers,
         SIGNED_HEADERS,
         (HEADER_NAME, b" " + unsigned),
         {},
@@ -116,10 +120,11 @@ def _body_hash(body: bytes) -> bytes:
 def sign(raw: bytes, domain: str, keys: Sequence[DkimKey], timestamp: int | None = None) -> bytes:
     """``raw`` with one DKIM-Signature per key prepended (the first key ends up on top)."""
     headers, body = dkim.rfc822_parse(raw)
+    canonical_headers = CANONICALIZATION.canonicalize_headers(headers)
     body_hash = _body_hash(body)
     now = int(time.time()) if timestamp is None else timestamp
     encoded_domain = domain.encode()
     signatures = b"".join(
-        signature_header(headers, body_hash, encoded_domain, key, now) for key in keys
+        signature_header(canonical_headers, body_hash, encoded_domain, key, now) for key in keys
     )
     return signatures + raw
