@@ -111,11 +111,15 @@ def send(mailing_id: int) -> Any:
     return jsonify(services.start_sending(_runtime(), mailing_id, actor()).as_dict()), 202
 
 
-@api.post("/<int:mailing_id>/<any(pause, resume, cancel):action>")
+CONTROLS = {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}
+
+
+@api.post("/<int:mailing_id>/<action>")
 @requires("ops")
 def control(mailing_id: int, action: str) -> Any:
-    change = {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}
-    return jsonify(change[action](_runtime(), mailing_id).as_dict())
+    if action not in CONTROLS:
+        return _problem(404, "Unbekannte Aktion; erlaubt sind pause, resume und cancel.")
+    return jsonify(CONTROLS[action](_runtime(), mailing_id).as_dict())
 
 
 @api.get("/<int:mailing_id>/preview")

@@ -89,9 +89,14 @@ def show(mailing_id: int) -> Any:
     )
 
 
-@blueprint.post("/<int:mailing_id>/<any(approve, send, pause, resume, cancel, test):action>")
+ACTIONS = ("approve", "send", "pause", "resume", "cancel", "test")
+
+
+@blueprint.post("/<int:mailing_id>/<action>")
 @requires("ops")
 def act(mailing_id: int, action: str) -> Any:
+    if action not in ACTIONS:
+        return NotFound()
     runtime = _runtime()
     try:
         if action == "approve":
