@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pyotp
 import pytest
@@ -12,18 +11,11 @@ from accounts import people, users
 from accounts.credentials import new_totp_secret
 from tests.integration.accounts.factories import PASSWORD, make_account, make_customer
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 pytestmark = pytest.mark.browser
 
 
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
-
-
 def test_customer_signs_in_with_2fa_adds_a_contact_and_edits_the_emergency_list(
-    runtime, live_server, browser_page
+    runtime, live_server, browser_page, screenshot
 ):
     account = make_account(runtime, company="Müller Handel GmbH")
     owner = make_customer(runtime, account, email="kunde@mueller-handel.example", owner=True)
@@ -34,13 +26,13 @@ def test_customer_signs_in_with_2fa_adds_a_contact_and_edits_the_emergency_list(
     page.goto(f"{live_server}/")
     page.get_by_label("E-Mail-Adresse").fill(owner.email)
     page.get_by_label("Passwort").fill(PASSWORD)
-    _shot(page, "sign-in")
+    screenshot(page, "sign-in")
     page.get_by_role("button", name="Anmelden").click()
     page.get_by_label("Bestätigungscode").fill(pyotp.TOTP(secret).now())
-    _shot(page, "second-factor")
+    screenshot(page, "second-factor")
     page.get_by_role("button", name="Bestätigen").click()
     page.get_by_role("heading", name="Mein Konto").wait_for()
-    _shot(page, "mein-konto")
+    screenshot(page, "mein-konto")
 
     page.get_by_role("link", name="Ansprechpartner für JTL").click()
     page.get_by_role("link", name="Neuen Ansprechpartner anlegen").click()
@@ -52,10 +44,10 @@ def test_customer_signs_in_with_2fa_adds_a_contact_and_edits_the_emergency_list(
     page.get_by_label("Betrieb & Wartung: Administration").check()
     page.get_by_label("Externe Person (z. B. externer Datenschutzbeauftragter)").check()
     assert not page.get_by_label("Produktneuheiten").is_checked()
-    _shot(page, "contact-person-form")
+    screenshot(page, "contact-person-form")
     page.get_by_role("button", name="Speichern").click()
     page.get_by_text("Der Ansprechpartner wurde angelegt.").wait_for()
-    _shot(page, "contact-persons")
+    screenshot(page, "contact-persons")
 
     page.get_by_role("link", name="Notfallkontakte bearbeiten").click()
     page.get_by_label("E-Mail-Adressen").fill("admin@mueller-handel.example\nnicht gültig")
@@ -64,7 +56,7 @@ def test_customer_signs_in_with_2fa_adds_a_contact_and_edits_the_emergency_list(
     page.get_by_label("E-Mail-Adressen").fill(
         "admin@mueller-handel.example\nhosting@mueller-handel.example"
     )
-    _shot(page, "emergency-list")
+    screenshot(page, "emergency-list")
     page.get_by_role("button", name="Speichern").click()
     page.get_by_text("Ihre Änderungen wurden gespeichert.").wait_for()
 

@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from tests.integration.accounts.factories import PASSWORD, make_account, make_customer, make_staff
 
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
 pytestmark = pytest.mark.browser
-
-
-def _shot(page, name: str) -> None:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"tickets-{name}.png"), full_page=True)
 
 
 def _sign_in(page, base: str, email: str) -> None:
@@ -26,7 +17,7 @@ def _sign_in(page, base: str, email: str) -> None:
 
 
 def test_locked_access_ticket_from_form_to_answer_in_the_email_history(
-    runtime, live_server, browser_page, work, smtp_sink
+    runtime, live_server, browser_page, work, smtp_sink, screenshot
 ):
     account = make_account(runtime, company="Müller Handel GmbH")
     customer = make_customer(runtime, account, email="kunde@mueller-handel.example")
@@ -47,7 +38,7 @@ def test_locked_access_ticket_from_form_to_answer_in_the_email_history(
     page.get_by_label("Priorität").select_option("critical")
     assert page.locator("#emergency").is_visible()  # what counts as an emergency, and billing
     page.get_by_label("Priorität").select_option("normal")
-    _shot(page, "form")
+    screenshot(page, "tickets-form")
     page.get_by_role("button", name="Supportanfrage absenden").click()
     page.wait_for_url("**/tickets/HD-*")
     number = page.url.rsplit("/", 1)[-1]
@@ -60,13 +51,13 @@ def test_locked_access_ticket_from_form_to_answer_in_the_email_history(
     first_row = page.locator("#ticket-list tbody tr").first
     assert number in first_row.inner_text()
     assert "Hoch" in first_row.inner_text()
-    _shot(page, "queue")
+    screenshot(page, "tickets-queue")
     first_row.get_by_role("link", name=number).click()
     page.get_by_label("Ihre Antwort").fill("Guten Tag, die Sperre ist aufgehoben.")
     page.get_by_role("button", name="Antwort senden").click()
     page.wait_for_url(f"**/konsole/tickets/{number}")
     assert "die Sperre ist aufgehoben" in page.content()
-    _shot(page, "ticket")
+    screenshot(page, "tickets-ticket")
     page.get_by_role("button", name="Abmelden").click()
 
     work()
@@ -77,4 +68,4 @@ def test_locked_access_ticket_from_form_to_answer_in_the_email_history(
     page.goto(f"{live_server}/e-mail-verlauf")
     page.get_by_role("link", name=f"[{number}] Re: Zugang gesperrt").click()
     assert "die Sperre ist aufgehoben" in page.content()
-    _shot(page, "email-history")
+    screenshot(page, "tickets-email-history")
