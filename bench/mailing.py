@@ -202,7 +202,7 @@ def run_workers(env: dict[str, str], count: int, done: Callable[[], bool]) -> tu
                 peak = max(peak, handle.memory_info().rss)
         if all(worker.poll() is not None for worker in workers) and not done():
             raise SystemExit("workers exited before the mailing finished")
-        time.sleep(0.1)
+        time.sleep(0.5)
     elapsed = time.perf_counter() - started
     for worker in workers:
         worker.wait(timeout=120)

@@ -145,11 +145,11 @@ def send(mailing_id: int, wait: bool, actor: str | None) -> None:
 
 
 def _wait(runtime: Runtime, mailing_id: int) -> int:
-    status = services.progress(runtime, mailing_id)
+    status = services.progress(runtime, mailing_id, domains=0)
     with click.progressbar(length=max(status.total, 1), label="sending") as bar:
         shown = 0
         while True:
-            status = services.progress(runtime, mailing_id)
+            status = services.progress(runtime, mailing_id, domains=0)
             done = status.total - status.open
             bar.update(done - shown)
             shown = done

@@ -1,5 +1,7 @@
 """A worker killed with SIGKILL mid-mailing: after a restart every recipient has its mail.
 
+The mailing is sent with `helpdesk mailings send ID --wait`, which exits 0 once it is done.
+
 The one message that may arrive twice is the one the server had accepted when the worker died
 (its outcome was not committed yet); every other recipient gets exactly one.
 """
@@ -25,8 +27,8 @@ KNOBS = {
 }
 
 
-def _worker(settings, log: Path) -> subprocess.Popen[bytes]:
-    env = {
+def _environment(settings) -> dict[str, str]:
+    return {
         **os.environ,
         **KNOBS,
         "HELPDESK_ENV": "test",
@@ -39,9 +41,12 @@ def _worker(settings, log: Path) -> subprocess.Popen[bytes]:
         "MAIL_DOMAIN": settings.mail_domain,
         "PUBLIC_URL": settings.public_url,
     }
+
+
+def _helpdesk(settings, log: Path, *arguments: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
         return subprocess.Popen(
-            [HELPDESK, "worker", "--queue", "mail"], env=env, stdout=output, stderr=output
+            [HELPDESK, *arguments], env=_environment(settings), stdout=output, stderr=output
         )
 
 
@@ -57,9 +62,11 @@ def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
         )
         addresses |= {f"info@kill{n}.example", f"it@kill{n}.example"}
     mailing_id = make_mailing(runtime)
-    mailing_services.start_sending(runtime, mailing_id, "ops-a@example.com")
+    waiting = _helpdesk(
+        settings, tmp_path / "send.log", "mailings", "send", str(mailing_id), "--wait"
+    )
 
-    first = _worker(settings, tmp_path / "worker.log")
+    first = _helpdesk(settings, tmp_path / "worker.log", "worker", "--queue", "mail")
     try:
         wait_until(lambda: len(smtp_sink.received) >= 12, timeout=60, what="first mails")
     finally:
@@ -67,7 +74,7 @@ def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
         first.wait(timeout=10)
     assert len(smtp_sink.received) < len(addresses), "killed in the middle"
 
-    second = _worker(settings, tmp_path / "worker.log")
+    second = _helpdesk(settings, tmp_path / "worker.log", "worker", "--queue", "mail")
     try:
         wait_until(
             lambda: mailing_services.progress(runtime, mailing_id).counts["sent"] == len(addresses),
@@ -78,6 +85,7 @@ def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
         second.terminate()
         second.wait(timeout=30)
 
+    assert waiting.wait(timeout=30) == 0, (tmp_path / "send.log").read_text()
     received = Counter(rcpt for mail in smtp_sink.received for rcpt in mail.rcpt_tos)
     assert set(received) == addresses
     assert sum(received.values()) - len(addresses) <= 1, received.most_common(2)
