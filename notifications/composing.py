@@ -17,6 +17,7 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
+from accounts.models import EDITIONS
 from helpdesk.config import Settings
 from notifications import rendering
 from notifications.mailing_settings import MailingSettings
@@ -90,6 +91,8 @@ def check_draft(draft: MailingDraft, families: dict[str, str], knobs: MailingSet
         errors["audience"] = f"Erlaubt sind: {', '.join(AUDIENCE_KINDS)}."
     elif draft.audience_kind != "all" and not draft.audience_values:
         errors["audience"] = "Bitte mindestens einen Wert angeben."
+    elif draft.audience_kind == "editions" and not set(draft.audience_values) <= set(EDITIONS):
+        errors["audience"] = f"Editionen: {', '.join(EDITIONS)}."
     if errors:
         raise DraftError(errors)
 

@@ -65,6 +65,12 @@ def test_links_to_other_hosts_are_refused(body):
     assert "body" in refused.value.errors
 
 
+def test_unknown_editions_are_refused():
+    with pytest.raises(DraftError) as refused:
+        check_draft(_draft(audience_kind="editions", audience_values=("platin",)), FAMILIES, KNOBS)
+    assert "audience" in refused.value.errors
+
+
 def test_markdown_is_rendered_without_raw_html():
     html = str(body_html("**fett** <script>alert(1)</script> <img src=x>", "markdown"))
 
