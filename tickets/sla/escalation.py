@@ -138,14 +138,24 @@ def cancel_pages(session: Session, ticket: Ticket) -> None:
 
 
 def schedule(runtime: Runtime, timers: Sequence[Timer], now: datetime) -> None:
-    """Hand timers to RQ: due ones go straight to the queue, later ones to its scheduler."""
+    """Hand timers to RQ: due ones go straight to the queue, later ones to its scheduler (those
+    in one round trip)."""
     queue = runtime.queue("default")
-    for timer in timers:
-        args = (timer.ticket_id, timer.step, timer.due_at.isoformat())
-        if timer.fire_at <= now:
-            queue.enqueue(FIRE_JOB, *args, job_id=timer.job_id, job_timeout=120)
-        else:
-            queue.enqueue_at(timer.fire_at, FIRE_JOB, *args, job_id=timer.job_id, job_timeout=120)
+    with runtime.redis.pipeline() as pipeline:
+        for timer in timers:
+            args = (timer.ticket_id, timer.step, timer.due_at.isoformat())
+            if timer.fire_at <= now:
+                queue.enqueue(FIRE_JOB, *args, job_id=timer.job_id, job_timeout=120)
+            else:
+                queue.enqueue_at(
+                    timer.fire_at,
+                    FIRE_JOB,
+                    *args,
+                    job_id=timer.job_id,
+                    job_timeout=120,
+                    pipeline=pipeline,
+                )
+        pipeline.execute()
 
 
 @event.listens_for(Session, "after_commit")
