@@ -16,17 +16,10 @@ from sqlalchemy.orm import Session, selectinload
 
 from accounts import addresses, vocabulary
 from accounts.models import Account, AuditEntry, ContactPerson, DistributionListEntry, User
+from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 
 SEARCH_LIMIT = 50
-
-
-class ValidationError(Exception):
-    """Input that cannot be stored; ``errors`` maps each bad field to a German message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 class NotFound(Exception):

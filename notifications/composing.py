@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from accounts.models import EDITIONS
 from helpdesk.config import Settings
+from helpdesk.errors import ValidationError
 from notifications import rendering
 from notifications.mailing_settings import MailingSettings
 from notifications.mailings import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
@@ -38,12 +39,8 @@ _URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"')\]]+")
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
 
 
-class DraftError(Exception):
+class DraftError(ValidationError):
     """A draft that cannot become a mailing; ``errors`` maps each bad field to a German message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)

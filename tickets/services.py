@@ -23,7 +23,9 @@ from sqlalchemy.orm import Session
 
 from accounts import vocabulary
 from accounts.models import Account, LicenseLock
+from helpdesk.config import Settings
 from helpdesk.db import utcnow
+from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 from notifications.services import MailRequest, enqueue_delivery, queue_mail
 from tickets import attachments, sensitive
@@ -36,14 +38,6 @@ log = logging.getLogger(__name__)
 BERLIN = ZoneInfo("Europe/Berlin")  # licence lock dates are German calendar days
 SUBJECT_MAX = 250
 TEXT_MAX = 50_000
-
-
-class ValidationError(Exception):
-    """Input that cannot become a ticket; ``errors`` maps each bad field to a German message."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__(", ".join(f"{name}: {message}" for name, message in errors.items()))
-        self.errors = errors
 
 
 @dataclass(frozen=True)
@@ -194,6 +188,34 @@ def check_emergency(draft: TicketDraft, confirmed: bool) -> None:
         )
 
 
+def acknowledgement_request(
+    ticket: Ticket,
+    settings: Settings,
+    *,
+    in_reply_to: str | None = None,
+    references: tuple[str, ...] = (),
+) -> MailRequest:
+    """The mail confirming a new ticket, whichever channel it came in by."""
+    return MailRequest(
+        kind="ticket_acknowledgement",
+        dedupe_key=f"ticket:{ticket.id}:acknowledgement",
+        recipient=ticket.reply_to,
+        subject=f"[{ticket.number}] Ihre Supportanfrage: {ticket.subject}",
+        template="ticket_acknowledgement",
+        context={
+            "number": ticket.number,
+            "subject": ticket.subject,
+            "product_family": ticket.product_family,
+            "component": ticket.component,
+            "priority": ticket.effective_priority,
+            "portal_url": f"{settings.public_url}/tickets/{ticket.number}",
+        },
+        ticket_id=ticket.id,
+        in_reply_to=in_reply_to,
+        references=references,
+    )
+
+
 def file_ticket(
     runtime: Runtime,
     draft: TicketDraft,
@@ -262,22 +284,7 @@ def file_ticket(
             )
         acknowledgement = queue_mail(
             session,
-            MailRequest(
-                kind="ticket_acknowledgement",
-                dedupe_key=f"ticket:{ticket.id}:acknowledgement",
-                recipient=ticket.reply_to,
-                subject=f"[{ticket.number}] Ihre Supportanfrage: {ticket.subject}",
-                template="ticket_acknowledgement",
-                context={
-                    "number": ticket.number,
-                    "subject": ticket.subject,
-                    "product_family": ticket.product_family,
-                    "component": ticket.component,
-                    "priority": ticket.effective_priority,
-                    "portal_url": f"{runtime.settings.public_url}/tickets/{ticket.number}",
-                },
-                ticket_id=ticket.id,
-            ),
+            acknowledgement_request(ticket, runtime.settings),
             runtime.settings.mail_domain,
         )
         session.flush()

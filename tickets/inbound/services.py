@@ -24,7 +24,7 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications import bounces
 from notifications.models import OutboundMessage
-from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from notifications.services import enqueue_delivery, queue_mail
 from tickets.inbound import quarantine, reports
 from tickets.inbound.classify import classify
 from tickets.inbound.identity import Sender, identify
@@ -33,7 +33,7 @@ from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.routing import TicketFacts
-from tickets.services import routing_rules
+from tickets.services import acknowledgement_request, routing_rules
 from tickets.sla.clock import apply_sla
 
 log = logging.getLogger(__name__)
@@ -300,32 +300,15 @@ def _created_event(
 def _acknowledge(
     session: Session, settings: Settings, ticket: Ticket, mail: ParsedMail, message_id: str
 ) -> OutboundMessage:
-    return queue_mail(
-        session,
-        MailRequest(
-            kind="ticket_acknowledgement",
-            dedupe_key=f"ticket:{ticket.id}:acknowledgement",
-            recipient=ticket.reply_to,
-            subject=f"[{ticket.number}] Ihre Supportanfrage: {ticket.subject}"[:500],
-            template="ticket_acknowledgement",
-            context={
-                "number": ticket.number,
-                "subject": ticket.subject,
-                "product_family": ticket.product_family,
-                "component": ticket.component,
-                "priority": ticket.effective_priority,
-                "portal_url": f"{settings.public_url}/tickets/{ticket.number}",
-            },
-            ticket_id=ticket.id,
-            in_reply_to=message_id,
-            references=tuple(
-                reference
-                for reference in (*mail.references[-10:], message_id)
-                if len(reference) <= MESSAGE_ID_MAX
-            ),
-        ),
-        settings.mail_domain,
+    references = tuple(
+        reference
+        for reference in (*mail.references[-10:], message_id)
+        if len(reference) <= MESSAGE_ID_MAX
     )
+    request = acknowledgement_request(
+        ticket, settings, in_reply_to=message_id, references=references
+    )
+    return queue_mail(session, request, settings.mail_domain)
 
 
 def _who(sender: Sender) -> str:
