@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from flask import Flask, current_app, jsonify, redirect, request, url_for
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import Unauthorized
 
@@ -53,25 +53,23 @@ def _declare_static(app: Flask) -> None:
     app.view_functions["static"] = static
 
 
-def _path_exists(rules: list[Any], path: str) -> bool:
-    return any(rule.rule == path for rule in rules)
-
-
 def _navigation() -> dict[str, Any]:
-    """The menu for the caller's rights; links to other domains appear once they exist."""
+    """The menu for the caller's rights."""
     principal = current_principal()
     items: list[tuple[str, str]] = []
-    rules = list(current_app.url_map.iter_rules())
+    if principal.has("customer.tickets"):
+        items.append(("Tickets", url_for("tickets.my_tickets")))
+    if principal.has("customer.email_history"):
+        items.append(("E-Mail-Verlauf", url_for("tickets.email_history")))
     if principal.has("customer"):
         items.append(("Mein Konto", url_for("account.overview")))
-    if (principal.has("customer.tickets") or principal.has("agent")) and _path_exists(
-        rules, "/tickets"
-    ):
-        items.append(("Tickets", "/tickets"))
-    if principal.has("ops") and _path_exists(rules, "/mailings"):
-        items.append(("Mailings", "/mailings"))
     if principal.has("agent"):
+        items.append(("Konsole", url_for("console.queues")))
         items.append(("Konten", url_for("staff_accounts.search")))
+    if principal.has("supervisor"):
+        items.append(("SLA-Bericht", url_for("sla.report")))
+    if principal.has("ops"):
+        items.append(("Mailings", url_for("mailings.index")))
     if principal.has("session"):
         items.append(("Sicherheit", url_for("security.overview")))
     path = request.path

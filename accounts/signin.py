@@ -21,16 +21,16 @@ def _runtime() -> Runtime:
 
 
 def home_for(principal: Any) -> str:
-    """Where a signed-in user starts: customers in Mein Konto, staff in the account search."""
+    """Where a signed-in user starts: customers in Mein Konto, agents in their queues, ops in
+    the mailings."""
     if principal.attributes.get("must_enrol"):
         return url_for("security.overview")
     if principal.has("customer"):
         return url_for("account.overview")
-    if principal.has("account.view"):
-        return url_for("staff_accounts.search")
-    for path in ("/mailings", "/tickets"):
-        if any(rule.rule == path for rule in current_app.url_map.iter_rules()):
-            return path
+    if principal.has("agent"):
+        return url_for("console.queues")
+    if principal.has("ops"):
+        return url_for("mailings.index")
     return url_for("security.overview")
 
 
