@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable
 from email.headerregistry import Address
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -186,8 +187,11 @@ def naive_job(to: str, company: str, customer_number: str) -> None:
     client.quit()
 
 
-def run_workers(env: dict[str, str], count: int, done: Callable[[], bool]) -> tuple[float, int]:
-    """Start ``count`` burst workers; return (seconds until ``done()``, peak RSS bytes)."""
+def run_workers(
+    env: dict[str, str], count: int, done: Callable[[], bool]
+) -> tuple[float, int, float]:
+    """Start ``count`` burst workers; return (seconds until ``done()``, peak RSS bytes, CPU
+    seconds the workers used, as last sampled)."""
     command = [str(ROOT / ".venv" / "bin" / "helpdesk"), "worker", "--burst", "--queue", "mail"]
     started = time.perf_counter()
     workers = [
@@ -196,17 +200,20 @@ def run_workers(env: dict[str, str], count: int, done: Callable[[], bool]) -> tu
     ]
     peak = 0
     handles = [psutil.Process(worker.pid) for worker in workers]
+    cpu = dict.fromkeys(range(count), 0.0)
     while not done():
-        for handle in handles:
+        for index, handle in enumerate(handles):
             with contextlib.suppress(psutil.NoSuchProcess):
                 peak = max(peak, handle.memory_info().rss)
+                times = handle.cpu_times()
+                cpu[index] = times.user + times.system
         if all(worker.poll() is not None for worker in workers) and not done():
             raise SystemExit("workers exited before the mailing finished")
         time.sleep(0.5)
     elapsed = time.perf_counter() - started
     for worker in workers:
         worker.wait(timeout=120)
-    return elapsed, peak
+    return elapsed, peak, sum(cpu.values())
 
 
 def environment(var_dir: Path, redis_url: str, smtp_port: int) -> dict[str, str]:
@@ -256,10 +263,10 @@ def end_to_end(base: Path, accounts: int, redis_url: str, port: int, workers: in
     def finished() -> bool:
         return mailing_services.progress(runtime, mailing.id, domains=0).finished
 
-    elapsed, peak = run_workers(env, workers, finished)
+    elapsed, peak, cpu = run_workers(env, workers, finished)
     status = mailing_services.progress(runtime, mailing.id, domains=0)
     runtime.db.dispose()
-    return status.counts, resolved + elapsed, resolved, peak
+    return status.counts, resolved + elapsed, resolved, peak, cpu
 
 
 def naive(base: Path, redis_url: str, port: int, workers: int, messages: int) -> float:
@@ -276,8 +283,13 @@ def naive(base: Path, redis_url: str, port: int, workers: int, messages: int) ->
         queue.enqueue(
             "mailing.naive_job", f"info@firma{n}.example", f"Händler {n} GmbH", f"K{n:07d}"
         )
-    elapsed, _ = run_workers(env, workers, lambda: queue.count == 0 and _idle(runtime))
+    elapsed, _, _ = run_workers(env, workers, lambda: queue.count == 0 and _idle(runtime))
     return messages / elapsed
+
+
+def _cpu_since(pid: int, before: Any) -> float:
+    after = psutil.Process(pid).cpu_times()
+    return after.user + after.system - before.user - before.system
 
 
 def _idle(runtime: Runtime) -> bool:
@@ -304,12 +316,14 @@ def main() -> None:
     ready.wait(10)
     try:
         small = max(args.accounts // 4, 100)
-        counts_small, _, _, peak_small = end_to_end(
+        counts_small, _, _, peak_small, _ = end_to_end(
             base, small, redis_server.url, port, args.workers
         )
-        counts, seconds, resolve_seconds, peak = end_to_end(
+        server_cpu = psutil.Process(server.pid).cpu_times()
+        counts, seconds, resolve_seconds, peak, worker_cpu = end_to_end(
             base, args.accounts, redis_server.url, port, args.workers
         )
+        server_cpu = _cpu_since(server.pid, server_cpu)
         recipients = sum(counts.values())
         from helpdesk.runtime import current
         from notifications import dkim_fast
@@ -329,6 +343,10 @@ def main() -> None:
     print(f"end to end: {e2e_rate:8.1f} recipients/s ({seconds:.1f} s)")
     print(f"naive:      {naive_rate:8.1f} recipients/s ({args.naive} messages)")
     print(f"ceiling:    {ceiling_rate:8.1f} messages/s (one connection, unsigned)")
+    print(
+        f"CPU per recipient: workers {worker_cpu / recipients * 1000:.2f} ms, "
+        f"SMTP server {server_cpu / recipients * 1000:.2f} ms (2 cores for all)"
+    )
     print(f"end to end / ceiling: {e2e_rate / ceiling_rate:.2f} (aim >= 0.5)")
     print(f"end to end / naive:   {e2e_rate / naive_rate:.1f}x (aim >= 10)")
     print(
