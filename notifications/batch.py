@@ -16,7 +16,6 @@ loses nothing there either).
 
 from __future__ import annotations
 
-import logging
 import os
 import queue
 import socket
@@ -39,8 +38,6 @@ from notifications.mailing_settings import MailingSettings, load_mailing_setting
 from notifications.mailings import Mailing, MailingDelivery
 from notifications.smtp import SmtpConnection, SmtpResult, SmtpTransport, SmtpUnavailable
 from notifications.throttle import Throttle
-
-log = logging.getLogger(__name__)
 
 CONTROL_CHECK_SECONDS = 0.5  # how often a running batch looks for pause or cancel
 RECONNECTS = 1  # after a dropped connection, one new one per batch; then the rest waits
