@@ -55,6 +55,7 @@ def account_document(account: Account) -> dict[str, Any]:
         "support_level": edition.support_level,
         "key_accounting": account.key_accounting,
         "first_contact": account.first_contact,
+        "products": account.product_names,
         "license_locks": [
             {
                 "product": lock.product,

@@ -21,17 +21,18 @@ def accounts() -> None:
     "--skip-invalid", is_flag=True, help="Import the good accounts even if some lines are bad."
 )
 def import_accounts(file: Path, skip_invalid: bool) -> None:
-    """Upsert editions and licence locks from FILE (CSV or JSON Lines); see docs/accounts.md."""
+    """Upsert editions, products and licence locks from FILE (CSV or JSONL); docs/accounts.md."""
     from helpdesk.cli import settings_or_exit
 
-    records, problems = importing.read_file(file)
+    runtime = Runtime(settings_or_exit())
+    records, problems = importing.read_file(file, importing.catalog_products(runtime))
     for problem in problems:
         click.echo(f"{file}:{problem.line}: {problem.message}", err=True)
     if problems and not skip_invalid:
         raise click.ClickException(
             f"{len(problems)} bad line(s); nothing imported (use --skip-invalid to import the rest)"
         )
-    result = importing.apply(Runtime(settings_or_exit()), records)
+    result = importing.apply(runtime, records)
     click.echo(
         f"accounts: {result.created} created, {result.updated} updated, "
         f"{result.unchanged} unchanged, {len(problems)} bad line(s) skipped"

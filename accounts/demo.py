@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from accounts import people, services, tokens, users
-from accounts.models import CUSTOMER_PERMISSIONS, Account, LicenseLock
+from accounts.models import CUSTOMER_PERMISSIONS, Account, AccountProduct, LicenseLock
 from helpdesk.runtime import Runtime
 
 DEMO_PASSWORD = "Demo-Passwort-2026"  # noqa: S105 - demo data, printed on purpose
@@ -55,6 +55,7 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "customer_number": "10001",
         "company": "Müller Handel GmbH",
         "edition": "start",
+        "products": ["JTL-Wawi"],
         "first_contact": "info@mueller-handel.example",
         "contacts": [
             _contact(
@@ -88,6 +89,7 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "customer_number": "10002",
         "company": "Schmidt Versand KG",
         "edition": "advanced",
+        "products": ["JTL-Wawi", "JTL-Shop", "JTL-Versandmodule"],
         "first_contact": "it@schmidt-versand.example",
         "contacts": [
             _contact(
@@ -109,6 +111,7 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "customer_number": "10003",
         "company": "Bäckerei Weiß e.K.",
         "edition": "pro",
+        "products": ["JTL-Wawi", "JTL-POS"],
         "first_contact": "info@bäckerei-weiß.example",
         "locks": [("JTL-Wawi", date(2026, 11, 2), None, "Zahlungsverzug")],
         "contacts": [
@@ -131,6 +134,7 @@ DEMO_ACCOUNTS: tuple[dict[str, Any], ...] = (
         "company": "Nordlicht Commerce AG",
         "edition": "enterprise",
         "key_accounting": True,
+        "products": ["JTL-Wawi", "JTL-Shop", "JTL-WMS", "JTL-Connectoren"],
         "first_contact": "kundencenter@nordlicht-commerce.example",
         "locks": [("JTL-Shop", date(2026, 11, 20), date(2026, 12, 31), "Sicherheitsvorfall")],
         "contacts": [
@@ -257,6 +261,7 @@ def _seed_account(runtime: Runtime, spec: dict[str, Any]) -> int:
             company=spec["company"],
             edition=spec["edition"],
             key_accounting=spec.get("key_accounting", False),
+            products=[AccountProduct(product=product) for product in spec["products"]],
             license_locks=[
                 LicenseLock(product=product, since=since, until=until, reason=reason)
                 for product, since, until, reason in spec.get("locks", ())

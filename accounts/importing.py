@@ -1,16 +1,18 @@
-"""`helpdesk accounts import`: editions and licence locks from the contract system.
+"""`helpdesk accounts import`: editions, products and licence locks from the contract system.
 
 The file (CSV or JSON Lines) is read and checked completely before anything is written; the
 accounts are then upserted in batches of queries inside one transaction, so a file either
 changes the database as a whole or not at all. Running the same file twice changes nothing.
-An account's locks become exactly the locks the file lists for it.
+An account's products and locks become exactly the ones the file lists for it. Products are
+the product families of the routing catalog (``routing_rules.yaml``), so that a mailing's
+audience by product reaches every account that uses it; an unknown name is a bad line.
 """
 
 from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -19,15 +21,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from accounts.models import Account, LicenseLock
+from accounts.models import Account, AccountProduct, LicenseLock
 from accounts.vocabulary import edition_for, editions
 from helpdesk.runtime import Runtime
+from tickets.services import routing_rules
 
 BATCH_SIZE = 500
 CSV_REQUIRED = ("customer_number", "company", "edition")
 CSV_OPTIONAL = (
     "key_accounting",
     "active",
+    "products",
     "lock_product",
     "lock_since",
     "lock_until",
@@ -52,6 +56,7 @@ class AccountRecord:
     edition: str
     key_accounting: bool
     active: bool
+    products: frozenset[str]
     locks: dict[str, Lock] = field(default_factory=dict)
     lines: list[int] = field(default_factory=list)
 
@@ -75,8 +80,21 @@ class LineError(ValueError):
     """One line of the file is wrong; the message says what and how to fix it."""
 
 
-def read_file(path: Path) -> tuple[dict[str, AccountRecord], list[Problem]]:
-    """Parse ``path`` (``.csv`` or ``.jsonl``/``.ndjson``) into records and problems."""
+def catalog_products(runtime: Runtime) -> tuple[str, ...]:
+    """The product names an account may have: the product families of the routing catalog."""
+    families = routing_rules(runtime).catalog_dict()["product_families"]
+    return tuple(family["name"] for family in families)
+
+
+def read_file(
+    path: Path, products: Iterable[str]
+) -> tuple[dict[str, AccountRecord], list[Problem]]:
+    """Parse ``path`` (``.csv`` or ``.jsonl``/``.ndjson``) into records and problems.
+
+    ``products`` are the known product names (``catalog_products``); they are matched
+    without regard to case and stored in the catalog's spelling.
+    """
+    known = {name.casefold(): name for name in products}
     rows = _json_lines(path) if path.suffix.lower() in (".jsonl", ".ndjson") else _csv_rows(path)
     records: dict[str, AccountRecord] = {}
     problems: list[Problem] = []
@@ -87,7 +105,7 @@ def read_file(path: Path) -> tuple[dict[str, AccountRecord], list[Problem]]:
             continue
         number = str(row.get("customer_number") or "").strip()
         try:
-            record = _record(row, line)
+            record = _record(row, line, known)
             _merge(records, record, line, many_rows=path.suffix.lower() == ".csv")
         except LineError as error:
             problems.append(Problem(line, str(error)))
@@ -119,6 +137,7 @@ def _csv_to_json_shape(row: dict[str, str]) -> dict[str, Any]:
     shaped: dict[str, Any] = {k: row.get(k, "") for k in CSV_REQUIRED}
     shaped["key_accounting"] = row.get("key_accounting", "")
     shaped["active"] = row.get("active", "") or "true"
+    shaped["products"] = (row.get("products") or "").split(";")
     if (row.get("lock_product") or "").strip():
         shaped["locks"] = [
             {
@@ -177,7 +196,7 @@ def _text(row: dict[str, Any], name: str, limit: int) -> str:
     return value
 
 
-def _record(row: dict[str, Any], line: int) -> AccountRecord:
+def _record(row: dict[str, Any], line: int, known_products: dict[str, str]) -> AccountRecord:
     number = _text(row, "customer_number", 20)
     company = _text(row, "company", 200)
     edition = edition_for(str(row.get("edition") or ""))
@@ -203,6 +222,7 @@ def _record(row: dict[str, Any], line: int) -> AccountRecord:
         edition=edition.id,
         key_accounting=key_accounting,
         active=_flag(row.get("active", True), "active"),
+        products=_products(row.get("products") or [], known_products),
         locks=locks,
         lines=[line],
     )
@@ -210,6 +230,19 @@ def _record(row: dict[str, Any], line: int) -> AccountRecord:
 
 def _key_accounting_editions() -> str:
     return ", ".join(e.name for e in editions().values() if e.key_accounting)
+
+
+def _products(value: Any, known: dict[str, str]) -> frozenset[str]:
+    if not isinstance(value, list) or not all(isinstance(name, str) for name in value):
+        raise LineError("products: expected a list of product names")
+    names = {" ".join(name.split()) for name in value} - {""}
+    unknown = sorted(name for name in names if name.casefold() not in known)
+    if unknown:
+        raise LineError(
+            f"products: {', '.join(map(repr, unknown))} not in the catalog "
+            f"({', '.join(known.values())})"
+        )
+    return frozenset(known[name.casefold()] for name in names)
 
 
 def _lock(item: dict[str, Any]) -> Lock:
@@ -235,7 +268,7 @@ def _merge(
         return
     if not many_rows:
         raise LineError(f"customer_number {record.customer_number} appears twice")
-    for name in ("company", "edition", "key_accounting", "active"):
+    for name in ("company", "edition", "key_accounting", "active", "products"):
         if getattr(existing, name) != getattr(record, name):
             raise LineError(
                 f"{name}: differs from line {existing.lines[0]} for the same customer number"
@@ -264,20 +297,21 @@ def _apply_batch(session: Session, batch: list[AccountRecord], result: ImportRes
         for account in session.scalars(
             select(Account)
             .where(Account.customer_number.in_([r.customer_number for r in batch]))
-            .options(selectinload(Account.license_locks))
+            .options(selectinload(Account.license_locks), selectinload(Account.products))
         )
     }
     for record in batch:
         account = existing.get(record.customer_number)
         is_new = account is None
         if account is None:
-            account = Account(customer_number=record.customer_number, license_locks=[])
+            account = Account(customer_number=record.customer_number, license_locks=[], products=[])
             session.add(account)
         changed = False
         for name in ("company", "edition", "key_accounting", "active"):
             if getattr(account, name) != getattr(record, name):
                 setattr(account, name, getattr(record, name))
                 changed = True
+        changed = _sync_products(account, record.products) or changed
         changed = _sync_locks(account, record.locks) or changed
         if is_new:
             result.created += 1
@@ -286,6 +320,17 @@ def _apply_batch(session: Session, batch: list[AccountRecord], result: ImportRes
         else:
             result.unchanged += 1
     session.flush()
+
+
+def _sync_products(account: Account, wanted: frozenset[str]) -> bool:
+    current = set(account.product_names)
+    if current == wanted:
+        return False
+    for row in list(account.products):
+        if row.product not in wanted:
+            account.products.remove(row)
+    account.products.extend(AccountProduct(product=name) for name in sorted(wanted - current))
+    return True
 
 
 def _sync_locks(account: Account, wanted: dict[str, Lock]) -> bool:

@@ -39,7 +39,7 @@ def _in(column: str, values: tuple[str, ...]) -> str:
 
 
 class Account(Base):
-    """A customer: the contract system owns edition and locks, the customer the rest."""
+    """A customer: the contract system owns edition, products and locks, the customer the rest."""
 
     __tablename__ = "accounts"
     __table_args__ = (
@@ -62,6 +62,27 @@ class Account(Base):
     license_locks: Mapped[list[LicenseLock]] = relationship(
         back_populates="account", order_by="LicenseLock.product", cascade="all, delete-orphan"
     )
+    products: Mapped[list[AccountProduct]] = relationship(
+        back_populates="account", order_by="AccountProduct.product", cascade="all, delete-orphan"
+    )
+
+    @property
+    def product_names(self) -> list[str]:
+        return [row.product for row in self.products]
+
+
+class AccountProduct(Base):
+    """A product the account uses, named as a product family of the routing catalog."""
+
+    __tablename__ = "account_products"
+    __table_args__ = (CheckConstraint("product <> ''", name="product"),)
+
+    account_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    product: Mapped[str] = mapped_column(String(120), primary_key=True, index=True)
+
+    account: Mapped[Account] = relationship(back_populates="products")
 
 
 class LicenseLock(Base):

@@ -62,7 +62,7 @@ def get_account(runtime: Runtime, account_id: int) -> Account:
         account = session.scalar(
             select(Account)
             .where(Account.id == account_id)
-            .options(selectinload(Account.license_locks))
+            .options(selectinload(Account.license_locks), selectinload(Account.products))
         )
         if account is None:
             raise NotFound(f"account {account_id}")
@@ -74,7 +74,7 @@ def account_by_number(runtime: Runtime, customer_number: str) -> Account:
         account = session.scalar(
             select(Account)
             .where(Account.customer_number == customer_number.strip())
-            .options(selectinload(Account.license_locks))
+            .options(selectinload(Account.license_locks), selectinload(Account.products))
         )
         if account is None:
             raise NotFound(f"account {customer_number}")

@@ -1,5 +1,7 @@
 """Who receives a mandatory mailing, resolved in set-based SQL and stored as delivery records.
 
+Accounts: all active ones, or those of some editions, of some products (as imported from the
+contract system) or with some customer numbers.
 Per account: the first contact, every contact person flagged for critical information and the
 distribution list of the mailing's purpose. Addresses are compared by the accounts' lower-cased
 ``*_key`` columns, so one person on three lists is one record (its reason is the first source
@@ -17,6 +19,7 @@ from sqlalchemy import (
     Select,
     and_,
     case,
+    exists,
     func,
     literal,
     select,
@@ -26,7 +29,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from accounts.models import Account, ContactPerson, DistributionListEntry
+from accounts.models import Account, AccountProduct, ContactPerson, DistributionListEntry
 from helpdesk.db import utcnow
 from notifications.mailings import Mailing, MailingDelivery
 
@@ -43,8 +46,8 @@ NUMBERS_PER_STATEMENT = 2000
 def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement[bool]]:
     """Conditions selecting the mailing's accounts (active only) a statement-sized part at a time.
 
-    Ranges of account ids for "all" and "editions"; slices of the customer-number list for
-    "accounts", so no statement carries more bind parameters than the database accepts.
+    Ranges of account ids for "all", "editions" and "products"; slices of the customer-number
+    list for "accounts", so no statement carries more bind parameters than the database accepts.
     """
     active = Account.active.is_(True)
     if mailing.audience_kind == "accounts":
@@ -57,6 +60,12 @@ def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement
     condition = active
     if mailing.audience_kind == "editions":
         condition = and_(active, Account.edition.in_(mailing.audience_values))
+    elif mailing.audience_kind == "products":
+        uses_product = exists().where(
+            AccountProduct.account_id == Account.id,
+            AccountProduct.product.in_(mailing.audience_values),
+        )
+        condition = and_(active, uses_product)
     low, high = session.execute(
         select(func.min(Account.id), func.max(Account.id)).where(condition)
     ).one()

@@ -63,6 +63,10 @@ def mailings() -> None:
     help="Customer numbers, one a line.",
 )
 @click.option("--editions", help=f"Comma-separated editions ({', '.join(EDITIONS)}).")
+@click.option(
+    "--products",
+    help="Comma-separated products, as the product families in routing_rules.yaml (JTL-Wawi).",
+)
 @click.option("--follows", type=int, help="Id of the mailing this one follows up.")
 @actor_option
 def create(
@@ -74,6 +78,7 @@ def create(
     audience: str | None,
     accounts_file: str | None,
     editions: str | None,
+    products: str | None,
     follows: int | None,
     actor: str | None,
 ) -> None:
@@ -84,17 +89,22 @@ def create(
             ("audience", audience),
             ("accounts-file", accounts_file),
             ("editions", editions),
+            ("products", products),
         )
         if value
     ]
     if len(chosen) > 1:
-        raise click.UsageError("choose one of --audience all, --accounts-file, --editions")
+        raise click.UsageError(
+            "choose one of --audience all, --accounts-file, --editions, --products"
+        )
     kind, values = "all", ()
     if accounts_file:
         lines = Path(accounts_file).read_text(encoding="utf-8").splitlines()
         kind, values = "accounts", tuple(line.strip() for line in lines if line.strip())
     elif editions:
         kind, values = "editions", tuple(e.strip() for e in editions.split(",") if e.strip())
+    elif products:
+        kind, values = "products", tuple(p.strip() for p in products.split(",") if p.strip())
     draft = MailingDraft(
         product_family=family,
         purpose=purpose,

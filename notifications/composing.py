@@ -90,6 +90,9 @@ def check_draft(draft: MailingDraft, families: dict[str, str], knobs: MailingSet
         errors["audience"] = "Bitte mindestens einen Wert angeben."
     elif draft.audience_kind == "editions" and not set(draft.audience_values) <= set(EDITIONS):
         errors["audience"] = f"Editionen: {', '.join(EDITIONS)}."
+    elif draft.audience_kind == "products" and not set(draft.audience_values) <= set(families):
+        unknown = sorted(set(draft.audience_values) - set(families))
+        errors["audience"] = f"Unbekannte Produkte: {', '.join(unknown)}."
     if errors:
         raise DraftError(errors)
 

@@ -12,7 +12,7 @@ from helpdesk.db import Base, UTCDateTime, utcnow
 
 PURPOSES = ("security", "deadline", "maintenance", "outage", "data_protection")
 BODY_FORMATS = ("markdown", "text")
-AUDIENCE_KINDS = ("all", "editions", "accounts")
+AUDIENCE_KINDS = ("all", "editions", "products", "accounts")
 MAILING_STATES = ("draft", "sending", "paused", "cancelled", "done")
 DELIVERY_STATES = ("queued", "sending", "sent", "deferred", "bounced", "failed", "cancelled")
 OPEN_DELIVERY_STATES = ("queued", "sending", "deferred")

@@ -40,7 +40,10 @@ def create() -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         kind = form.get("audience_kind", "all")
-        values = form.get("audience_values", "").replace(",", "\n").split()
+        if kind == "products":  # product names may contain spaces: one checkbox each
+            values = form.getlist("audience_products")
+        else:
+            values = form.get("audience_values", "").replace(",", "\n").split()
         follows = form.get("follows", "").strip()
         draft = MailingDraft(
             product_family=form.get("product_family", ""),

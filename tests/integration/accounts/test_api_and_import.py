@@ -11,7 +11,13 @@ from sqlalchemy import func, select
 from accounts import people, services
 from accounts.models import Account, LicenseLock
 from helpdesk.cli import main
-from tests.integration.accounts.factories import make_account, make_customer, token_for
+from tests.integration.accounts.factories import (
+    make_account,
+    make_customer,
+    make_staff,
+    sign_in,
+    token_for,
+)
 
 
 @pytest.fixture
@@ -153,3 +159,64 @@ def test_an_import_with_a_bad_line_changes_nothing_unless_skipping(runtime, sett
     assert skipped.exit_code == 0 and "1 created" in skipped.output
     with runtime.db.session() as session:
         assert session.scalar(select(func.count()).select_from(LicenseLock)) == 0
+
+
+CSV_PRODUCTS = """\
+customer_number,company,edition,products,lock_product,lock_since,lock_until,lock_reason
+71001,Gamma GmbH,JTL Pro,JTL-Wawi;jtl-pos,JTL-Wawi,2026-11-01,,Zahlungsverzug
+71001,Gamma GmbH,JTL Pro,JTL-Wawi;jtl-pos,JTL-Shop,2026-11-01,2026-12-31,
+71002,Delta AG,JTL Start,JTL-Fulfillment Network,,,,
+71003,Epsilon KG,JTL Start,,,,,
+"""
+
+
+def _products_by_api(client, runtime, customer_number: str) -> list[str]:
+    agent = make_staff(runtime, "supervisor")
+    headers = {"Authorization": f"Bearer {token_for(runtime, agent, 'agent')}"}
+    response = client.get(f"/api/v1/accounts/{customer_number}", headers=headers)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    return response.get_json()["products"]
+
+
+def test_import_makes_the_products_exactly_the_files_and_the_api_and_page_show_them(
+    app, client, runtime, settings, tmp_path
+):
+    source = tmp_path / "contracts.csv"
+    source.write_text(CSV_PRODUCTS, encoding="utf-8")
+    first = _import(settings, source)
+    again = _import(settings, source)
+    imported = services.account_by_number(runtime, "71001").product_names
+    source.write_text(CSV_PRODUCTS.replace("JTL-Wawi;jtl-pos", "JTL-Shop"), encoding="utf-8")
+    changed = _import(settings, source)
+
+    assert first.exit_code == 0 and "3 created" in first.output, first.output
+    assert "3 unchanged" in again.output and "1 updated" in changed.output
+    assert imported == ["JTL-POS", "JTL-Wawi"]  # the catalog's spelling
+    assert _products_by_api(client, runtime, "71001") == ["JTL-Shop"]
+    assert _products_by_api(client, runtime, "71002") == ["JTL-Fulfillment Network"]
+    assert _products_by_api(client, runtime, "71003") == []
+    sign_in(client, make_staff(runtime, "agent").email)
+    page = client.get("/verwaltung/konten/71002").get_data(as_text=True)
+    assert "<dt>Produkte</dt><dd>JTL-Fulfillment Network</dd>" in page
+
+
+def test_an_unknown_product_is_a_bad_line_and_changes_nothing(runtime, settings, tmp_path):
+    source = tmp_path / "contracts.jsonl"
+    account = {"customer_number": "72001", "company": "Zeta GmbH", "edition": "start"}
+    source.write_text(json.dumps(account | {"products": ["JTL-Wawi"]}) + "\n", encoding="utf-8")
+    _import(settings, source)
+    source.write_text(
+        json.dumps(account | {"products": ["JTL-Shop"]})
+        + "\n"
+        + json.dumps({**account, "customer_number": "72002", "products": ["JTL Wavi"]})
+        + "\n",
+        encoding="utf-8",
+    )
+
+    refused = _import(settings, source)
+
+    assert refused.exit_code == 1
+    assert f"{source}:2: products: 'JTL Wavi' not in the catalog" in refused.output
+    assert services.account_by_number(runtime, "72001").product_names == ["JTL-Wawi"]
+    with runtime.db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Account)) == 1

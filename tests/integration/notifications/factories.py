@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from itertools import count
 
-from accounts.models import Account, ContactPerson, DistributionListEntry
+from accounts.models import Account, AccountProduct, ContactPerson, DistributionListEntry
 from helpdesk.runtime import Runtime
 from notifications import mailing_services
 from notifications.composing import MailingDraft
@@ -27,6 +27,7 @@ def make_account(
     emergency: tuple[str, ...] = (),
     data_protection: tuple[str, ...] = (),
     edition: str = "start",
+    products: tuple[str, ...] = (),
     company: str | None = None,
 ) -> Account:
     n = next(_sequence)
@@ -37,6 +38,7 @@ def make_account(
             edition=edition,
             first_contact=first_contact,
             first_contact_key=first_contact.lower() if first_contact else None,
+            products=[AccountProduct(product=product) for product in products],
         )
         session.add(account)
         session.flush()

@@ -91,6 +91,27 @@ def test_editions_and_customer_numbers_select_accounts_and_inactive_ones_are_lef
     assert set(_resolved(runtime, by_number)) == {"info@pro.example"}
 
 
+def test_products_select_the_active_accounts_using_any_of_them(runtime):
+    make_account(runtime, first_contact="info@kasse.example", products=("JTL-POS",))
+    make_account(runtime, first_contact="info@beides.example", products=("JTL-POS", "JTL-Wawi"))
+    make_account(runtime, first_contact="info@hosting.example", products=("Hosting by JTL",))
+    make_account(runtime, first_contact="info@shop.example", products=("JTL-Shop",))
+    make_account(runtime, first_contact="info@ohne.example")
+    gone = make_account(runtime, first_contact="info@gone.example", products=("JTL-POS",))
+    with runtime.db.session() as session:
+        session.get(Account, gone.id).active = False
+
+    by_product = make_mailing(
+        runtime, audience_kind="products", audience_values=("JTL-POS", "Hosting by JTL")
+    )
+
+    assert set(_resolved(runtime, by_product)) == {
+        "info@kasse.example",
+        "info@beides.example",
+        "info@hosting.example",
+    }
+
+
 def test_resolving_again_adds_nothing(runtime):
     _account_with_every_source(runtime)
     mailing_id = make_mailing(runtime, purpose="outage")

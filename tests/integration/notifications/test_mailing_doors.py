@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from helpdesk.cli import main
-from notifications.mailings import Mailing
+from notifications.mailings import Mailing, MailingDelivery
 from tests.integration.accounts.factories import make_staff, sign_in, token_for
 from tests.integration.notifications.factories import BODY, make_account
 
@@ -171,3 +171,99 @@ def test_unknown_mailing_is_404_on_pages_and_api(client, runtime):
 
     assert client.get("/ops/mailings/999").status_code == 404
     assert client.get(f"{API}/999", headers=headers).status_code == 404
+
+
+def test_cli_mailing_by_product_records_exactly_the_accounts_using_it(
+    runtime, work, smtp_sink, tmp_path: Path
+):
+    pos = make_account(runtime, first_contact="info@kasse.example", products=("JTL-POS",))
+    both = make_account(
+        runtime,
+        first_contact="info@filiale.example",
+        critical=("it@filiale.example",),
+        products=("JTL-Wawi", "JTL-POS"),
+    )
+    make_account(runtime, first_contact="info@shop.example", products=("JTL-Shop",))
+    make_account(runtime, first_contact="info@ohne.example")
+    body = tmp_path / "body.md"
+    body.write_text(BODY, encoding="utf-8")
+    runner = CliRunner()
+    created = runner.invoke(
+        main,
+        [
+            "mailings",
+            "create",
+            "--family",
+            "JTL-POS",
+            "--purpose",
+            "security",
+            "--subject",
+            "Sicherheitsupdate für JTL-POS",
+            "--body-file",
+            str(body),
+            "--products",
+            "JTL-POS",
+        ],
+    )
+    assert created.exit_code == 0, created.output
+    mailing_id = int(created.output)
+
+    assert runner.invoke(main, ["mailings", "send", str(mailing_id)]).exit_code == 0
+    work()
+
+    with runtime.db.session() as session:
+        records = session.execute(
+            select(
+                MailingDelivery.customer_number, MailingDelivery.address, MailingDelivery.state
+            ).where(MailingDelivery.mailing_id == mailing_id)
+        ).all()
+    assert set(records) == {
+        (pos.customer_number, "info@kasse.example", "sent"),
+        (both.customer_number, "info@filiale.example", "sent"),
+        (both.customer_number, "it@filiale.example", "sent"),
+    }
+    assert len(smtp_sink.wait_for(3)) == 3
+
+
+def test_unknown_products_are_refused_by_the_api_and_the_cli(client, runtime, tmp_path: Path):
+    by_product = {**NEW, "audience": {"kind": "products", "values": ["JTL-POS", "JTL-Kasse"]}}
+    body = tmp_path / "body.md"
+    body.write_text(BODY, encoding="utf-8")
+    arguments = ["mailings", "create", "--family", "JTL-POS", "--purpose", "security"]
+    arguments += ["--subject", "Update", "--body-file", str(body), "--products", "JTL-Kasse"]
+
+    response = client.post(API, json=by_product, headers=_bearer(runtime, "ops"))
+    cli = CliRunner().invoke(main, arguments)
+
+    assert response.status_code == 422
+    assert response.get_json()["errors"] == {"audience": "Unbekannte Produkte: JTL-Kasse."}
+    assert cli.exit_code == 1 and "audience: Unbekannte Produkte: JTL-Kasse." in cli.output
+    with runtime.db.session() as session:
+        assert session.scalars(select(Mailing)).all() == []
+
+
+def test_ops_page_composes_a_mailing_for_products_with_spaces_in_their_names(client, runtime):
+    sign_in(client, make_staff(runtime, "ops").email)
+    page = client.get("/ops/mailings/neu").get_data(as_text=True)
+    token = page.split('name="csrf_token" value="')[1].split('"')[0]
+    form = {
+        "csrf_token": token,
+        "product_family": "JTL-Fulfillment Network",
+        "purpose": "outage",
+        "subject": "Störung im Fulfillment Network",
+        "body": BODY,
+        "body_format": "markdown",
+        "audience_kind": "products",
+        "audience_products": ["JTL-Fulfillment Network", "JTL-WMS"],
+    }
+
+    created = client.post("/ops/mailings/neu", data=form)
+
+    assert created.status_code == 302
+    assert 'value="JTL-Fulfillment Network"' in page
+    with runtime.db.session() as session:
+        mailing = session.scalars(select(Mailing)).one()
+    assert (mailing.audience_kind, mailing.audience_values) == (
+        "products",
+        ["JTL-Fulfillment Network", "JTL-WMS"],
+    )
