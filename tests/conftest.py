@@ -21,8 +21,7 @@ from sqlalchemy import create_engine, text
 
 from helpdesk.app import create_app
 from helpdesk.config import Settings, load_settings
-from helpdesk.db import Base
-from helpdesk.migrate import upgrade
+from helpdesk.migrate import model_metadata, upgrade
 from helpdesk.runtime import Runtime, current
 from tests.support import EmbeddedRedis, SmtpSink
 
@@ -57,7 +56,7 @@ def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> str:
     if url := os.environ.get("TEST_DATABASE_URL"):
         engine = create_engine(url)
         with engine.begin() as connection:
-            Base.metadata.drop_all(connection)
+            model_metadata().drop_all(connection)
             connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
         engine.dispose()
         upgrade(_settings({"DATABASE_URL": url}))
@@ -73,7 +72,7 @@ def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
     if migrated_template.startswith("postgresql"):
         yield migrated_template
         engine = create_engine(migrated_template)
-        tables = ", ".join(table.name for table in Base.metadata.sorted_tables)
+        tables = ", ".join(table.name for table in model_metadata().sorted_tables)
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
         engine.dispose()
