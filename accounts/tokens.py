@@ -94,18 +94,22 @@ def authenticate(runtime: Runtime, plain: str) -> tuple[ApiToken, User] | None:
         return None
     digest = token_digest(plain, runtime.settings.secret_key)
     now = utcnow()
-    with runtime.db.session() as session:
+    with runtime.db.reading() as session:
         found = session.execute(
             select(ApiToken, User)
             .join(User, User.id == ApiToken.user_id)
             .where(ApiToken.token_digest == digest, ApiToken.revoked_at.is_(None), User.active)
         ).first()
-        if found is None:
-            return None
-        token, user = found
-        if token.last_used_at is None or now - token.last_used_at > USE_RECORD_INTERVAL:
-            token.last_used_at = now
-        return token, user
+    if found is None:
+        return None
+    token, user = found
+    if token.last_used_at is None or now - token.last_used_at > USE_RECORD_INTERVAL:
+        with runtime.db.session() as session:
+            session.execute(
+                update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
+            )
+        token.last_used_at = now
+    return token, user
 
 
 def token_permissions(token: ApiToken, user: User) -> frozenset[str]:
