@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -22,6 +23,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
 # The seeds' address for mail without a login (death of the company owner, locked access).
 DEFAULT_ACCOUNTING_MAILBOX = "buchhaltung@jtl-software.de"
+
+Number = TypeVar("Number", int, float)
 
 
 class ConfigError(Exception):
@@ -58,6 +61,14 @@ class Settings:
     sensitive_retention_days: int = 14
     oncall_emails: tuple[str, ...] = ()
     oncall_webhook_url: str | None = None
+    # Mandatory mailings (docs/mailings.md).
+    mailing_approval_threshold: int = 50  # more accounts than this need a second approval
+    mailing_batch_size: int = 500  # delivery records per RQ job (one SMTP connection each)
+    mailing_rate: float = 0.0  # messages per second over all domains; 0 means unlimited
+    mailing_domain_rate: float = 100.0  # messages per second to one domain; 0 means unlimited
+    mailing_lease_seconds: int = 600  # a claim older than this is presumed dead; job timeout
+    mailing_max_attempts: int = 8  # temporary failures after which a record is failed
+    mailing_link_hosts: tuple[str, ...] = ()  # the only hosts a mailing may link to
 
     @property
     def development(self) -> bool:
@@ -111,6 +122,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         if address.strip()
     )
 
+    mailing_link_hosts = env.get("MAILING_LINK_HOSTS") or urlsplit(public_url).hostname or ""
+
     return Settings(
         var_dir=var_dir,
         environment=environment,
@@ -151,6 +164,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_in_max_bytes=_positive_int(env, "MAIL_IN_MAX_BYTES", 25 * 1024 * 1024),
         mail_in_acks_per_hour=_positive_int(env, "MAIL_IN_ACKS_PER_HOUR", 5),
         mail_in_tickets_per_hour=_positive_int(env, "MAIL_IN_TICKETS_PER_HOUR", 20),
+        mailing_approval_threshold=_non_negative(env, "MAILING_APPROVAL_THRESHOLD", 50, int),
+        mailing_batch_size=max(1, _non_negative(env, "MAILING_BATCH_SIZE", 500, int)),
+        mailing_rate=_non_negative(env, "MAILING_RATE", 0.0, float),
+        mailing_domain_rate=_non_negative(env, "MAILING_DOMAIN_RATE", 100.0, float),
+        mailing_lease_seconds=max(1, _non_negative(env, "MAILING_LEASE_SECONDS", 600, int)),
+        mailing_max_attempts=max(1, _non_negative(env, "MAILING_MAX_ATTEMPTS", 8, int)),
+        mailing_link_hosts=tuple(
+            host.strip().lower() for host in mailing_link_hosts.split(",") if host.strip()
+        ),
     )
 
 
@@ -161,6 +183,19 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     if not value.isdigit() or int(value) < 1:
         raise ConfigError(f"{name}: {value!r} is not a positive whole number")
     return int(value)
+
+
+def _non_negative(env: Mapping[str, str], name: str, default: Number, kind: type[Number]) -> Number:
+    raw = env.get(name)
+    if not raw:
+        return default
+    try:
+        value = kind(raw)
+    except ValueError:
+        raise ConfigError(f"{name}: {raw!r} is not a number") from None
+    if value < 0:
+        raise ConfigError(f"{name}: must not be negative")
+    return value
 
 
 def _port(env: Mapping[str, str], name: str, default: int) -> int:

@@ -34,7 +34,6 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications import bounces, dkim_fast, messages, outcomes
 from notifications.mailing_messages import MessageFactory, Thread, threads
-from notifications.mailing_settings import MailingSettings, load_mailing_settings
 from notifications.mailings import Mailing, MailingDelivery
 from notifications.smtp import SmtpConnection, SmtpResult, SmtpTransport, SmtpUnavailable
 from notifications.throttle import Throttle
@@ -110,7 +109,6 @@ def claimer_name() -> str:
 def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -> BatchResult:
     """Claim and send the due records of ``mailing_id`` with ids in [first_id, last_id]."""
     settings = runtime.settings
-    knobs = load_mailing_settings(settings)
     claimer = claimer_name()
     result = BatchResult()
     with runtime.db.session() as session:
@@ -147,18 +145,17 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
             .order_by(MailingDelivery.account_id, MailingDelivery.id)
         ).all()
         thread_of = threads(session, settings, mailing, ((r.account_id, r.address) for r in rows))
-    _send_rows(runtime, knobs, mailing, claimer, rows, thread_of, result)
+    _send_rows(runtime, mailing, claimer, rows, thread_of, result)
     return result
 
 
 class _Sender(threading.Thread):
     """The second stage: sends prepared messages over one connection, records each outcome."""
 
-    def __init__(
-        self, runtime: Runtime, knobs: MailingSettings, claimer: str, result: BatchResult
-    ) -> None:
+    def __init__(self, runtime: Runtime, claimer: str, result: BatchResult) -> None:
         super().__init__(name=f"mailing-sender-{claimer}", daemon=True)
-        self.runtime, self.knobs, self.claimer, self.result = runtime, knobs, claimer, result
+        self.runtime, self.claimer, self.result = runtime, claimer, result
+        self.max_attempts = runtime.settings.mailing_max_attempts
         self.inbox: queue.Queue[_Prepared | None] = queue.Queue(maxsize=PIPELINE_DEPTH)
         self.gone: str | None = None  # why the SMTP server cannot take more, once it cannot
         self.error: BaseException | None = None
@@ -190,7 +187,7 @@ class _Sender(threading.Thread):
         try:
             outcome = smtp.send(sender, item.recipient, item.raw)
         except SmtpUnavailable as error:
-            self.result.add(outcomes.temporary(db, self.knobs, row, claimer, str(error)))
+            self.result.add(outcomes.temporary(db, self.max_attempts, row, claimer, str(error)))
             if not smtp.can_reconnect:
                 self.gone = str(error)
             return
@@ -198,7 +195,7 @@ class _Sender(threading.Thread):
             outcomes.record(db, row, claimer, "sent", outcome.reply, date=item.date)
             self.result.add("sent")
         elif outcome.outcome == "temporary":
-            self.result.add(outcomes.temporary(db, self.knobs, row, claimer, outcome.reply))
+            self.result.add(outcomes.temporary(db, self.max_attempts, row, claimer, outcome.reply))
         else:
             outcomes.record(db, row, claimer, "failed", outcome.reply)
             self.result.add("failed")
@@ -206,7 +203,6 @@ class _Sender(threading.Thread):
 
 def _send_rows(
     runtime: Runtime,
-    knobs: MailingSettings,
     mailing: Mailing,
     claimer: str,
     rows: list[Row[Any]],
@@ -215,8 +211,8 @@ def _send_rows(
 ) -> None:
     settings = runtime.settings
     factory = MessageFactory(settings, mailing)
-    throttle = Throttle(runtime.redis, knobs.rate, knobs.domain_rate)
-    sender = _Sender(runtime, knobs, claimer, result)
+    throttle = Throttle(runtime.redis, settings.mailing_rate, settings.mailing_domain_rate)
+    sender = _Sender(runtime, claimer, result)
     sender.start()
     stopped_by: str | None = None
     next_check = time.monotonic() + CONTROL_CHECK_SECONDS

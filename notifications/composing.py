@@ -21,7 +21,6 @@ from accounts.models import EDITIONS
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
 from notifications import rendering
-from notifications.mailing_settings import MailingSettings
 from notifications.mailings import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
 
 TEMPLATE = "mandatory_mailing"
@@ -62,8 +61,11 @@ class Personalised:
     html: str
 
 
-def check_draft(draft: MailingDraft, families: dict[str, str], knobs: MailingSettings) -> None:
-    """Raise DraftError naming every bad field; ``families`` maps family names to colours."""
+def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple[str, ...]) -> None:
+    """Raise DraftError naming every bad field; ``families`` maps family names to colours.
+
+    Links may only point to ``link_hosts`` (``MAILING_LINK_HOSTS``).
+    """
     errors: dict[str, str] = {}
     subject = draft.subject
     if not subject.strip():
@@ -82,7 +84,7 @@ def check_draft(draft: MailingDraft, families: dict[str, str], knobs: MailingSet
         errors["body"] = "Der Text ist erforderlich."
     elif len(draft.body) > BODY_MAX or "\x00" in draft.body:
         errors["body"] = f"Höchstens {BODY_MAX} Zeichen, keine Steuerzeichen."
-    elif foreign := foreign_links(draft, knobs.link_hosts):
+    elif foreign := foreign_links(draft, link_hosts):
         errors["body"] = "Links nur auf das Kundencenter erlaubt, nicht: " + ", ".join(foreign)
     if draft.audience_kind not in AUDIENCE_KINDS:
         errors["audience"] = f"Erlaubt sind: {', '.join(AUDIENCE_KINDS)}."

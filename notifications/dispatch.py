@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications.mailing_settings import load_mailing_settings
 from notifications.mailings import OPEN_DELIVERY_STATES, Mailing, MailingDelivery
 
 log = logging.getLogger(__name__)
@@ -42,8 +41,7 @@ def ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
 
 def enqueue_batches(runtime: Runtime, mailing_id: int, ids: list[int]) -> int:
     """One job per batch of ``ids``, enqueued in one pipeline; returns the number of jobs."""
-    knobs = load_mailing_settings(runtime.settings)
-    batches = ranges(ids, knobs.batch_size)
+    batches = ranges(ids, runtime.settings.mailing_batch_size)
     if not batches:
         return 0
     queue = runtime.queue("mail")
@@ -52,7 +50,7 @@ def enqueue_batches(runtime: Runtime, mailing_id: int, ids: list[int]) -> int:
             queue.prepare_data(
                 JOB,
                 args=(mailing_id, first, last),
-                timeout=knobs.lease_seconds,
+                timeout=runtime.settings.mailing_lease_seconds,
                 result_ttl=600,
             )
             for first, last in batches
@@ -88,9 +86,8 @@ def finish_if_complete(session: Session, mailing_id: int) -> bool:
 
 def tick(runtime: Runtime, now: datetime | None = None) -> TickResult:
     """Reap dead claims, enqueue what is due, finish what is complete (periodic job)."""
-    knobs = load_mailing_settings(runtime.settings)
     now = now or utcnow()
-    lease = timedelta(seconds=knobs.lease_seconds)
+    lease = timedelta(seconds=runtime.settings.mailing_lease_seconds)
     due: dict[int, list[int]] = {}
     with runtime.db.session() as session:
         reaped = session.execute(

@@ -19,7 +19,6 @@ from helpdesk.runtime import Runtime
 from notifications import audience, composing, dispatch, dkim_fast, messages
 from notifications.composing import MailingDraft
 from notifications.mailing_messages import SENDER_NAME
-from notifications.mailing_settings import load_mailing_settings
 from notifications.mailings import DELIVERY_STATES, Mailing, MailingDelivery
 from notifications.smtp import SmtpResult, SmtpTransport
 from tickets.services import routing_rules
@@ -82,7 +81,7 @@ def family_colours(runtime: Runtime) -> dict[str, str]:
 def create_mailing(runtime: Runtime, draft: MailingDraft, actor: str) -> Mailing:
     """Check the draft and store it with its mail rendered once (raises DraftError)."""
     colours = family_colours(runtime)
-    composing.check_draft(draft, colours, load_mailing_settings(runtime.settings))
+    composing.check_draft(draft, colours, runtime.settings.mailing_link_hosts)
     with runtime.db.session() as session:
         original = None
         if draft.follows_id is not None:
@@ -135,17 +134,17 @@ def approve(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
 
 def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     """Resolve the audience into delivery records, then hand them to the workers in batches."""
-    knobs = load_mailing_settings(runtime.settings)
+    threshold = runtime.settings.mailing_approval_threshold
     with runtime.db.session() as session:
         mailing = _locked(session, mailing_id)
         if mailing.state != "draft":
             raise MailingRefused("Das Mailing wurde bereits versendet oder abgebrochen.")
         if mailing.approved_by is None:
             accounts = audience.count_accounts(session, mailing)
-            if accounts > knobs.approval_threshold:
+            if accounts > threshold:
                 raise MailingRefused(
                     f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
-                    f"{knobs.approval_threshold}) und braucht die Freigabe einer zweiten Person."
+                    f"{threshold}) und braucht die Freigabe einer zweiten Person."
                 )
         audience.resolve(session, mailing)
         mailing.state, mailing.started_at = "sending", utcnow()

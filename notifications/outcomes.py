@@ -13,7 +13,6 @@ from sqlalchemy import Integer, Row, bindparam, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.db import UTCDateTime, utcnow
-from notifications.mailing_settings import MailingSettings
 from notifications.mailings import MailingDelivery
 
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200)
@@ -74,11 +73,9 @@ def record(
     db.commit()
 
 
-def temporary(
-    db: Connection, knobs: MailingSettings, row: Row[Any], claimer: str, reply: str
-) -> str:
-    """A 4xx or a dropped connection: deferred with backoff, or failed after the last try."""
-    if row.attempts + 1 >= knobs.max_attempts:
+def temporary(db: Connection, max_attempts: int, row: Row[Any], claimer: str, reply: str) -> str:
+    """A 4xx or a dropped connection: deferred with backoff, or failed after ``max_attempts``."""
+    if row.attempts + 1 >= max_attempts:
         record(db, row, claimer, "failed", reply)
         return "failed"
     record(db, row, claimer, "deferred", reply, retry_in=backoff(row.attempts + 1).total_seconds())

@@ -204,8 +204,12 @@ def test_pause_holds_the_records_and_resume_sends_them(runtime, work, smtp_sink)
     assert mailing_services.progress(runtime, mailing_id).counts["sent"] == 3
 
 
-def test_domain_throttle_defers_what_it_cannot_send_soon(runtime, work, smtp_sink, monkeypatch):
-    monkeypatch.setenv("MAILING_DOMAIN_RATE", "0.2")  # one message per 5 s to a domain
+@pytest.mark.parametrize(
+    "settings",
+    [{"mailing_domain_rate": 0.2}],
+    indirect=True,  # one message per 5 s to a domain
+)
+def test_domain_throttle_defers_what_it_cannot_send_soon(runtime, work, smtp_sink):
     make_account(runtime, first_contact="info@gross.example", critical=("it@gross.example",))
     make_account(runtime, first_contact="info@klein.example")
     _send(runtime, work, make_mailing(runtime))

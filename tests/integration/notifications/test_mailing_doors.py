@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
 
@@ -73,8 +74,8 @@ def test_api_names_bad_fields_and_refuses_line_breaks_and_foreign_links(client, 
         assert session.scalars(select(Mailing)).all() == []
 
 
-def test_four_eyes_above_the_threshold_and_not_by_the_author(client, runtime, monkeypatch):
-    monkeypatch.setenv("MAILING_APPROVAL_THRESHOLD", "1")
+@pytest.mark.parametrize("settings", [{"mailing_approval_threshold": 1}], indirect=True)
+def test_four_eyes_above_the_threshold_and_not_by_the_author(client, runtime):
     make_account(runtime, first_contact="info@eins.example")
     make_account(runtime, first_contact="info@zwei.example")
     author, second = _bearer(runtime, "ops"), _bearer(runtime, "ops")

@@ -35,6 +35,9 @@ def test_generated_secret_key_is_private_and_stable(tmp_path):
         ("MAIL_FROM", "not an address"),
         ("HELPDESK_ENV", "staging"),
         ("PUBLIC_URL", "ftp://example.com"),
+        ("MAILING_RATE", "schnell"),
+        ("MAILING_APPROVAL_THRESHOLD", "1.5"),
+        ("MAILING_BATCH_SIZE", "-1"),
     ],
 )
 def test_malformed_setting_names_the_variable(tmp_path, name, value):
@@ -43,3 +46,34 @@ def test_malformed_setting_names_the_variable(tmp_path, name, value):
 
     assert str(error.value).startswith(f"{name}: ")
     assert "\n" not in str(error.value)
+
+
+def test_mailing_settings_default_to_the_documented_values_and_links_to_the_portal(tmp_path):
+    settings = load_settings(
+        {"HELPDESK_VAR_DIR": str(tmp_path), "PUBLIC_URL": "https://Kundencenter.example:8443"}
+    )
+
+    assert (
+        settings.mailing_approval_threshold,
+        settings.mailing_batch_size,
+        settings.mailing_rate,
+        settings.mailing_domain_rate,
+        settings.mailing_lease_seconds,
+        settings.mailing_max_attempts,
+        settings.mailing_link_hosts,
+    ) == (50, 500, 0.0, 100.0, 600, 8, ("kundencenter.example",))
+
+
+def test_mailing_settings_are_read_and_sizes_are_at_least_one(tmp_path):
+    settings = load_settings(
+        {
+            "HELPDESK_VAR_DIR": str(tmp_path),
+            "MAILING_BATCH_SIZE": "0",
+            "MAILING_RATE": "12.5",
+            "MAILING_LINK_HOSTS": "Kundencenter.example, downloads.example,",
+        }
+    )
+
+    assert settings.mailing_batch_size == 1
+    assert settings.mailing_rate == 12.5
+    assert settings.mailing_link_hosts == ("kundencenter.example", "downloads.example")
