@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy.engine import Connection
 
 from helpdesk.db import make_engine
 from helpdesk.migrate import model_metadata
@@ -36,7 +37,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection: object) -> None:
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -44,8 +45,24 @@ def _run(connection: object) -> None:
         compare_type=True,
         include_object=include_object,  # full-text objects are hand-written, not modelled
     )
-    with context.begin_transaction():
-        context.run_migrations()
+    if connection.dialect.name != "sqlite":
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+    # Batch migrations on SQLite copy a table and drop the original; with foreign keys on, that
+    # drop would cascade-delete every row referring to it (a ticket's history, messages, ...).
+    # The pragma only takes effect outside a transaction, so it is set on the raw connection
+    # before the migration's transaction begins, and the keys are checked before it commits.
+    sqlite = connection.connection.driver_connection
+    sqlite.execute("PRAGMA foreign_keys=OFF")
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(f"migration left rows with dangling foreign keys: {broken[:5]}")
+    finally:
+        sqlite.execute("PRAGMA foreign_keys=ON")
 
 
 if context.is_offline_mode():
