@@ -221,13 +221,12 @@ def search_deliveries(
     """The per-recipient record, by customer number, company or address (substring)."""
     with runtime.db.session() as session:
         statement = select(MailingDelivery).where(MailingDelivery.mailing_id == mailing_id)
-        if query.strip():
-            needle = f"%{query.strip().lower()}%"
+        if needle := query.strip():
             statement = statement.where(
                 or_(
-                    MailingDelivery.address.like(needle),
-                    MailingDelivery.customer_number.like(needle),
-                    func.lower(MailingDelivery.company).like(needle),
+                    MailingDelivery.address.icontains(needle, autoescape=True),
+                    MailingDelivery.customer_number.icontains(needle, autoescape=True),
+                    MailingDelivery.company.icontains(needle, autoescape=True),
                 )
             )
         return list(session.scalars(statement.order_by(MailingDelivery.id).limit(limit)))
