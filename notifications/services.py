@@ -56,6 +56,20 @@ def queue_mail(session: Session, request: MailRequest, mail_domain: str) -> Outb
     )
     if existing is not None:
         return existing
+    return _outbox_row(session, request, mail_domain)
+
+
+def queue_new_mail(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
+    """``queue_mail`` for a dedupe key that names something created in this transaction.
+
+    Nothing can have queued it yet, so it is not looked up (the unique key still refuses a
+    duplicate).
+    """
+    messages.checked_header("Subject", request.subject)
+    return _outbox_row(session, request, mail_domain)
+
+
+def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
     outbound = OutboundMessage(
         kind=request.kind,
         dedupe_key=request.dedupe_key,

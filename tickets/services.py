@@ -27,11 +27,11 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
-from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from notifications.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
 from tickets.routing import LiveRules, RuleSet, TicketFacts
-from tickets.sla.clock import apply_sla
+from tickets.sla.clock import start_sla
 
 log = logging.getLogger(__name__)
 
@@ -231,7 +231,8 @@ def file_ticket(
     """
     rules = routing_rules(runtime)
     with runtime.db.session() as session:
-        decision = rules.route(_facts(session, draft))
+        edition, facts = _facts(session, draft)
+        decision = rules.route(facts)
         ticket = Ticket(
             account_id=draft.account_id,
             requester_id=draft.requester_id,
@@ -254,8 +255,7 @@ def file_ticket(
             rules_version=decision.rules_version,
         )
         session.add(ticket)
-        session.flush()
-        apply_sla(session, ticket, utcnow(), reason="filed")
+        start_sla(session, ticket, utcnow(), edition=edition)
         session.add(
             TicketEvent(
                 ticket_id=ticket.id,
@@ -282,7 +282,7 @@ def file_ticket(
                 upload.stream,
                 uploaded_by=actor,
             )
-        acknowledgement = queue_mail(
+        acknowledgement = queue_new_mail(
             session,
             acknowledgement_request(ticket, runtime.settings),
             runtime.settings.mail_domain,
@@ -309,9 +309,10 @@ ACCOUNT_FACTS = select(
 ).where(Account.id == bindparam("account_id"))
 
 
-def _facts(session: Session, draft: TicketDraft) -> TicketFacts:
-    """What routing sees; with a known account also its edition, level and licence locks."""
-    edition = support_level = None
+def _facts(session: Session, draft: TicketDraft) -> tuple[str | None, TicketFacts]:
+    """The account's edition as stored, and what routing sees: with a known account also its
+    edition, level and licence locks."""
+    stored_edition = edition = support_level = None
     locked = False
     if draft.account_id is not None:
         row = session.execute(
@@ -319,11 +320,12 @@ def _facts(session: Session, draft: TicketDraft) -> TicketFacts:
             {"account_id": draft.account_id, "today": datetime.now(BERLIN).date()},
         ).first()
         if row is not None:
-            known = vocabulary.editions().get(row[0])
+            stored_edition = row[0]
+            known = vocabulary.editions().get(stored_edition)
             if known is not None:
                 edition, support_level = known.name, known.support_level
             locked = bool(row[1])
-    return TicketFacts(
+    return stored_edition, TicketFacts(
         product_family=draft.product_family,
         component=draft.component,
         department=draft.department,

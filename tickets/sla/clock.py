@@ -37,10 +37,14 @@ def support_level_of(session: Session, ticket: Ticket) -> str:
     edition = None
     if ticket.account_id is not None:
         edition = session.scalar(select(Account.edition).where(Account.id == ticket.account_id))
+    return _support_level(edition, ticket.account_id)
+
+
+def _support_level(edition: str | None, account_id: int | None) -> str:
     try:
         return support_level_for_edition(edition)
     except UnknownEdition:
-        log.warning("ticket %s: unknown edition %r, counted as Community", ticket.id, edition)
+        log.warning("account %s: unknown edition %r, counted as Community", account_id, edition)
         return support_level_for_edition(None)
 
 
@@ -93,15 +97,62 @@ def apply_sla(
     flushed, for a new ticket). The timers for newly planned steps are handed to RQ after that
     transaction commits.
     """
-    policies = policies or current_policies()
-    ticket.support_level = support_level_of(session, ticket)
-    policy = policy_for(policies, ticket.support_level, ticket)
+    support_level = support_level_of(session, ticket)
+    thread = _thread(session, ticket)
+    pauses = list(
+        session.scalars(
+            select(SlaPause).where(SlaPause.ticket_id == ticket.id).order_by(SlaPause.id)
+        )
+    )
+    spans = _update_pauses(session, ticket, now, thread, pauses)
+    policy, targets, running = _clock(
+        ticket, support_level, now, thread, spans, policies or current_policies()
+    )
+    log.debug("ticket %s clocked (%s): %s", ticket.id, reason, policy.name)
+    escalation.plan(session, ticket, policy, targets, spans, running=running)
+    return policy
+
+
+def start_sla(
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    *,
+    edition: str | None,
+    policies: SlaPolicies | None = None,
+) -> Policy:
+    """``apply_sla`` for a ticket being filed without a message, which it also stores.
+
+    Call it instead of the new ticket's first flush: such a ticket has no thread, pause or
+    step yet, so nothing is read, and its due times go into the INSERT. ``edition`` is its
+    account's, as read for routing.
+    """
+    ticket.created_at = ticket.created_at or now
+    support_level = _support_level(edition, ticket.account_id)
+    spans = _update_pauses(session, ticket, now, [], [])
+    policy, targets, running = _clock(
+        ticket, support_level, now, [], spans, policies or current_policies()
+    )
+    session.flush()
+    escalation.plan(session, ticket, policy, targets, spans, running=running, filed=True)
+    return policy
+
+
+def _clock(
+    ticket: Ticket,
+    support_level: str,
+    now: datetime,
+    thread: list[tuple[str, datetime, str]],
+    spans: list[tuple[datetime, datetime]],
+    policies: SlaPolicies,
+) -> tuple[Policy, dict[str, tuple[datetime, datetime]], bool]:
+    """Set the ticket's policy, responses and due times; return the policy, the pending
+    targets (kind -> (clock start, due time)) and whether the clock runs."""
+    ticket.support_level = support_level
+    policy = policy_for(policies, support_level, ticket)
     ticket.sla_key = policy.name
     start = ticket.created_at or now
-    thread = _thread(session, ticket)
-    spans = _update_pauses(session, ticket, now, thread)
     _update_responses(ticket, policy, start, spans, thread)
-    log.debug("ticket %s clocked (%s): %s", ticket.id, reason, policy.name)
 
     target = policy.target
     ticket.first_response_due_at = target("first_response").due(start, spans)
@@ -131,9 +182,7 @@ def apply_sla(
         "next_response": ticket.awaiting_reply_since or start,
         "resolution": start,
     }
-    targets = {kind: (starts[kind], due) for kind, due in pending.items()}
-    escalation.plan(session, ticket, policy, targets, spans, running=running)
-    return policy
+    return policy, {kind: (starts[kind], due) for kind, due in pending.items()}, running
 
 
 def pending_due_times(ticket: Ticket) -> dict[str, datetime]:
@@ -164,19 +213,19 @@ def _thread(session: Session, ticket: Ticket) -> list[tuple[str, datetime, str]]
 
 
 def _update_pauses(
-    session: Session, ticket: Ticket, now: datetime, thread: list[tuple[str, datetime, str]]
+    session: Session,
+    ticket: Ticket,
+    now: datetime,
+    thread: list[tuple[str, datetime, str]],
+    pauses: list[SlaPause],
 ) -> list[tuple[datetime, datetime]]:
     """Open a pause when the ticket enters a paused status, close it when it leaves one.
 
-    A customer's message ends a wait for the customer even while the status still says
-    waiting. Only transitions open a pause (``sla_status`` is the status seen last time), so a
-    repeated call with the same status opens no second one.
+    ``pauses`` are the ticket's pauses so far, oldest first. A customer's message ends a wait
+    for the customer even while the status still says waiting. Only transitions open a pause
+    (``sla_status`` is the status seen last time), so a repeated call with the same status
+    opens no second one.
     """
-    pauses = list(
-        session.scalars(
-            select(SlaPause).where(SlaPause.ticket_id == ticket.id).order_by(SlaPause.id)
-        )
-    )
     running = next((pause for pause in pauses if pause.ended_at is None), None)
     if running is not None:
         answered = [at for kind, at, _ in thread if kind == "customer" and at >= running.started_at]

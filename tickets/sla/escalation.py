@@ -63,11 +63,13 @@ def plan(
     pauses: Sequence[Pause],
     *,
     running: bool,
+    filed: bool = False,
 ) -> list[Timer]:
     """Make the ticket's unfired steps match ``targets`` (kind -> (clock start, due time)).
 
     Warnings fire ``warn_before`` minutes on the policy's clock before a due time, breach
     notices at it; a paging ticket gets its next page. Fired steps are history and stay.
+    A ticket being ``filed`` has no steps yet, so none are read.
     """
     ladder = policy.ladder
     wanted: dict[tuple[str, datetime], datetime] = {}
@@ -78,11 +80,13 @@ def plan(
             wanted[(f"warn_{kind}", due)] = warn_at
         wanted[(f"breach_{kind}", due)] = due
     if running and ladder.page_every is not None and _paging(ticket):
-        slot = next_page_slot(session, ticket, ladder.page_every)
+        slot = ticket.paging_since if filed else next_page_slot(session, ticket, ladder.page_every)
         wanted[("page", slot)] = slot
 
-    rows = session.scalars(select(SlaEscalation).where(SlaEscalation.ticket_id == ticket.id))
-    existing = {(row.step, row.due_at): row for row in rows}
+    existing: dict[tuple[str, datetime], SlaEscalation] = {}
+    if not filed:
+        rows = session.scalars(select(SlaEscalation).where(SlaEscalation.ticket_id == ticket.id))
+        existing = {(row.step, row.due_at): row for row in rows}
     for key, row in existing.items():
         if row.fired_at is None and key not in wanted:
             session.delete(row)
