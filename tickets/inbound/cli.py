@@ -79,3 +79,23 @@ def _envelope_sender(value: str | None) -> str | None:
     if value is None:
         return None
     return value.strip().strip("<>")
+
+
+@mail_in.command("quarantine")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def quarantine_list(as_json: bool) -> None:
+    """List the mail kept in quarantine, newest first, with why it was not taken.
+
+    A fixed message is taken again with `helpdesk mail-in deliver --to MAILBOX < FILE.eml`.
+    """
+    from helpdesk.cli import settings_or_exit
+    from tickets.inbound import quarantine
+
+    settings = settings_or_exit()
+    for name, record in quarantine.entries(settings):
+        path = settings.quarantine_dir / f"{name}.eml"
+        if as_json:
+            click.echo(json.dumps({"name": name, "file": str(path), **record}, ensure_ascii=False))
+        else:
+            click.echo(f"{record['received_at']}  {record.get('mailbox') or '-'}  {path}")
+            click.echo(f"    {record['reason']}")

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from email import message_from_bytes
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import select
 
 from accounts.models import Account, ContactPerson, DistributionListEntry, User
+from helpdesk.cli import main
 from notifications.models import OutboundMessage
 from tests.corpus import load
 from tickets.inbound import quarantine
@@ -301,6 +305,17 @@ def test_a_malformed_message_is_refused_and_kept_in_quarantine(
     assert entry in result.stderr
     assert reason in record["reason"]
     assert tickets(runtime) == []
+
+
+def test_quarantined_mail_is_listed_with_its_reason_and_file(deliver, mail_env):
+    deliver(load("malformed_no_from.eml"))
+
+    result = CliRunner().invoke(main, ["mail-in", "quarantine", "--json"], env=mail_env)
+
+    assert result.exit_code == 0, result.output
+    [entry] = [json.loads(line) for line in result.stdout.splitlines()]
+    assert "no From header" in entry["reason"]
+    assert Path(entry["file"]).read_bytes() == load("malformed_no_from.eml")
 
 
 def test_mail_for_a_foreign_mailbox_is_refused(deliver):
