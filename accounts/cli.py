@@ -1,4 +1,4 @@
-"""`helpdesk accounts ...`: the contract system's import."""
+"""`helpdesk accounts ...`: the contract system's import and creating staff users."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from accounts import importing
+from accounts import importing, users
+from accounts.models import STAFF_ROLES
+from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 
 
@@ -37,3 +39,46 @@ def import_accounts(file: Path, skip_invalid: bool) -> None:
         f"accounts: {result.created} created, {result.updated} updated, "
         f"{result.unchanged} unchanged, {len(problems)} bad line(s) skipped"
     )
+
+
+@accounts.command("create-staff")
+@click.argument("email")
+@click.option("--role", "roles", multiple=True, required=True, type=click.Choice(STAFF_ROLES))
+@click.option("--queue", "queues", multiple=True, help="A queue the agent works (repeatable).")
+@click.option("--name", default="", help="Display name.")
+@click.option(
+    "--require-totp/--no-require-totp",
+    default=True,
+    show_default=True,
+    help="Two-factor sign-in is set up at the first sign-in.",
+)
+@click.password_option(help="Asked for when not given (also read from standard input).")
+def create_staff(
+    email: str,
+    roles: tuple[str, ...],
+    queues: tuple[str, ...],
+    name: str,
+    require_totp: bool,
+    password: str,
+) -> None:
+    """Create a staff user (agent, supervisor, ops, admin): the door to the first admin."""
+    from helpdesk.cli import settings_or_exit
+    from tickets.services import routing_rules
+
+    runtime = Runtime(settings_or_exit())
+    unknown = sorted(set(queues) - set(routing_rules(runtime).queue_ids()))
+    if unknown:
+        raise click.ClickException(f"unknown queue(s): {', '.join(unknown)}")
+    try:
+        user = users.create_staff_user(
+            runtime,
+            email=email,
+            password=password,
+            roles=roles,
+            queues=queues,
+            require_totp=require_totp,
+            name=name,
+        )
+    except ValidationError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"staff user {user.email} created: {', '.join(roles)}")

@@ -1,0 +1,64 @@
+"""`helpdesk accounts create-staff`: how the first admin and further staff come to be."""
+
+from __future__ import annotations
+
+from click.testing import CliRunner
+
+from accounts import users
+from helpdesk.cli import main
+
+PASSWORD = "Ein-langes-Passwort-2026"
+
+
+def _env(settings) -> dict[str, str]:
+    return {
+        "HELPDESK_ENV": "test",
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "SECRET_KEY": settings.secret_key,
+    }
+
+
+def test_create_staff_asks_for_the_password_and_the_agent_can_sign_in(runtime, settings):
+    result = CliRunner().invoke(
+        main,
+        [
+            "accounts",
+            "create-staff",
+            "Neu@Support.example.com",
+            "--role",
+            "agent",
+            "--queue",
+            "accounting",
+            "--no-require-totp",
+        ],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        env=_env(settings),
+    )
+
+    assert result.exit_code == 0, result.output
+    assert "staff user Neu@support.example.com created: agent" in result.output
+    user = users.check_password(runtime, "neu@support.example.com", PASSWORD)
+    assert user is not None and user.queues == ["accounting"] and user.roles == ["agent"]
+
+
+def test_create_staff_refuses_an_unknown_queue_and_creates_nothing(runtime, settings):
+    result = CliRunner().invoke(
+        main,
+        [
+            "accounts",
+            "create-staff",
+            "x@support.example.com",
+            "--role",
+            "agent",
+            "--queue",
+            "nirgendwo",
+        ],
+        input=f"{PASSWORD}\n{PASSWORD}\n",
+        env=_env(settings),
+    )
+
+    assert result.exit_code == 1
+    assert "unknown queue(s): nirgendwo" in result.output
+    assert users.user_by_email(runtime, "x@support.example.com") is None
