@@ -13,6 +13,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from typing import Any
 
+from redis.client import Pipeline
 from rq import Retry
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -86,8 +87,11 @@ def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> Out
     return outbound
 
 
-def enqueue_delivery(runtime: Runtime, outbound_ids: list[int]) -> None:
-    """Hand committed outbox rows to the mail workers, in one Redis round trip."""
+def enqueue_delivery(
+    runtime: Runtime, outbound_ids: list[int], pipeline: Pipeline | None = None
+) -> None:
+    """Hand committed outbox rows to the mail workers, in one Redis round trip (or as part of
+    ``pipeline``, which the caller executes)."""
     if not outbound_ids:
         return
     queue = runtime.queue("mail")
@@ -101,7 +105,8 @@ def enqueue_delivery(runtime: Runtime, outbound_ids: list[int]) -> None:
                 timeout=120,
             )
             for outbound_id in outbound_ids
-        ]
+        ],
+        pipeline=pipeline,
     )
 
 

@@ -31,6 +31,7 @@ from notifications.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
 from tickets.routing import LiveRules, RuleSet, TicketFacts
+from tickets.sla import escalation
 from tickets.sla.clock import start_sla
 
 log = logging.getLogger(__name__)
@@ -290,9 +291,16 @@ def file_ticket(
         session.flush()
         outbound_id = acknowledgement.id
     try:
-        enqueue_delivery(runtime, [outbound_id])
+        with runtime.redis.pipeline() as pipeline:
+            enqueue_delivery(runtime, [outbound_id], pipeline)
+            escalation.timers_job(runtime, ticket.id, pipeline)
+            pipeline.execute()
     except RedisError:
-        log.exception("ticket %s stored; acknowledgement left for the outbox sweep", ticket.number)
+        log.exception(
+            "ticket %s stored; acknowledgement and SLA timers left for the outbox sweep and "
+            "the SLA reconcile",
+            ticket.number,
+        )
     return ticket
 
 

@@ -43,6 +43,11 @@ def fire_sla_step(ticket_id: int, step: str, due_iso: str) -> str:
     ).outcome
 
 
+def schedule_sla_timers(ticket_id: int) -> int:
+    """Give the escalation steps of a newly filed ticket their timers (safe to run twice)."""
+    return escalation.schedule_planned(current(), ticket_id, utcnow())
+
+
 def reconcile_sla() -> dict[str, int]:
     """Fire SLA steps whose time has passed and restore lost timers (every minute, at start)."""
     result = timers.reconcile(current(), utcnow())

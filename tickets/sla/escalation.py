@@ -4,7 +4,8 @@ A step is a row in ``sla_escalations``, unique per ticket, step and due time. Pl
 inserts the rows the current due times call for and drops unfired ones they no longer call
 for. Firing claims the row (``fired_at`` set where it is empty) in the same transaction that
 queues the mails, so a step fires once however many jobs try. Timers are RQ scheduled jobs,
-handed to Redis only after the planning transaction commits; ``tickets.sla.timers.reconcile``
+handed to Redis only after the planning transaction commits (for a newly filed ticket by a
+worker job enqueued with its acknowledgement); ``tickets.sla.timers.reconcile``
 fires whatever a lost timer or a stopped worker missed.
 """
 
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from redis.client import Pipeline
 from redis.exceptions import RedisError
 from rq import Retry
 from sqlalchemy import delete, event, func, select, update
@@ -36,6 +38,7 @@ from tickets.sla.targets import Policy
 log = logging.getLogger(__name__)
 
 FIRE_JOB = "workers.jobs.fire_sla_step"
+TIMERS_JOB = "workers.jobs.schedule_sla_timers"
 WEBHOOK_JOB = "workers.jobs.post_sla_page_webhook"
 WEBHOOK_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
 _TIMERS = "sla_timers"  # Session.info key: timers to hand to RQ once the transaction commits
@@ -69,7 +72,8 @@ def plan(
 
     Warnings fire ``warn_before`` minutes on the policy's clock before a due time, breach
     notices at it; a paging ticket gets its next page. Fired steps are history and stay.
-    A ticket being ``filed`` has no steps yet, so none are read.
+    A ticket being ``filed`` has no steps yet, so none are read, and its timers are left to
+    ``timers_job``, which the filing enqueues with its acknowledgement after the commit.
     """
     ladder = policy.ladder
     wanted: dict[tuple[str, datetime], datetime] = {}
@@ -100,7 +104,8 @@ def plan(
         else:
             continue
         timers.append(Timer(ticket.id, step, due, fire_at))
-    session.info.setdefault(_TIMERS, []).extend(timers)
+    if not filed:
+        session.info.setdefault(_TIMERS, []).extend(timers)
     return timers
 
 
@@ -160,6 +165,37 @@ def schedule(runtime: Runtime, timers: Sequence[Timer], now: datetime) -> None:
                     pipeline=pipeline,
                 )
         pipeline.execute()
+
+
+def timers_job(runtime: Runtime, ticket_id: int, pipeline: Pipeline) -> None:
+    """Add to ``pipeline`` the job that gives a newly filed ticket's steps their timers."""
+    queue = runtime.queue("default")
+    queue.enqueue_many(
+        [
+            queue.prepare_data(
+                TIMERS_JOB, args=(ticket_id,), job_id=f"sla-timers-{ticket_id}", timeout=120
+            )
+        ],
+        pipeline=pipeline,
+    )
+
+
+def schedule_planned(runtime: Runtime, ticket_id: int, now: datetime) -> int:
+    """Give each unfired step of the ticket its timer; return how many (safe to run twice)."""
+    with runtime.db.reading() as session:
+        planned = [
+            Timer(*row)
+            for row in session.execute(
+                select(
+                    SlaEscalation.ticket_id,
+                    SlaEscalation.step,
+                    SlaEscalation.due_at,
+                    SlaEscalation.fire_at,
+                ).where(SlaEscalation.ticket_id == ticket_id, SlaEscalation.fired_at.is_(None))
+            )
+        ]
+    schedule(runtime, planned, now)
+    return len(planned)
 
 
 @event.listens_for(Session, "after_commit")

@@ -9,6 +9,8 @@ from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
 
+from rq.registry import ScheduledJobRegistry
+
 from helpdesk.runtime import Runtime, install
 from tests.integration.sla.helpers import (
     WAWI,
@@ -149,6 +151,19 @@ def test_worker_down_for_an_hour_fires_what_it_missed_once(runtime, work, smtp_s
     assert (first.fired, again.fired) == (1, 0)
     assert first.scheduled == 2  # the resolution steps got their timers back
     assert len(mails_to(smtp_sink.wait_for(1), "lead@support.example.com")) == 1
+
+
+def test_filed_ticket_steps_get_their_timers_from_the_worker(runtime, work):
+    ticket_id = make_ticket(runtime, **WAWI)
+
+    work()
+
+    scheduled = set(ScheduledJobRegistry(queue=runtime.queue("default")).get_job_ids())
+    planned = steps(runtime, ticket_id)
+    assert len(planned) == 4
+    assert {
+        escalation.Timer(ticket_id, step.step, step.due_at, step.fire_at).job_id for step in planned
+    } <= scheduled
 
 
 def test_reconcile_clocks_tickets_that_never_had_due_times(runtime):
