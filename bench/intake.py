@@ -75,6 +75,10 @@ def serve(app_path: str, port: int, env: dict[str, str]) -> subprocess.Popen[byt
         str(THREADS),
         "--keep-alive",
         "30",
+        # Each worker its own listening socket (SO_REUSEPORT), so that the kernel spreads the
+        # keep-alive connections over the workers: on one shared socket the first worker up
+        # took all of them and the other one idled. The spread is by hash, not guaranteed even.
+        "--reuse-port",
         "--log-level",
         "warning",
         "--pythonpath",
