@@ -219,7 +219,7 @@ def announcement() -> list[str]:
         f"    agent-<queue>@{STAFF_DOMAIN:<25} Agent, one per queue in routing_rules.yaml",
         f"    supervisor@{STAFF_DOMAIN}, ops@{STAFF_DOMAIN}",
         f"    admin@{STAFF_DOMAIN} (sets up two-factor sign-in on first sign-in)",
-        "  `helpdesk seed demo --json` lists them all with fresh API tokens.",
+        "  `helpdesk seed demo --if-empty --json` lists them all with fresh API tokens.",
     ]
 
 
