@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
@@ -46,7 +45,7 @@ def _json_body() -> dict[str, Any] | None:
 
 def account_document(account: Account) -> dict[str, Any]:
     edition = editions()[account.edition]
-    today = date.today()
+    today = services.today_in_germany()
     return {
         "customer_number": account.customer_number,
         "company": account.company,

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
@@ -20,6 +22,14 @@ from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 
 SEARCH_LIMIT = 50
+
+
+GERMANY = ZoneInfo("Europe/Berlin")
+
+
+def today_in_germany() -> date:
+    """The calendar day license lock dates refer to (the contract system's, in Germany)."""
+    return datetime.now(GERMANY).date()
 
 
 class NotFound(Exception):

@@ -11,10 +11,8 @@ import logging
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
@@ -23,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from accounts import vocabulary
 from accounts.models import Account, LicenseLock
+from accounts.services import today_in_germany
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
@@ -36,7 +35,6 @@ from tickets.sla.clock import start_sla
 
 log = logging.getLogger(__name__)
 
-BERLIN = ZoneInfo("Europe/Berlin")  # licence lock dates are German calendar days
 SUBJECT_MAX = 250
 TEXT_MAX = 50_000
 
@@ -325,7 +323,7 @@ def _facts(session: Session, draft: TicketDraft) -> tuple[str | None, TicketFact
     if draft.account_id is not None:
         row = session.execute(
             ACCOUNT_FACTS,
-            {"account_id": draft.account_id, "today": datetime.now(BERLIN).date()},
+            {"account_id": draft.account_id, "today": today_in_germany()},
         ).first()
         if row is not None:
             stored_edition = row[0]
