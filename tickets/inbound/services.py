@@ -135,7 +135,17 @@ def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: s
                 return Outcome("ignored", "duplicate: this Message-ID was taken before", duplicate)
             match = find_ticket(session, mail)
             ticket = session.get(Ticket, match.ticket_id) if match else None
-            if ticket is not None and ticket.status != "closed":
+            if (
+                ticket is not None
+                and match is not None
+                and match.via == "subject"
+                and not _may_write_to(session, ticket, mail)
+            ):
+                # Ticket numbers are guessable; a number alone does not let a stranger write
+                # into someone else's ticket. The mail opens a new ticket naming the old one.
+                outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
+                acknowledge.extend(ack)
+            elif ticket is not None and ticket.status != "closed":
                 outcome, entry = _append(session, ticket, mail, message_id, match.via)
             else:
                 outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
@@ -177,6 +187,18 @@ def _ticket_of_message(session: Session, message_id: str) -> str | None:
     return format_number(ticket_id) if ticket_id is not None else None
 
 
+def _may_write_to(session: Session, ticket: Ticket, mail: ParsedMail) -> bool:
+    """Whether the sender belongs to the ticket: its answer address, or someone of its account."""
+    key = address_key(mail.sender)
+    if key is None:
+        return False
+    if key == address_key(ticket.reply_to):
+        return True
+    if ticket.account_id is None:
+        return False
+    return identify(session, key, datetime.now(UTC).date()).account_id == ticket.account_id
+
+
 def _append(
     session: Session, ticket: Ticket, mail: ParsedMail, message_id: str, via: str
 ) -> tuple[Outcome, TicketMessage]:
@@ -205,7 +227,7 @@ def _create(
     mail: ParsedMail,
     message_id: str,
     mailbox: str,
-    closed: Ticket | None,
+    follows: Ticket | None,
 ) -> tuple[Outcome, TicketMessage, list[int]]:
     settings = runtime.settings
     key = address_key(mail.sender) or mail.sender.lower()
@@ -254,7 +276,7 @@ def _create(
     entry = _message(ticket.id, mail, message_id)
     session.add(entry)
     apply_sla(session, ticket, utcnow(), reason="filed")
-    session.add(_created_event(ticket, sender, mailbox, closed))
+    session.add(_created_event(ticket, sender, mailbox, follows))
     acknowledgements: list[int] = []
     if opened <= settings.mail_in_acks_per_hour:
         acknowledgement = _acknowledge(session, settings, ticket, mail, message_id)
@@ -279,7 +301,7 @@ def _message(ticket_id: int, mail: ParsedMail, message_id: str) -> TicketMessage
 
 
 def _created_event(
-    ticket: Ticket, sender: Sender, mailbox: str, closed: Ticket | None
+    ticket: Ticket, sender: Sender, mailbox: str, follows: Ticket | None
 ) -> TicketEvent:
     changes: dict[str, list[object]] = {
         "queue": [None, ticket.queue],
@@ -292,8 +314,8 @@ def _created_event(
         changes["account_candidates"] = [None, list(sender.candidates)]
     if ticket.mailing_id is not None:
         changes["mailing"] = [None, ticket.mailing_id]
-    if closed is not None:
-        changes["follows"] = [None, closed.number]
+    if follows is not None:
+        changes["follows"] = [None, follows.number]
     return TicketEvent(ticket_id=ticket.id, actor=ACTOR, action="created", changes=changes)
 
 

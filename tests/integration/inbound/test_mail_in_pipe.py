@@ -95,11 +95,10 @@ def test_a_message_without_message_id_is_recognised_when_delivered_again(deliver
     assert len(tickets(runtime)) == 1
 
 
-@pytest.mark.parametrize("reply", ["outlook_reply_aw_de.eml", "outlook_reply_header_block_de.eml"])
-def test_outlook_reply_joins_the_ticket_by_the_number_in_the_subject(deliver, runtime, reply):
+def test_outlook_reply_joins_the_ticket_by_the_number_in_the_subject(deliver, runtime):
     deliver(load(NEW))
 
-    result = deliver(load(reply))
+    result = deliver(load("outlook_reply_aw_de.eml"))
 
     assert result.outcome == {
         "action": "appended",
@@ -109,8 +108,27 @@ def test_outlook_reply_joins_the_ticket_by_the_number_in_the_subject(deliver, ru
     [ticket] = tickets(runtime)
     _first, answer = thread(runtime, ticket.id)
     assert answer.kind == "customer"
-    assert answer.quoted.startswith(("-----Ursprüngliche Nachricht-----", "____"))
+    assert answer.quoted.startswith("-----Ursprüngliche Nachricht-----")
     assert "Vielen Dank, wir haben Ihre Anfrage erhalten." not in answer.body
+
+
+def test_a_stranger_naming_a_ticket_number_opens_a_new_ticket_instead(deliver, runtime):
+    deliver(load(NEW))  # from j.mueller@mueller-handel.example
+
+    # Someone of another company quotes the number in the subject, Outlook header block style.
+    result = deliver(load("outlook_reply_header_block_de.eml"))
+
+    assert result.outcome["action"] == "created"
+    assert result.outcome["ticket"] == "HD-000002"
+    first, second = tickets(runtime)
+    assert len(thread(runtime, first.id)) == 1
+    [message] = thread(runtime, second.id)
+    assert message.quoted.startswith("____")
+    with runtime.db.session() as session:
+        created = session.scalars(
+            select(TicketEvent).where(TicketEvent.ticket_id == second.id)
+        ).first()
+    assert created.changes["follows"] == [None, "HD-000001"]
 
 
 @pytest.mark.parametrize(
@@ -206,6 +224,26 @@ def test_the_sender_is_matched_to_its_account(deliver, runtime, kind):
 
     assert f"sender is account {account_id} ({kind})" in result.outcome["reason"]
     assert tickets(runtime)[0].account_id == account_id
+
+
+def test_a_colleague_of_the_same_account_may_answer_by_the_number_in_the_subject(deliver, runtime):
+    account_id = _account(runtime, "first_contact", SENDER)
+    with runtime.db.session() as session:
+        session.add(
+            ContactPerson(
+                account_id=account_id,
+                first_name="Petra",
+                last_name="Schmidt",
+                email="p.schmidt@schmidt-shop.example",
+                email_key="p.schmidt@schmidt-shop.example",
+            )
+        )
+    deliver(load(NEW))
+
+    result = deliver(load("outlook_reply_header_block_de.eml"))
+
+    assert result.outcome["action"] == "appended"
+    assert result.outcome["ticket"] == "HD-000001"
 
 
 def test_a_user_outranks_a_distribution_list_of_another_account(deliver, runtime):
