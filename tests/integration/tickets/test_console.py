@@ -96,6 +96,24 @@ def test_the_answer_is_mailed_signed_and_threaded_and_shows_in_the_email_history
         assert session.get(Ticket, ticket.id).status == "waiting"
 
 
+def test_another_accounts_customer_cannot_open_a_mail_from_this_accounts_history(
+    app, runtime, work
+):
+    _account, customer, _agent, _ticket = world(app, runtime)
+    work()
+    with runtime.db.session() as session:
+        acknowledgement = session.scalars(select(OutboundMessage)).one()
+    assert customer.get(f"/e-mail-verlauf/ticket/{acknowledgement.id}").status_code == 200
+    stranger = make_customer(runtime, make_account(runtime), owner=True)
+    stranger_client = app.test_client()
+    sign_in(stranger_client, stranger.email)
+
+    response = stranger_client.get(f"/e-mail-verlauf/ticket/{acknowledgement.id}")
+
+    assert response.status_code == 404
+    assert "Zugang gesperrt" not in stranger_client.get("/e-mail-verlauf").get_data(as_text=True)
+
+
 def test_only_an_agent_of_the_queue_sees_the_sensitive_data_and_each_reveal_is_audited(
     app, runtime
 ):
