@@ -41,3 +41,16 @@ def test_malformed_setting_stops_the_command_with_one_line_naming_it(tmp_path):
         "Error: configuration: DATABASE_URL: scheme must be one of sqlite, postgresql, "
         "postgresql+psycopg"
     ]
+
+
+def test_the_web_app_refuses_a_malformed_setting_with_one_line(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", "import helpdesk.wsgi"],
+        env={**os.environ, "HELPDESK_VAR_DIR": str(tmp_path), "SMTP_URL": "smtp://:25"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines() == ["configuration: SMTP_URL: a host is required"]
