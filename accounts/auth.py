@@ -21,11 +21,13 @@ from helpdesk.security import Principal, current_principal, principal_loader
 
 SIGN_IN_WINDOW = 15 * 60
 SIGN_IN_LIMITS = {"email": 10, "ip": 50, "code": 5}
+RESET_WINDOW = 60 * 60
+RESET_LIMITS = {"email": 3, "ip": 20}
 PENDING_VALID_FOR = 10 * 60
 
 
 class TooManyAttempts(Exception):
-    """Sign-in attempts for this address, client or user exceeded the limit for now."""
+    """Sign-in attempts or reset requests for this address, client or user exceeded the limit."""
 
 
 def register(app: Flask) -> None:
@@ -106,11 +108,14 @@ def end_session() -> None:
     session.clear()
 
 
+def _email_hash(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
+
+
 def _limit_keys(email: str | None = None, user_id: int | None = None) -> list[tuple[str, int]]:
     keys = [(f"signin:ip:{request.remote_addr}", SIGN_IN_LIMITS["ip"])]
     if email is not None:
-        hashed = hashlib.sha256(email.strip().lower().encode()).hexdigest()[:32]
-        keys.append((f"signin:email:{hashed}", SIGN_IN_LIMITS["email"]))
+        keys.append((f"signin:email:{_email_hash(email)}", SIGN_IN_LIMITS["email"]))
     if user_id is not None:
         keys.append((f"signin:code:{user_id}", SIGN_IN_LIMITS["code"]))
     return keys
@@ -135,6 +140,26 @@ def count_failure(email: str | None = None, user_id: int | None = None) -> None:
             pipe.set(key, 0, ex=SIGN_IN_WINDOW, nx=True)  # the window starts at the first failure
             pipe.incr(key)
         pipe.execute()
+
+
+def count_reset_request(email: str) -> None:
+    """Count a password-reset request per address and client; raise TooManyAttempts over the
+    limit (or when Redis is unreachable, rather than mailing without limit)."""
+    keys = [
+        (f"reset:ip:{request.remote_addr}", RESET_LIMITS["ip"]),
+        (f"reset:email:{_email_hash(email)}", RESET_LIMITS["email"]),
+    ]
+    try:
+        with _runtime().redis.pipeline() as pipe:
+            for key, _limit in keys:
+                pipe.set(key, 0, ex=RESET_WINDOW, nx=True)  # the window starts at the first one
+                pipe.incr(key)
+            results = pipe.execute()
+    except RedisError as error:
+        raise TooManyAttempts("rate limiter unavailable") from error
+    for (key, limit), count in zip(keys, results[1::2], strict=True):
+        if int(count) > limit:
+            raise TooManyAttempts(key.split(":")[1])
 
 
 def require_account_access(account_id: int) -> None:

@@ -134,6 +134,20 @@ class AcceptInvitationForm(FlaskForm):
     )
 
 
+class PasswordResetRequestForm(FlaskForm):
+    email = EmailField("E-Mail-Adresse", validators=[DataRequired(REQUIRED)])
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "Neues Passwort", description="Mindestens 12 Zeichen.", validators=[DataRequired(REQUIRED)]
+    )
+    password_repeat = PasswordField(
+        "Neues Passwort wiederholen",
+        validators=[EqualTo("password", "Die Passwörter stimmen nicht überein.")],
+    )
+
+
 class TokenForm(FlaskForm):
     name = StringField("Name des Tokens", validators=[DataRequired(REQUIRED), Length(max=120)])
     scopes = CheckboxList("Berechtigungen des Tokens", choices=[])

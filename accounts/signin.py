@@ -1,4 +1,5 @@
-"""Sign-in pages: password, second factor (or its set-up where enforced), invitations."""
+"""Sign-in pages: password, second factor (or its set-up where enforced), forgotten passwords,
+invitations."""
 
 from __future__ import annotations
 
@@ -6,14 +7,30 @@ from typing import Any
 
 from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
 
-from accounts import auth, credentials, invitations, users
-from accounts.forms import AcceptInvitationForm, ActionForm, CodeForm, SignInForm, show_errors
+from accounts import auth, credentials, invitations, password_resets, users
+from accounts.forms import (
+    AcceptInvitationForm,
+    ActionForm,
+    CodeForm,
+    NewPasswordForm,
+    PasswordResetRequestForm,
+    SignInForm,
+    show_errors,
+)
 from accounts.services import NotFound, ValidationError
 from helpdesk.runtime import Runtime
 from helpdesk.security import current_principal, public
 
 blueprint = Blueprint("signin", __name__)
 TOO_MANY = "Zu viele Anmeldeversuche. Bitte warten Sie 15 Minuten und versuchen Sie es erneut."
+TOO_MANY_RESETS = (
+    "Zu viele Anfragen zum Zurücksetzen des Passworts. Bitte versuchen Sie es in einer Stunde"
+    " erneut."
+)
+RESET_REQUESTED = (
+    "Wenn zu dieser E-Mail-Adresse ein Zugang besteht, haben wir Ihnen einen Link zum Festlegen"
+    " eines neuen Passworts geschickt. Bitte prüfen Sie Ihr Postfach."
+)
 
 
 def _runtime() -> Runtime:
@@ -133,6 +150,48 @@ def sign_out() -> Any:
         auth.end_session()
         flash("Sie wurden abgemeldet.")
     return redirect(url_for("signin.sign_in"))
+
+
+@blueprint.route("/anmelden/passwort-vergessen", methods=["GET", "POST"])
+@public("asks for a reset link; same answer for every address, rate-limited in Redis")
+def forgot_password() -> Any:
+    if current_principal().authenticated:
+        return redirect(home_for(current_principal()))
+    form = PasswordResetRequestForm()
+    if form.validate_on_submit():
+        email = form.email.data or ""
+        try:
+            auth.count_reset_request(email)
+            password_resets.request_reset(_runtime(), email)
+        except auth.TooManyAttempts:
+            form.form_errors.append(TOO_MANY_RESETS)
+            return render_template("accounts/forgot_password.html", form=form), 429
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash(RESET_REQUESTED)
+            return redirect(url_for("signin.sign_in"))
+    return render_template("accounts/forgot_password.html", form=form)
+
+
+@blueprint.route("/anmelden/passwort-neu/<token>", methods=["GET", "POST"])
+@public("the single-use, expiring link in the password-reset e-mail is the credential")
+def reset_password(token: str) -> Any:
+    if password_resets.open_reset(_runtime(), token) is None:
+        return render_template("accounts/password_reset_invalid.html"), 404
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        try:
+            password_resets.reset_password(_runtime(), token, form.password.data or "")
+        except ValidationError as error:
+            show_errors(form, error)
+        except NotFound:
+            return render_template("accounts/password_reset_invalid.html"), 404
+        else:
+            auth.end_session()
+            flash("Ihr Passwort wurde geändert. Bitte melden Sie sich mit dem neuen Passwort an.")
+            return redirect(url_for("signin.sign_in"))
+    return render_template("accounts/reset_password.html", form=form)
 
 
 @blueprint.route("/einladung/<token>", methods=["GET", "POST"])
