@@ -8,7 +8,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    Field,
     PasswordField,
     SearchField,
     SelectField,
@@ -20,7 +19,6 @@ from wtforms.validators import DataRequired, EqualTo, Length
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from accounts.invitations import PERMISSION_LABELS
-from accounts.services import ValidationError
 from accounts.vocabulary import contact_options
 
 REQUIRED = "Bitte füllen Sie dieses Feld aus."
@@ -32,16 +30,6 @@ class CheckboxList(SelectMultipleField):
 
     def pre_validate(self, form: Any) -> None:
         """Unknown values are reported by the services, with the field's name."""
-
-
-def show_errors(form: FlaskForm, error: ValidationError) -> None:
-    """Put a service's field messages onto the form's fields (or the form as a whole)."""
-    for name, message in error.errors.items():
-        field: Field | None = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 class ActionForm(FlaskForm):

@@ -21,7 +21,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpdesk.db import Base, UTCDateTime, utcnow
+from helpdesk.db import Base, UTCDateTime, in_values, utcnow
 
 EDITIONS = ("start", "advanced", "pro", "enterprise")
 USER_KINDS = ("customer", "staff")
@@ -34,16 +34,12 @@ CUSTOMER_PERMISSIONS = (
 STAFF_ROLES = ("agent", "supervisor", "ops", "admin")
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Account(Base):
     """A customer: the contract system owns edition, products and locks, the customer the rest."""
 
     __tablename__ = "accounts"
     __table_args__ = (
-        CheckConstraint(_in("edition", EDITIONS), name="edition"),
+        CheckConstraint(in_values("edition", EDITIONS), name="edition"),
         CheckConstraint("key_accounting = false OR edition = 'enterprise'", name="key_accounting"),
         CheckConstraint("customer_number <> ''", name="customer_number"),
     )
@@ -164,7 +160,7 @@ class User(Base):
 
     __tablename__ = "users"
     __table_args__ = (
-        CheckConstraint(_in("kind", USER_KINDS), name="kind"),
+        CheckConstraint(in_values("kind", USER_KINDS), name="kind"),
         CheckConstraint(
             "(kind = 'customer' AND account_id IS NOT NULL)"
             " OR (kind = 'staff' AND account_id IS NULL)",

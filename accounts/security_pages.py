@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
 
 from accounts import auth, credentials, tokens, users
-from accounts.forms import ActionForm, CodeForm, TokenForm, show_errors
+from accounts.forms import ActionForm, CodeForm, TokenForm
 from accounts.invitations import PERMISSION_LABELS
 from accounts.services import NotFound, ValidationError
+from helpdesk.forms import show_errors
 from helpdesk.runtime import Runtime
 from helpdesk.security import current_principal, requires
 

@@ -15,9 +15,9 @@ from accounts.forms import (
     NewPasswordForm,
     PasswordResetRequestForm,
     SignInForm,
-    show_errors,
 )
 from accounts.services import NotFound, ValidationError
+from helpdesk.forms import show_errors
 from helpdesk.runtime import Runtime
 from helpdesk.security import current_principal, public
 

@@ -14,11 +14,11 @@ from accounts.forms import (
     InvitationForm,
     PermissionsForm,
     contact_person_form,
-    show_errors,
 )
 from accounts.services import NotFound, ValidationError
 from accounts.users import get_user
 from accounts.vocabulary import contact_options, editions
+from helpdesk.forms import show_errors
 from helpdesk.runtime import Runtime
 from helpdesk.security import current_principal, requires
 

@@ -43,6 +43,11 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def in_values(column: str, values: tuple[str, ...]) -> str:
+    """The SQL of a check constraint that keeps ``column`` to one of ``values``."""
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

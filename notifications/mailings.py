@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from helpdesk.db import Base, UTCDateTime, utcnow
+from helpdesk.db import Base, UTCDateTime, in_values, utcnow
 
 PURPOSES = ("security", "deadline", "maintenance", "outage", "data_protection")
 BODY_FORMATS = ("markdown", "text")
@@ -17,10 +17,6 @@ MAILING_STATES = ("draft", "sending", "paused", "cancelled", "done")
 DELIVERY_STATES = ("queued", "sending", "sent", "deferred", "bounced", "failed", "cancelled")
 OPEN_DELIVERY_STATES = ("queued", "sending", "deferred")
 REASONS = ("first_contact", "contact_person", "emergency", "data_protection")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class Mailing(Base):
@@ -32,10 +28,10 @@ class Mailing(Base):
 
     __tablename__ = "mailings"
     __table_args__ = (
-        CheckConstraint(_in("purpose", PURPOSES), name="purpose"),
-        CheckConstraint(_in("body_format", BODY_FORMATS), name="body_format"),
-        CheckConstraint(_in("audience_kind", AUDIENCE_KINDS), name="audience_kind"),
-        CheckConstraint(_in("state", MAILING_STATES), name="state"),
+        CheckConstraint(in_values("purpose", PURPOSES), name="purpose"),
+        CheckConstraint(in_values("body_format", BODY_FORMATS), name="body_format"),
+        CheckConstraint(in_values("audience_kind", AUDIENCE_KINDS), name="audience_kind"),
+        CheckConstraint(in_values("state", MAILING_STATES), name="state"),
         CheckConstraint("approved_by IS NULL OR approved_by <> created_by", name="four_eyes"),
     )
 
@@ -95,8 +91,8 @@ class MailingDelivery(Base):
         UniqueConstraint(
             "mailing_id", "account_id", "address", name="uq_mailing_deliveries_address"
         ),
-        CheckConstraint(_in("state", DELIVERY_STATES), name="state"),
-        CheckConstraint(_in("reason", REASONS), name="reason"),
+        CheckConstraint(in_values("state", DELIVERY_STATES), name="state"),
+        CheckConstraint(in_values("reason", REASONS), name="reason"),
         Index("ix_mailing_deliveries_mailing_state", "mailing_id", "state"),
         Index("ix_mailing_deliveries_state_next_attempt", "state", "next_attempt_at"),
         Index("ix_mailing_deliveries_account", "account_id", "mailing_id"),

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from flask import abort
 from sqlalchemy import ColumnElement, true
 
-from helpdesk.security import Principal
+from helpdesk.security import Principal, current_principal
 from tickets.models import Ticket
 
 
@@ -67,3 +68,11 @@ class Viewer:
         if not self.works(ticket.queue):
             raise Forbidden("ticket not in a queue this agent works")
         return ticket
+
+
+def current_viewer(*, staff_only: bool = False) -> Viewer:
+    """The caller of this request as a viewer; 403 for anyone else (or any non-agent)."""
+    viewer = Viewer.of(current_principal())
+    if viewer is None or (staff_only and not viewer.staff):
+        abort(403)
+    return viewer

@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, abort, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from helpdesk.runtime import Runtime
-from helpdesk.security import current_principal, public, requires
+from helpdesk.security import public, requires
 from tickets import listing, openapi, search, services, thread
-from tickets.access import TicketNotFound, Viewer
+from tickets.access import TicketNotFound, current_viewer
 from tickets.console import find_caller
 from tickets.models import Ticket
 
@@ -29,18 +29,11 @@ def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
 
 
-def _viewer() -> Viewer:
-    viewer = Viewer.of(current_principal())
-    if viewer is None:
-        abort(403)
-    return viewer
-
-
 @api.post("/tickets")
 @requires(TICKET_USERS)
 def create_ticket() -> Any:
     runtime = _runtime()
-    viewer = _viewer()
+    viewer = current_viewer()
     data = request.get_json(silent=True)
     if data is None:
         return _problem(400, "Der Inhalt muss JSON sein (Content-Type: application/json).")
@@ -70,7 +63,7 @@ def create_ticket() -> Any:
 @api.get("/tickets")
 @requires(TICKET_USERS)
 def list_tickets() -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     ticket_filter, errors = listing.parse_filter(request.args, viewer)
     order = "due" if viewer.staff else "changed"
     order = request.args.get("order") or order
@@ -109,7 +102,7 @@ def _with_search(
 @api.get("/tickets/<number>")
 @requires(TICKET_USERS)
 def get_ticket(number: str) -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     try:
         view = thread.ticket_view(_runtime(), viewer, number)
     except TicketNotFound:

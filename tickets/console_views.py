@@ -7,10 +7,11 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
+from helpdesk.forms import show_errors
 from helpdesk.runtime import Runtime
 from helpdesk.security import current_principal, requires
 from tickets import console, listing, search, sensitive, services, thread
-from tickets.access import Forbidden, TicketNotFound, Viewer
+from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
@@ -22,7 +23,6 @@ from tickets.forms import (
     PhoneForm,
     ReplyForm,
     request_uploads,
-    show_errors,
 )
 from tickets.models import STATUSES, parse_number
 
@@ -33,13 +33,6 @@ def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
 
 
-def _viewer() -> Viewer:
-    viewer = Viewer.of(current_principal())
-    if viewer is None or not viewer.staff:
-        abort(403)
-    return viewer
-
-
 def _queues() -> list[tuple[str, str]]:
     rules = services.routing_rules(_runtime())
     return [(queue.id, queue.name) for queue in rules.queues]
@@ -48,7 +41,7 @@ def _queues() -> list[tuple[str, str]]:
 @blueprint.get("")
 @requires("agent")
 def queues() -> Any:
-    viewer = _viewer()
+    viewer = current_viewer(staff_only=True)
     ticket_filter, errors = listing.parse_filter(request.args, viewer)
     query = (request.args.get("q") or "").strip()
     with _runtime().db.session() as session:
@@ -77,7 +70,7 @@ def queues() -> Any:
 @blueprint.get("/tickets/<number>")
 @requires("agent")
 def ticket(number: str) -> Any:
-    return _render(_viewer(), number)
+    return _render(current_viewer(staff_only=True), number)
 
 
 def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any:
@@ -113,7 +106,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
 
 def _act(number: str, form: Any, action: Any, form_name: str) -> Any:
     """Run ``action`` for a valid form; re-render with field errors, or go back to the ticket."""
-    viewer = _viewer()
+    viewer = current_viewer(staff_only=True)
     if not form.validate_on_submit():
         return _render(viewer, number, 400, **{form_name: form})
     try:
@@ -217,7 +210,7 @@ def bill(number: str) -> Any:
 @requires("agent")
 def reveal(number: str) -> Any:
     """The one view that shows sensitive data in plain text; each call is audited."""
-    viewer = _viewer()
+    viewer = current_viewer(staff_only=True)
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
@@ -232,7 +225,7 @@ def reveal(number: str) -> Any:
 @blueprint.route("/telefon", methods=["GET", "POST"])
 @requires("agent")
 def phone() -> Any:
-    viewer = _viewer()
+    viewer = current_viewer(staff_only=True)
     form = PhoneForm()
     catalog = services.routing_rules(_runtime()).catalog_dict()
     families = catalog["product_families"]

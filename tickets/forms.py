@@ -13,7 +13,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
-    Field,
     MultipleFileField,
     PasswordField,
     SelectField,
@@ -21,7 +20,7 @@ from wtforms import (
     TextAreaField,
 )
 
-from tickets.services import Upload, ValidationError
+from tickets.services import Upload
 
 PRIORITY_LABELS = {"low": "Niedrig", "normal": "Normal", "high": "Hoch", "critical": "Kritisch"}
 STATUS_LABELS = {
@@ -38,15 +37,6 @@ class LenientSelect(SelectField):
 
     def pre_validate(self, form: Any) -> None:
         """Unknown values are reported by the services, with the field's name."""
-
-
-def show_errors(form: FlaskForm, error: ValidationError) -> None:
-    for name, message in error.errors.items():
-        field: Field | None = form._fields.get(name)
-        if field is not None:
-            field.errors = [*field.errors, message]
-        else:
-            form.form_errors.append(message)
 
 
 def request_uploads(name: str) -> list[Upload]:

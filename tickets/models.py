@@ -17,7 +17,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from helpdesk.db import Base, UTCDateTime, utcnow
+from helpdesk.db import Base, UTCDateTime, in_values, utcnow
 
 CHANNELS = ("web", "api", "email", "phone")
 PRIORITIES = ("low", "normal", "high", "critical")
@@ -42,17 +42,13 @@ def parse_number(text: str) -> int | None:
     return int(digits)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
-
-
 class Ticket(Base):
     __tablename__ = "tickets"
     __table_args__ = (
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
-        CheckConstraint(_in("requested_priority", PRIORITIES), name="requested_priority"),
-        CheckConstraint(_in("effective_priority", PRIORITIES), name="effective_priority"),
-        CheckConstraint(_in("status", STATUSES), name="status"),
+        CheckConstraint(in_values("channel", CHANNELS), name="channel"),
+        CheckConstraint(in_values("requested_priority", PRIORITIES), name="requested_priority"),
+        CheckConstraint(in_values("effective_priority", PRIORITIES), name="effective_priority"),
+        CheckConstraint(in_values("status", STATUSES), name="status"),
         Index("ix_tickets_queue_status", "queue", "status"),
     )
 
@@ -145,7 +141,7 @@ class TicketMessage(Base):
     """
 
     __tablename__ = "ticket_messages"
-    __table_args__ = (CheckConstraint(_in("kind", MESSAGE_KINDS), name="kind"),)
+    __table_args__ = (CheckConstraint(in_values("kind", MESSAGE_KINDS), name="kind"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
@@ -214,7 +210,7 @@ class BillingEvent(Base):
     __tablename__ = "ticket_billing_events"
     __table_args__ = (
         UniqueConstraint("ticket_id", "kind", name="uq_ticket_billing_events_ticket_kind"),
-        CheckConstraint(_in("kind", BILLING_KINDS), name="kind"),
+        CheckConstraint(in_values("kind", BILLING_KINDS), name="kind"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

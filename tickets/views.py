@@ -23,10 +23,11 @@ from flask import (
 )
 from markupsafe import Markup
 
+from helpdesk.forms import show_errors
 from helpdesk.runtime import Runtime
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, services, thread
-from tickets.access import Forbidden, TicketNotFound, Viewer
+from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.attachments import AttachmentRejected
 from tickets.forms import (
     PRIORITY_LABELS,
@@ -36,7 +37,6 @@ from tickets.forms import (
     SensitiveForm,
     TicketForm,
     request_uploads,
-    show_errors,
 )
 from tickets.sensitive import SensitiveDataError
 
@@ -48,13 +48,6 @@ TICKET_USERS = "account.view"
 
 def _runtime() -> Runtime:
     return current_app.extensions["runtime"]
-
-
-def _viewer() -> Viewer:
-    viewer = Viewer.of(current_principal())
-    if viewer is None:
-        abort(403)
-    return viewer
 
 
 @portal.app_context_processor
@@ -71,7 +64,7 @@ def berlin(instant: datetime) -> str:
 @portal.get("/tickets")
 @requires(TICKET_USERS)
 def my_tickets() -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     if viewer.staff:
         return redirect(url_for("console.queues"))
     ticket_filter, _errors = listing.parse_filter({"status": "alle"}, viewer)
@@ -102,7 +95,7 @@ def _catalog_choices(form: Any) -> dict[str, Any]:
 @portal.route("/tickets/neu", methods=["GET", "POST"])
 @requires("customer.tickets")
 def new_ticket() -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     form = TicketForm()
     catalog = _catalog_choices(form)
     if request.method == "GET":
@@ -153,7 +146,7 @@ def form_script() -> Response:
 @portal.get("/tickets/<number>")
 @requires(TICKET_USERS)
 def show(number: str) -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     if viewer.staff:
         return redirect(url_for("console.ticket", number=number))
     return _render_ticket(viewer, number, ReplyForm(), SensitiveForm())
@@ -177,7 +170,7 @@ def _render_ticket(viewer: Viewer, number: str, reply: ReplyForm, secret: Sensit
 @portal.post("/tickets/<number>/antwort")
 @requires("customer.tickets")
 def reply(number: str) -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     form = ReplyForm()
     if form.validate_on_submit():
         try:
@@ -198,7 +191,7 @@ def reply(number: str) -> Any:
 @portal.post("/tickets/<number>/schliessen")
 @requires("customer.tickets")
 def close(number: str) -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     if ActionForm().validate_on_submit():
         try:
             thread.close_as_customer(_runtime(), viewer, number)
@@ -210,7 +203,7 @@ def close(number: str) -> Any:
 @portal.post("/tickets/<number>/sensible-daten")
 @requires("customer.tickets")
 def add_sensitive(number: str) -> Any:
-    viewer = _viewer()
+    viewer = current_viewer()
     form = SensitiveForm()
     if form.validate_on_submit():
         try:
@@ -234,7 +227,7 @@ def add_sensitive(number: str) -> Any:
 @requires(TICKET_USERS)
 def attachment(number: str, attachment_id: int) -> Any:
     try:
-        row, path = thread.attachment_for(_runtime(), _viewer(), number, attachment_id)
+        row, path = thread.attachment_for(_runtime(), current_viewer(), number, attachment_id)
     except TicketNotFound:
         abort(404)
     return send_file(

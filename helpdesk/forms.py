@@ -1,0 +1,18 @@
+"""Form plumbing shared by every page: a service's field errors shown on the form."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import Field
+
+from helpdesk.errors import ValidationError
+
+
+def show_errors(form: FlaskForm, error: ValidationError) -> None:
+    """Put a service's field messages onto the form's fields (or the form as a whole)."""
+    for name, message in error.errors.items():
+        field: Field | None = form._fields.get(name)
+        if field is not None:
+            field.errors = [*field.errors, message]
+        else:
+            form.form_errors.append(message)
