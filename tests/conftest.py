@@ -111,6 +111,22 @@ def _settings(overrides: dict[str, str]) -> Settings:
 
 
 @pytest.fixture
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment that makes a `helpdesk` command use this test's database, Redis and SMTP."""
+    return {
+        "HELPDESK_ENV": "test",
+        "HELPDESK_VAR_DIR": str(settings.var_dir),
+        "DATABASE_URL": settings.database_url,
+        "REDIS_URL": settings.redis_url or "",
+        "SMTP_URL": settings.smtp_url,
+        "DKIM_KEY_DIR": str(settings.dkim_key_dir),
+        "SECRET_KEY": settings.secret_key,
+        "MAIL_DOMAIN": settings.mail_domain,
+        "PUBLIC_URL": settings.public_url,
+    }
+
+
+@pytest.fixture
 def app(settings: Settings) -> Iterator[Flask]:
     app = create_app(settings)
     app.config["TESTING"] = True

@@ -98,22 +98,16 @@ customer_number,company,edition,key_accounting,lock_product,lock_since,lock_unti
 """
 
 
-def _import(settings, path, *args):
-    env = {
-        "DATABASE_URL": settings.database_url,
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "SECRET_KEY": settings.secret_key,
-        "REDIS_URL": settings.redis_url or "",
-    }
-    return CliRunner().invoke(main, ["accounts", "import", str(path), *args], env=env)
+def _import(cli_env, path, *args):
+    return CliRunner().invoke(main, ["accounts", "import", str(path), *args], env=cli_env)
 
 
-def test_import_is_idempotent_and_shown_by_the_api(app, runtime, settings, tmp_path):
+def test_import_is_idempotent_and_shown_by_the_api(app, runtime, settings, tmp_path, cli_env):
     source = tmp_path / "contracts.csv"
     source.write_text(CSV_GOOD, encoding="utf-8")
 
-    first = _import(settings, source)
-    second = _import(settings, source)
+    first = _import(cli_env, source)
+    second = _import(cli_env, source)
 
     assert "2 created" in first.output and "2 unchanged" in second.output, first.output
     account = services.account_by_number(runtime, "70001")
@@ -124,7 +118,9 @@ def test_import_is_idempotent_and_shown_by_the_api(app, runtime, settings, tmp_p
     }
 
 
-def test_an_import_with_a_bad_line_changes_nothing_unless_skipping(runtime, settings, tmp_path):
+def test_an_import_with_a_bad_line_changes_nothing_unless_skipping(
+    runtime, settings, tmp_path, cli_env
+):
     source = tmp_path / "contracts.jsonl"
     source.write_text(
         "\n".join(
@@ -145,10 +141,10 @@ def test_an_import_with_a_bad_line_changes_nothing_unless_skipping(runtime, sett
         encoding="utf-8",
     )
 
-    refused = _import(settings, source)
+    refused = _import(cli_env, source)
     with runtime.db.session() as session:
         count_after_refusal = session.scalar(select(func.count()).select_from(Account))
-    skipped = _import(settings, source, "--skip-invalid")
+    skipped = _import(cli_env, source, "--skip-invalid")
 
     assert refused.exit_code == 1
     assert (
@@ -179,15 +175,15 @@ def _products_by_api(client, runtime, customer_number: str) -> list[str]:
 
 
 def test_import_makes_the_products_exactly_the_files_and_the_api_and_page_show_them(
-    app, client, runtime, settings, tmp_path
+    app, client, runtime, settings, tmp_path, cli_env
 ):
     source = tmp_path / "contracts.csv"
     source.write_text(CSV_PRODUCTS, encoding="utf-8")
-    first = _import(settings, source)
-    again = _import(settings, source)
+    first = _import(cli_env, source)
+    again = _import(cli_env, source)
     imported = services.account_by_number(runtime, "71001").product_names
     source.write_text(CSV_PRODUCTS.replace("JTL-Wawi;jtl-pos", "JTL-Shop"), encoding="utf-8")
-    changed = _import(settings, source)
+    changed = _import(cli_env, source)
 
     assert first.exit_code == 0 and "3 created" in first.output, first.output
     assert "3 unchanged" in again.output and "1 updated" in changed.output
@@ -200,11 +196,11 @@ def test_import_makes_the_products_exactly_the_files_and_the_api_and_page_show_t
     assert "<dt>Produkte</dt><dd>JTL-Fulfillment Network</dd>" in page
 
 
-def test_an_unknown_product_is_a_bad_line_and_changes_nothing(runtime, settings, tmp_path):
+def test_an_unknown_product_is_a_bad_line_and_changes_nothing(runtime, settings, tmp_path, cli_env):
     source = tmp_path / "contracts.jsonl"
     account = {"customer_number": "72001", "company": "Zeta GmbH", "edition": "start"}
     source.write_text(json.dumps(account | {"products": ["JTL-Wawi"]}) + "\n", encoding="utf-8")
-    _import(settings, source)
+    _import(cli_env, source)
     source.write_text(
         json.dumps(account | {"products": ["JTL-Shop"]})
         + "\n"
@@ -213,7 +209,7 @@ def test_an_unknown_product_is_a_bad_line_and_changes_nothing(runtime, settings,
         encoding="utf-8",
     )
 
-    refused = _import(settings, source)
+    refused = _import(cli_env, source)
 
     assert refused.exit_code == 1
     assert f"{source}:2: products: 'JTL Wavi' not in the catalog" in refused.output

@@ -10,17 +10,7 @@ from helpdesk.cli import main
 PASSWORD = "Ein-langes-Passwort-2026"
 
 
-def _env(settings) -> dict[str, str]:
-    return {
-        "HELPDESK_ENV": "test",
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "SECRET_KEY": settings.secret_key,
-    }
-
-
-def test_create_staff_asks_for_the_password_and_the_agent_can_sign_in(runtime, settings):
+def test_create_staff_asks_for_the_password_and_the_agent_can_sign_in(runtime, cli_env):
     result = CliRunner().invoke(
         main,
         [
@@ -34,7 +24,7 @@ def test_create_staff_asks_for_the_password_and_the_agent_can_sign_in(runtime, s
             "--no-require-totp",
         ],
         input=f"{PASSWORD}\n{PASSWORD}\n",
-        env=_env(settings),
+        env=cli_env,
     )
 
     assert result.exit_code == 0, result.output
@@ -43,7 +33,7 @@ def test_create_staff_asks_for_the_password_and_the_agent_can_sign_in(runtime, s
     assert user is not None and user.queues == ["accounting"] and user.roles == ["agent"]
 
 
-def test_create_staff_refuses_an_unknown_queue_and_creates_nothing(runtime, settings):
+def test_create_staff_refuses_an_unknown_queue_and_creates_nothing(runtime, cli_env):
     result = CliRunner().invoke(
         main,
         [
@@ -56,7 +46,7 @@ def test_create_staff_refuses_an_unknown_queue_and_creates_nothing(runtime, sett
             "nirgendwo",
         ],
         input=f"{PASSWORD}\n{PASSWORD}\n",
-        env=_env(settings),
+        env=cli_env,
     )
 
     assert result.exit_code == 1

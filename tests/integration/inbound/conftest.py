@@ -25,28 +25,12 @@ class Delivered:
 
 
 @pytest.fixture
-def mail_env(settings: Settings) -> dict[str, str]:
-    """The environment that makes `helpdesk` use this test's database, Redis and SMTP sink."""
-    return {
-        "HELPDESK_ENV": "test",
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url or "",
-        "SMTP_URL": settings.smtp_url,
-        "DKIM_KEY_DIR": str(settings.dkim_key_dir),
-        "SECRET_KEY": settings.secret_key,
-        "MAIL_DOMAIN": settings.mail_domain,
-        "PUBLIC_URL": settings.public_url,
-    }
-
-
-@pytest.fixture
-def deliver(mail_env: dict[str, str], runtime: Runtime) -> Callable[..., Delivered]:
+def deliver(cli_env: dict[str, str], runtime: Runtime) -> Callable[..., Delivered]:
     """`helpdesk mail-in deliver [ARGS] < raw`, as a pipe transport runs it."""
 
     def run(raw: bytes, *args: str, env: dict[str, str] | None = None) -> Delivered:
         result = CliRunner().invoke(
-            main, ["mail-in", "deliver", *args], input=raw, env={**mail_env, **(env or {})}
+            main, ["mail-in", "deliver", *args], input=raw, env={**cli_env, **(env or {})}
         )
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception

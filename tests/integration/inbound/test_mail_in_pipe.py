@@ -345,10 +345,10 @@ def test_a_malformed_message_is_refused_and_kept_in_quarantine(
     assert tickets(runtime) == []
 
 
-def test_quarantined_mail_is_listed_with_its_reason_and_file(deliver, mail_env):
+def test_quarantined_mail_is_listed_with_its_reason_and_file(deliver, cli_env):
     deliver(load("malformed_no_from.eml"))
 
-    result = CliRunner().invoke(main, ["mail-in", "quarantine", "--json"], env=mail_env)
+    result = CliRunner().invoke(main, ["mail-in", "quarantine", "--json"], env=cli_env)
 
     assert result.exit_code == 0, result.output
     [entry] = [json.loads(line) for line in result.stdout.splitlines()]

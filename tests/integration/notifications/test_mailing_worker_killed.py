@@ -27,31 +27,19 @@ KNOBS = {
 }
 
 
-def _environment(settings) -> dict[str, str]:
-    return {
-        **os.environ,
-        **KNOBS,
-        "HELPDESK_ENV": "test",
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "SECRET_KEY": settings.secret_key,
-        "DATABASE_URL": settings.database_url,
-        "REDIS_URL": settings.redis_url,
-        "SMTP_URL": settings.smtp_url,
-        "DKIM_KEY_DIR": str(settings.dkim_key_dir),
-        "MAIL_DOMAIN": settings.mail_domain,
-        "PUBLIC_URL": settings.public_url,
-    }
+def _environment(cli_env: dict[str, str]) -> dict[str, str]:
+    return {**os.environ, **KNOBS, **cli_env}
 
 
-def _helpdesk(settings, log: Path, *arguments: str) -> subprocess.Popen[bytes]:
+def _helpdesk(cli_env: dict[str, str], log: Path, *arguments: str) -> subprocess.Popen[bytes]:
     with log.open("ab") as output:
         return subprocess.Popen(
-            [HELPDESK, *arguments], env=_environment(settings), stdout=output, stderr=output
+            [HELPDESK, *arguments], env=_environment(cli_env), stdout=output, stderr=output
         )
 
 
 def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
-    runtime, smtp_sink, settings, tmp_path
+    runtime, smtp_sink, cli_env, tmp_path
 ):
     addresses = set()
     for n in range(25):
@@ -61,10 +49,10 @@ def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
         addresses |= {f"info@kill{n}.example", f"it@kill{n}.example"}
     mailing_id = make_mailing(runtime)
     waiting = _helpdesk(
-        settings, tmp_path / "send.log", "mailings", "send", str(mailing_id), "--wait"
+        cli_env, tmp_path / "send.log", "mailings", "send", str(mailing_id), "--wait"
     )
 
-    first = _helpdesk(settings, tmp_path / "worker.log", "worker", "--queue", "mail")
+    first = _helpdesk(cli_env, tmp_path / "worker.log", "worker", "--queue", "mail")
     try:
         wait_until(lambda: len(smtp_sink.received) >= 12, timeout=60, what="first mails")
     finally:
@@ -72,7 +60,7 @@ def test_worker_killed_mid_mailing_and_restarted_sends_every_recipient_once(
         first.wait(timeout=10)
     assert len(smtp_sink.received) < len(addresses), "killed in the middle"
 
-    second = _helpdesk(settings, tmp_path / "worker.log", "worker", "--queue", "mail")
+    second = _helpdesk(cli_env, tmp_path / "worker.log", "worker", "--queue", "mail")
     try:
         wait_until(
             lambda: mailing_services.progress(runtime, mailing_id).counts["sent"] == len(addresses),

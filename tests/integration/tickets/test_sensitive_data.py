@@ -94,15 +94,14 @@ def test_an_item_moved_to_another_ticket_does_not_open(runtime):
         sensitive.reveal(runtime, second, ACCOUNTING_AGENT)
 
 
-def test_keys_rotate_rewraps_every_data_key_and_the_data_still_opens(runtime, settings):
+def test_keys_rotate_rewraps_every_data_key_and_the_data_still_opens(runtime, settings, cli_env):
     tickets = [make_ticket(runtime) for _ in range(3)]
     for ticket_id in tickets:
         add(runtime, ticket_id)
     old_key = settings.sensitive_master_key
     new_key = base64.urlsafe_b64encode(os.urandom(32)).decode()
     environ = {
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
+        **cli_env,
         "SENSITIVE_MASTER_KEY": new_key,
         "SENSITIVE_RETIRED_KEYS": old_key,
     }
@@ -119,11 +118,10 @@ def test_keys_rotate_rewraps_every_data_key_and_the_data_still_opens(runtime, se
     rotated.db.dispose()
 
 
-def test_keys_rotate_without_the_old_key_names_the_missing_key(runtime, settings):
+def test_keys_rotate_without_the_old_key_names_the_missing_key(runtime, cli_env):
     add(runtime, make_ticket(runtime))
     environ = {
-        "HELPDESK_VAR_DIR": str(settings.var_dir),
-        "DATABASE_URL": settings.database_url,
+        **cli_env,
         "SENSITIVE_MASTER_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
     }
 
