@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
 from accounts import auth, people, services
 from accounts.models import Account
 from accounts.services import NotFound, ValidationError
 from accounts.vocabulary import contact_options, editions
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts")
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 def _problem(status: int, detail: str, **extra: Any) -> Any:
@@ -28,7 +24,7 @@ def _problem(status: int, detail: str, **extra: Any) -> Any:
 def _account(customer_number: str) -> Account:
     """The account, once the caller is known to be allowed to see it (404 before 403 leaks)."""
     try:
-        account = services.account_by_number(_runtime(), customer_number)
+        account = services.account_by_number(current(), customer_number)
     except NotFound:
         account = None
     if account is None:
@@ -77,7 +73,7 @@ def show_account(customer_number: str) -> Any:
     except NotFound:
         return _problem(404, "Kein Konto mit dieser Kundennummer.")
     document = account_document(account)
-    document["distribution_lists"] = people.distribution_lists(_runtime(), account.id)
+    document["distribution_lists"] = people.distribution_lists(current(), account.id)
     document["contact_persons"] = [
         {
             "id": contact.id,
@@ -89,7 +85,7 @@ def show_account(customer_number: str) -> Any:
             "responsibilities": contact.responsibilities,
             "newsletter_channels": contact.newsletter_channels,
         }
-        for contact in people.list_contacts(_runtime(), account.id)
+        for contact in people.list_contacts(current(), account.id)
     ]
     return jsonify(document)
 
@@ -106,7 +102,7 @@ def put_first_contact(customer_number: str) -> Any:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors={"email": "Fehlt."})
     try:
         account = services.change_first_contact(
-            _runtime(), account.id, data["email"], current_principal().id
+            current(), account.id, data["email"], current_principal().id
         )
     except ValidationError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
@@ -125,7 +121,7 @@ def post_contact_person(customer_number: str) -> Any:
         return _problem(422, "Erwartet wird ein JSON-Objekt.", errors={"_body": "Kein Objekt."})
     try:
         draft = people.parse_contact(data)
-        contact = people.create_contact(_runtime(), account.id, draft, current_principal().id)
+        contact = people.create_contact(current(), account.id, draft, current_principal().id)
     except ValidationError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
     body = {"id": contact.id, **draft.audit_view()}
@@ -151,7 +147,7 @@ def put_distribution_list(customer_number: str, purpose: str) -> Any:
         )
     try:
         saved = people.replace_distribution_list(
-            _runtime(), account.id, purpose, entries, current_principal().id
+            current(), account.id, purpose, entries, current_principal().id
         )
     except ValidationError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)

@@ -10,13 +10,13 @@ import hashlib
 import time
 from typing import Any
 
-from flask import Flask, abort, current_app, request, session
+from flask import Flask, abort, request, session
 from redis.exceptions import RedisError
 
 from accounts import tokens
 from accounts.models import User
 from accounts.users import SESSION, granted_permissions
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import Principal, current_principal, principal_loader
 
 SIGN_IN_WINDOW = 15 * 60
@@ -34,10 +34,6 @@ def register(app: Flask) -> None:
     principal_loader(app, load_principal)
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
 def load_principal() -> Principal | None:
     header = request.headers.get("Authorization", "")
     if header.startswith("Bearer "):
@@ -47,7 +43,7 @@ def load_principal() -> Principal | None:
     user_id = session.get("user_id")
     if not isinstance(user_id, int):
         return None
-    with _runtime().db.session() as db:
+    with current().db.session() as db:
         user = db.get(User, user_id)
     if user is None or not user.active or session.get("version") != user.session_version:
         session.clear()
@@ -59,7 +55,7 @@ def load_principal() -> Principal | None:
 
 
 def _token_principal(plain: str) -> Principal | None:
-    found = tokens.authenticate(_runtime(), plain)
+    found = tokens.authenticate(current(), plain)
     if found is None:
         return None
     token, user = found
@@ -125,7 +121,7 @@ def check_attempts(email: str | None = None, user_id: int | None = None) -> None
     """Raise TooManyAttempts if the failures counted for this caller reached a limit."""
     keys = _limit_keys(email, user_id)
     try:
-        counts = _runtime().redis.mget([key for key, _ in keys])
+        counts = current().redis.mget([key for key, _ in keys])
     except RedisError as error:
         raise TooManyAttempts("rate limiter unavailable") from error
     for (key, limit), count in zip(keys, counts, strict=True):
@@ -135,7 +131,7 @@ def check_attempts(email: str | None = None, user_id: int | None = None) -> None
 
 def count_failure(email: str | None = None, user_id: int | None = None) -> None:
     """Count a failed password or code in Redis; the counters expire after the window."""
-    with _runtime().redis.pipeline() as pipe:
+    with current().redis.pipeline() as pipe:
         for key, _limit in _limit_keys(email, user_id):
             pipe.set(key, 0, ex=SIGN_IN_WINDOW, nx=True)  # the window starts at the first failure
             pipe.incr(key)
@@ -150,7 +146,7 @@ def count_reset_request(email: str) -> None:
         (f"reset:email:{_email_hash(email)}", RESET_LIMITS["email"]),
     ]
     try:
-        with _runtime().redis.pipeline() as pipe:
+        with current().redis.pipeline() as pipe:
             for key, _limit in keys:
                 pipe.set(key, 0, ex=RESET_WINDOW, nx=True)  # the window starts at the first one
                 pipe.incr(key)

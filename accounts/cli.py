@@ -8,8 +8,8 @@ import click
 
 from accounts import importing, users
 from accounts.models import STAFF_ROLES
+from helpdesk.commands import runtime_or_exit
 from helpdesk.errors import ValidationError
-from helpdesk.runtime import Runtime
 
 
 @click.group()
@@ -24,9 +24,8 @@ def accounts() -> None:
 )
 def import_accounts(file: Path, skip_invalid: bool) -> None:
     """Upsert editions, products and licence locks from FILE (CSV or JSONL); docs/accounts.md."""
-    from helpdesk.cli import settings_or_exit
 
-    runtime = Runtime(settings_or_exit())
+    runtime = runtime_or_exit()
     records, problems = importing.read_file(file, importing.catalog_products(runtime))
     for problem in problems:
         click.echo(f"{file}:{problem.line}: {problem.message}", err=True)
@@ -62,10 +61,9 @@ def create_staff(
     password: str,
 ) -> None:
     """Create a staff user (agent, supervisor, ops, admin): the door to the first admin."""
-    from helpdesk.cli import settings_or_exit
     from tickets.services import routing_rules
 
-    runtime = Runtime(settings_or_exit())
+    runtime = runtime_or_exit()
     unknown = sorted(set(queues) - set(routing_rules(runtime).queue_ids()))
     if unknown:
         raise click.ClickException(f"unknown queue(s): {', '.join(unknown)}")

@@ -21,7 +21,7 @@ from accounts.users import check_permissions
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
-from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 
 VALID_FOR = timedelta(hours=72)
 PERMISSION_LABELS = {

@@ -18,7 +18,7 @@ from accounts.services import NotFound, ValidationError, record_audit
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
-from notifications.services import MailRequest, enqueue_delivery, queue_new_mail
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 
 VALID_FOR = timedelta(hours=1)
 

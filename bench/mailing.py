@@ -235,8 +235,8 @@ def environment(var_dir: Path, redis_url: str, smtp_port: int) -> dict[str, str]
 
 
 def end_to_end(base: Path, accounts: int, redis_url: str, port: int, workers: int) -> tuple:
-    from notifications import mailing_services
-    from notifications.composing import MailingDraft
+    from notifications.mailings import services as mailing_services
+    from notifications.mailings.composing import MailingDraft
 
     var_dir = base / f"e2e-{accounts}"
     env = environment(var_dir, redis_url, port)
@@ -360,8 +360,8 @@ def _sample_message(runtime: Runtime) -> bytes:
     from sqlalchemy import select
 
     from helpdesk.db import utcnow
-    from notifications.mailing_messages import MessageFactory
-    from notifications.mailings import Mailing
+    from notifications.mailings.messages import MessageFactory
+    from notifications.mailings.models import Mailing
 
     with runtime.db.session() as session:
         mailing = session.scalars(select(Mailing)).first()

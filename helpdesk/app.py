@@ -52,14 +52,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
     from accounts.pages import register as register_accounts
-    from notifications.api import api as mailings_api
-    from notifications.views import blueprint as mailings_pages
-    from tickets.api import api as tickets_api
-    from tickets.console_views import blueprint as tickets_console
+    from notifications.mailings.api import api as mailings_api
+    from notifications.mailings.views import blueprint as mailings_pages
+    from tickets.api.views import api as tickets_api
+    from tickets.console.views import blueprint as tickets_console
+    from tickets.portal.views import portal as tickets_portal
     from tickets.routing.views import register as register_routing
     from tickets.services import routing_status
     from tickets.sla.views import blueprint as sla_pages
-    from tickets.views import portal as tickets_portal
 
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)

@@ -10,7 +10,7 @@ import click
 from accounts.cli import accounts
 from helpdesk.config import ConfigError, Settings, load_settings
 from helpdesk.runtime import Runtime, current
-from notifications.cli import mailings
+from notifications.mailings.cli import mailings
 from tickets.cli import keys
 from tickets.inbound.cli import mail_in
 from tickets.routing.cli import routes

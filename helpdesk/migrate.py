@@ -16,9 +16,9 @@ from helpdesk.db import Base
 # Every module that defines tables; the migrations must cover all of them.
 MODEL_MODULES = (
     "tickets.models",
-    "notifications.models",
+    "notifications.outbox.models",
     "accounts.models",
-    "notifications.mailings",
+    "notifications.mailings.models",
     "tickets.sla.models",
 )
 

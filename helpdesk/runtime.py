@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from flask import current_app, has_app_context
+
 from helpdesk import broker
 from helpdesk.config import Settings, load_settings
 from helpdesk.db import Database
@@ -51,7 +53,12 @@ _current: Runtime | None = None
 
 
 def current() -> Runtime:
-    """The process's runtime, built from the environment on first use."""
+    """The runtime of the app handling this request, else the process's, built on first use.
+
+    Views, jobs and commands all reach settings, database and Redis through this one accessor.
+    """
+    if has_app_context():
+        return current_app.extensions["runtime"]
     global _current
     with _lock:
         if _current is None:

@@ -17,9 +17,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
-from notifications.mailing_messages import MessageFactory, threads
-from notifications.mailings import Mailing, MailingDelivery
-from notifications.models import OutboundMessage
+from notifications.mailings.messages import MessageFactory, threads
+from notifications.mailings.models import Mailing, MailingDelivery
+from notifications.outbox.models import OutboundMessage
 from tickets.models import Ticket
 
 SENT_STATES = ("sent", "bounced")

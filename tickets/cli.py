@@ -7,16 +7,8 @@ import os
 
 import click
 
-from helpdesk.config import ConfigError, load_settings
-from helpdesk.runtime import Runtime
+from helpdesk.commands import runtime_or_exit
 from tickets import sensitive
-
-
-def _runtime() -> Runtime:
-    try:
-        return Runtime(load_settings())
-    except ConfigError as error:
-        raise click.ClickException(f"configuration: {error}") from None
 
 
 @click.group()
@@ -33,7 +25,7 @@ def keys_generate() -> None:
 @keys.command("status")
 def keys_status() -> None:
     """Show the active key's id and how many data keys each master key wraps."""
-    runtime = _runtime()
+    runtime = runtime_or_exit()
     keyring = sensitive.Keyring.from_settings(runtime.settings)
     click.echo(f"active master key: {keyring.active.id}")
     for key_id, count in sorted(sensitive.key_usage(runtime).items()):
@@ -44,7 +36,7 @@ def keys_status() -> None:
 @keys.command("rotate")
 def keys_rotate() -> None:
     """Re-wrap every data key with the active master key (old keys in SENSITIVE_RETIRED_KEYS)."""
-    runtime = _runtime()
+    runtime = runtime_or_exit()
     try:
         count = sensitive.rotate(runtime)
     except sensitive.MissingMasterKey as error:

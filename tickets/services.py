@@ -26,7 +26,7 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
-from notifications.services import MailRequest, enqueue_delivery, queue_new_mail
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
 from tickets.routing import LiveRules, RuleSet, TicketFacts

@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 from accounts.models import Account
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications.models import OutboundMessage
-from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from notifications.outbox.models import OutboundMessage
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets import attachments, sensitive
 from tickets.access import Forbidden, TicketNotFound, Viewer
 from tickets.models import (

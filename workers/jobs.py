@@ -6,8 +6,8 @@ from datetime import datetime
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import current
-from notifications import batch, dispatch
-from notifications import services as notifications
+from notifications.mailings import batch, dispatch
+from notifications.outbox import services as notifications
 from tickets.sla import escalation, timers
 
 

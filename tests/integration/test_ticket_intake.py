@@ -8,8 +8,8 @@ from email.policy import default as default_policy
 import pytest
 from sqlalchemy import select
 
-from notifications.models import OutboundMessage
-from notifications.services import deliver
+from notifications.outbox.models import OutboundMessage
+from notifications.outbox.services import deliver
 from tests.dkimcheck import verify_all_signatures
 from tests.integration.tickets.factories import customer_token
 from tickets.models import Ticket
@@ -157,7 +157,7 @@ def test_acknowledgement_lost_with_redis_is_recovered_by_the_outbox_sweep(
         outbound = session.scalars(select(OutboundMessage)).one()
         outbound.updated_at = outbound.updated_at.replace(year=2000)
 
-    from notifications.services import requeue_stale
+    from notifications.outbox.services import requeue_stale
 
     assert requeue_stale(runtime) == [outbound.id]
     work()

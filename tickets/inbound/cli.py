@@ -9,6 +9,8 @@ import threading
 
 import click
 
+from helpdesk.commands import runtime_or_exit, settings_or_exit
+
 EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and retries
 
 
@@ -22,7 +24,6 @@ def mail_in() -> None:
 @click.option("--port", type=int, default=None, help="Default: MAIL_IN_PORT.")
 def serve(host: str | None, port: int | None) -> None:
     """Run the LMTP server in the foreground until SIGINT or SIGTERM."""
-    from helpdesk.cli import settings_or_exit
     from helpdesk.runtime import Runtime, install
     from tickets.inbound.lmtp import start_server
 
@@ -54,11 +55,9 @@ def deliver(mailbox: str | None, sender: str | None) -> None:
     Exit 0 when the message was taken (created, appended, ignored, bounce), 1 when it cannot
     be taken (malformed: kept in quarantine; too big; not our mailbox), 75 to try again later.
     """
-    from helpdesk.cli import settings_or_exit
-    from helpdesk.runtime import Runtime
     from tickets.inbound.services import MailDeferred, MailRefused, take_message
 
-    runtime = Runtime(settings_or_exit())
+    runtime = runtime_or_exit()
     raw = sys.stdin.buffer.read()
     try:
         outcome = take_message(
@@ -88,7 +87,6 @@ def quarantine_list(as_json: bool) -> None:
 
     A fixed message is taken again with `helpdesk mail-in deliver --to MAILBOX < FILE.eml`.
     """
-    from helpdesk.cli import settings_or_exit
     from tickets.inbound import quarantine
 
     settings = settings_or_exit()

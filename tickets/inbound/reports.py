@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
-from notifications import bounces
-from notifications.models import OutboundMessage
+from notifications.mailings import bounces
+from notifications.outbox.models import OutboundMessage
 from tickets.inbound.classify import Bounce
 from tickets.models import TicketEvent, format_number
 

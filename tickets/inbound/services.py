@@ -22,9 +22,9 @@ from sqlalchemy.orm import Session
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications import bounces
-from notifications.models import OutboundMessage
-from notifications.services import enqueue_delivery, queue_mail
+from notifications.mailings import bounces
+from notifications.outbox.models import OutboundMessage
+from notifications.outbox.services import enqueue_delivery, queue_mail
 from tickets.inbound import quarantine, reports
 from tickets.inbound.classify import classify
 from tickets.inbound.identity import Sender, identify

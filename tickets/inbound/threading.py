@@ -15,9 +15,9 @@ from sqlalchemy import select, union_all
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
-from notifications import bounces
-from notifications.mailings import Mailing
-from notifications.models import OutboundMessage
+from notifications.mailings import bounces
+from notifications.mailings.models import Mailing
+from notifications.outbox.models import OutboundMessage
 from tickets.inbound.parsing import ParsedMail
 from tickets.models import Ticket, TicketMessage, parse_number
 

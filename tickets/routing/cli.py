@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from helpdesk.commands import runtime_or_exit, settings_or_exit
 from tickets.routing.engine import RuleSet
 from tickets.routing.facts import CHANNELS, Decision, TicketFacts
 from tickets.routing.rules import PRIORITY_IDS, check_rules, load_rules
@@ -15,12 +16,7 @@ from tickets.routing.source import RulesError
 
 
 def _default_rules_path() -> Path:
-    from helpdesk.config import ConfigError, load_settings
-
-    try:
-        return load_settings().routing_rules_path
-    except ConfigError as error:
-        raise click.ClickException(f"configuration: {error}") from None
+    return settings_or_exit().routing_rules_path
 
 
 def _load_or_exit(path: Path) -> RuleSet:
@@ -141,11 +137,10 @@ def _decision_table(rules: RuleSet, decision: Decision) -> str:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def diff(old_file: Path, new_file: Path, which: str, apply_: bool, as_json: bool) -> None:
     """Show which open tickets would move under NEW_FILE (dry run unless --apply)."""
-    from helpdesk.runtime import current
     from tickets.routing.reroute import apply_moves, planned_moves
 
     old, new = _load_or_exit(old_file), _load_or_exit(new_file)
-    runtime = current()
+    runtime = runtime_or_exit()
     with runtime.db.session() as session:
         moves = planned_moves(session, old, new)
         applied = apply_moves(session, moves, actor="helpdesk routes diff") if apply_ else []

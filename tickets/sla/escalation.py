@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from accounts.models import User
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime, current
-from notifications.services import MailRequest, enqueue_delivery, queue_mail
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets.models import Ticket
 from tickets.sla.calendar import Pause
 from tickets.sla.labels import TARGET_LABELS, format_berlin

@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     flash,
     redirect,
     render_template,
@@ -21,7 +20,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import select
 
 from helpdesk.db import utcnow
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from tickets.models import Ticket, parse_number
 from tickets.services import routing_rules
@@ -43,10 +42,6 @@ STEP_LABELS = {
 
 class AcknowledgeForm(FlaskForm):
     """ "Übernehmen" of a paging ticket: only the CSRF token."""
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 @blueprint.app_template_global("sla_view")
@@ -74,7 +69,7 @@ def _report_arguments() -> tuple[reports.Period, str | None, list[tuple[str, str
     weeks_text = request.args.get("wochen") or str(DEFAULT_WEEKS)
     if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= MAX_WEEKS:
         abort(400, f"wochen: 1 bis {MAX_WEEKS}")
-    queues = [(queue.id, queue.name) for queue in routing_rules(_runtime()).queues]
+    queues = [(queue.id, queue.name) for queue in routing_rules(current()).queues]
     queue = request.args.get("queue") or None
     if queue is not None and queue not in dict(queues):
         abort(400, "queue: unbekannte Queue")
@@ -86,7 +81,7 @@ def _report_arguments() -> tuple[reports.Period, str | None, list[tuple[str, str
 @requires("supervisor")
 def report() -> Any:
     period, queue, queues = _report_arguments()
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         rows = reports.sla_report(session, period, utcnow(), queue)
     weeks = period.weeks()
     bars, bar_width = reports.weekly_bars(rows, weeks)
@@ -110,7 +105,7 @@ def report() -> Any:
 @requires("supervisor")
 def report_csv() -> Response:
     period, queue, _ = _report_arguments()
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         rows = reports.sla_report(session, period, utcnow(), queue)
     first, last = reports.iso_week(period.first), reports.iso_week(period.last)
     filename = f"sla-{queue + '-' if queue else ''}{first}-{last}.csv"
@@ -132,7 +127,7 @@ def _ticket(session: Any, number: str) -> Ticket:
 @blueprint.get("/konsole/tickets/<number>/sla")
 @requires("agent")
 def ticket_clock(number: str) -> Any:
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         ticket = _ticket(session, number)
         pauses = session.scalars(
             select(SlaPause).where(SlaPause.ticket_id == ticket.id).order_by(SlaPause.started_at)
@@ -161,7 +156,7 @@ def acknowledge_page(number: str) -> Any:
     if not form.validate_on_submit():
         abort(400)
     actor = current_principal().attributes.get("email") or current_principal().id
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         ticket = _ticket(session, number)
         taken = acknowledge(session, ticket, actor, utcnow())
     if taken:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from helpdesk.runtime import Runtime
-from notifications.mailings import MailingDelivery
+from notifications.mailings.models import MailingDelivery
 from tests.integration.notifications.factories import make_account, make_mailing
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from notifications import bounces
-from notifications.models import OutboundMessage
+from notifications.mailings import bounces
+from notifications.outbox.models import OutboundMessage
 from tests.corpus import load
 from tests.integration.inbound.factories import delivery_state, make_delivery
 from tickets.models import Ticket, TicketEvent

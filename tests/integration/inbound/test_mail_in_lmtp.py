@@ -7,8 +7,8 @@ import smtplib
 import pytest
 from sqlalchemy import select
 
-from notifications import bounces
-from notifications.models import OutboundMessage
+from notifications.mailings import bounces
+from notifications.outbox.models import OutboundMessage
 from tests.corpus import load
 from tests.integration.inbound.conftest import serve_lmtp
 from tests.integration.inbound.factories import delivery_state, make_delivery

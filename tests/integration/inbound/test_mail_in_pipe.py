@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from accounts.models import Account, ContactPerson, DistributionListEntry, User
 from helpdesk.cli import main
-from notifications.models import OutboundMessage
+from notifications.outbox.models import OutboundMessage
 from tests.corpus import load
 from tickets.inbound import quarantine
 from tickets.models import Ticket, TicketAttachment, TicketEvent, TicketMessage

@@ -6,8 +6,8 @@ from itertools import count
 
 from accounts.models import Account, AccountProduct, ContactPerson, DistributionListEntry
 from helpdesk.runtime import Runtime
-from notifications import mailing_services
-from notifications.composing import MailingDraft
+from notifications.mailings import services as mailing_services
+from notifications.mailings.composing import MailingDraft
 
 _sequence = count(1)
 

@@ -7,8 +7,8 @@ from datetime import date
 from sqlalchemy import select
 
 from accounts.models import Account, LicenseLock
-from notifications import audience
-from notifications.mailings import Mailing, MailingDelivery
+from notifications.mailings import audience
+from notifications.mailings.models import Mailing, MailingDelivery
 from tests.integration.notifications.factories import make_account, make_mailing
 
 

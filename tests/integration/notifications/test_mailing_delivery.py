@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.db import utcnow
-from notifications import dispatch, mailing_services
-from notifications.mailings import MailingDelivery
+from notifications.mailings import dispatch
+from notifications.mailings import services as mailing_services
+from notifications.mailings.models import MailingDelivery
 from tests.dkimcheck import verify_all_signatures
 from tests.integration.notifications.factories import make_account, make_mailing
 

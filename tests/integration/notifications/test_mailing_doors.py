@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from helpdesk.cli import main
-from notifications.mailings import Mailing, MailingDelivery
+from notifications.mailings.models import Mailing, MailingDelivery
 from tests.integration.accounts.factories import make_staff, sign_in, token_for
 from tests.integration.notifications.factories import BODY, make_account
 

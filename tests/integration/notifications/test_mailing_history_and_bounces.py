@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from email import message_from_bytes
 
-from notifications import bounces, history, mailing_services
+from notifications import history
+from notifications.mailings import bounces
+from notifications.mailings import services as mailing_services
 from tests.integration.notifications.factories import make_account, make_mailing
 
 

@@ -15,7 +15,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from notifications import mailing_services
+from notifications.mailings import services as mailing_services
 from tests.integration.notifications.factories import make_account, make_mailing
 from tests.support import wait_until
 

@@ -7,7 +7,7 @@ from email.policy import default as default_policy
 
 from sqlalchemy import event, select
 
-from notifications.models import OutboundMessage
+from notifications.outbox.models import OutboundMessage
 from tests.dkimcheck import verify_all_signatures
 from tests.integration.accounts.factories import (
     csrf_token,

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from notifications.composing import DraftError, MailingDraft, body_html, check_draft
-from notifications.mailing_messages import quoted_printable
+from notifications.mailings.composing import DraftError, MailingDraft, body_html, check_draft
+from notifications.mailings.messages import quoted_printable
 
 LINK_HOSTS = ("kundencenter.example",)
 FAMILIES = {"JTL-Wawi": "#2C6FB7"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from email.message import EmailMessage
 
-from tickets.views import readable_message
+from tickets.portal.views import readable_message
 
 
 def test_scripts_and_event_handlers_are_removed_from_the_html_part():

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from accounts.models import EDITIONS
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from notifications import mailing_services as services
-from notifications.api import actor
-from notifications.composing import PURPOSE_LABELS, DraftError, MailingDraft
+from notifications.mailings import services
+from notifications.mailings.api import actor
+from notifications.mailings.composing import PURPOSE_LABELS, DraftError, MailingDraft
 
 blueprint = Blueprint("mailings", __name__, url_prefix="/ops/mailings")
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 @blueprint.errorhandler(services.MailingNotFound)
@@ -29,13 +25,13 @@ def _not_found(error: services.MailingNotFound) -> Any:
 @blueprint.get("")
 @requires("ops")
 def index() -> Any:
-    return render_template("notifications/index.html", mailings=services.list_mailings(_runtime()))
+    return render_template("notifications/index.html", mailings=services.list_mailings(current()))
 
 
 @blueprint.route("/neu", methods=["GET", "POST"])
 @requires("ops")
 def create() -> Any:
-    runtime = _runtime()
+    runtime = current()
     form = request.form
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -75,7 +71,7 @@ def create() -> Any:
 @blueprint.get("/<int:mailing_id>")
 @requires("ops")
 def show(mailing_id: int) -> Any:
-    runtime = _runtime()
+    runtime = current()
     account = request.args.get("konto") or None
     try:
         preview = services.preview(runtime, mailing_id, account)
@@ -100,7 +96,7 @@ ACTIONS = ("approve", "send", "pause", "resume", "cancel", "test")
 def act(mailing_id: int, action: str) -> Any:
     if action not in ACTIONS:
         return NotFound()
-    runtime = _runtime()
+    runtime = current()
     try:
         if action == "approve":
             services.approve(runtime, mailing_id, actor())
@@ -127,14 +123,14 @@ def act(mailing_id: int, action: str) -> Any:
 @blueprint.get("/<int:mailing_id>/fortschritt")
 @requires("ops")
 def progress(mailing_id: int) -> Any:
-    status = services.progress(_runtime(), mailing_id)
+    status = services.progress(current(), mailing_id)
     return render_template("notifications/progress.html", status=status, mailing_id=mailing_id)
 
 
 @blueprint.get("/<int:mailing_id>/empfaenger")
 @requires("ops")
 def recipients(mailing_id: int) -> Any:
-    runtime = _runtime()
+    runtime = current()
     query = request.args.get("q", "")
     return render_template(
         "notifications/recipients.html",

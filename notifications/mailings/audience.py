@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Account, AccountProduct, ContactPerson, DistributionListEntry
 from helpdesk.db import utcnow
-from notifications.mailings import Mailing, MailingDelivery
+from notifications.mailings.models import Mailing, MailingDelivery
 
 # The distribution list each purpose reaches besides first contact and contact persons.
 PURPOSE_LISTS = {

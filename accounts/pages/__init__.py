@@ -9,8 +9,11 @@ from flask import Flask, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import Unauthorized
 
-from accounts import api, auth, security_pages, signin, staff, views
-from accounts.forms import ActionForm
+from accounts import api, auth
+from accounts.pages import account as views
+from accounts.pages import security as security_pages
+from accounts.pages import signin, staff
+from accounts.pages.forms import ActionForm
 from helpdesk.security import ACCESS_ATTRIBUTE, current_principal, public
 
 

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from accounts.models import Account
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications import audience, composing, dispatch, dkim_fast, messages
-from notifications.composing import MailingDraft
-from notifications.mailing_messages import SENDER_NAME
-from notifications.mailings import DELIVERY_STATES, Mailing, MailingDelivery
+from notifications import dkim_fast, messages
+from notifications.mailings import audience, composing, dispatch
+from notifications.mailings.composing import MailingDraft
+from notifications.mailings.messages import SENDER_NAME
+from notifications.mailings.models import DELIVERY_STATES, Mailing, MailingDelivery
 from notifications.smtp import SmtpResult, SmtpTransport
 from tickets.services import routing_rules
 

@@ -13,21 +13,14 @@ from typing import Any, TypeVar
 import click
 
 from accounts.models import EDITIONS
-from helpdesk.config import ConfigError
-from helpdesk.runtime import Runtime, current
-from notifications import mailing_services as services
-from notifications.composing import DraftError, MailingDraft
-from notifications.mailings import PURPOSES
+from helpdesk.commands import runtime_or_exit
+from helpdesk.runtime import Runtime
+from notifications.mailings import services
+from notifications.mailings.composing import DraftError, MailingDraft
+from notifications.mailings.models import PURPOSES
 
 POLL_SECONDS = 0.5
 T = TypeVar("T")
-
-
-def _runtime() -> Runtime:
-    try:
-        return current()
-    except ConfigError as error:
-        raise click.ClickException(f"configuration: {error}") from None
 
 
 def _actor(value: str | None) -> str:
@@ -116,7 +109,7 @@ def create(
         follows_id=follows,
     )
     try:
-        mailing = services.create_mailing(_runtime(), draft, _actor(actor))
+        mailing = services.create_mailing(runtime_or_exit(), draft, _actor(actor))
     except DraftError as error:
         problems = "; ".join(f"{k}: {v}" for k, v in error.errors.items())
         raise click.ClickException(problems) from None
@@ -137,7 +130,7 @@ def _guarded(action: Callable[..., T], *args: Any) -> T:
 @actor_option
 def approve(mailing_id: int, actor: str | None) -> None:
     """Approve a mailing (a different person than its author)."""
-    mailing = _guarded(services.approve, _runtime(), mailing_id, _actor(actor))
+    mailing = _guarded(services.approve, runtime_or_exit(), mailing_id, _actor(actor))
     click.echo(f"mailing {mailing.id} approved by {mailing.approved_by}")
 
 
@@ -147,7 +140,7 @@ def approve(mailing_id: int, actor: str | None) -> None:
 @actor_option
 def send(mailing_id: int, wait: bool, actor: str | None) -> None:
     """Resolve the audience and start sending."""
-    runtime = _runtime()
+    runtime = runtime_or_exit()
     mailing = _guarded(services.start_sending, runtime, mailing_id, _actor(actor))
     click.echo(f"mailing {mailing.id}: {mailing.recipients} recipients queued")
     if wait:
@@ -175,7 +168,7 @@ def _wait(runtime: Runtime, mailing_id: int) -> int:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable counts per state.")
 def status(mailing_id: int, as_json: bool) -> None:
     """Counts per delivery state."""
-    progress = _guarded(services.progress, _runtime(), mailing_id)
+    progress = _guarded(services.progress, runtime_or_exit(), mailing_id)
     if as_json:
         click.echo(json.dumps(progress.as_dict()))
         return
@@ -188,7 +181,7 @@ def status(mailing_id: int, as_json: bool) -> None:
 @click.argument("mailing_id", type=int)
 def pause(mailing_id: int) -> None:
     """Pause a running mailing (running batches stop within a second)."""
-    _guarded(services.pause, _runtime(), mailing_id)
+    _guarded(services.pause, runtime_or_exit(), mailing_id)
     click.echo(f"mailing {mailing_id} paused")
 
 
@@ -196,7 +189,7 @@ def pause(mailing_id: int) -> None:
 @click.argument("mailing_id", type=int)
 def resume(mailing_id: int) -> None:
     """Resume a paused mailing."""
-    _guarded(services.resume, _runtime(), mailing_id)
+    _guarded(services.resume, runtime_or_exit(), mailing_id)
     click.echo(f"mailing {mailing_id} resumed")
 
 
@@ -204,7 +197,7 @@ def resume(mailing_id: int) -> None:
 @click.argument("mailing_id", type=int)
 def cancel(mailing_id: int) -> None:
     """Cancel a mailing; nothing more is sent."""
-    _guarded(services.cancel, _runtime(), mailing_id)
+    _guarded(services.cancel, runtime_or_exit(), mailing_id)
     click.echo(f"mailing {mailing_id} cancelled")
 
 
@@ -214,7 +207,7 @@ def cancel(mailing_id: int) -> None:
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text part.")
 def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
     """Print the mail as an account would receive it."""
-    shown = _guarded(services.preview, _runtime(), mailing_id, customer_number)
+    shown = _guarded(services.preview, runtime_or_exit(), mailing_id, customer_number)
     click.echo(f"Subject: {shown.subject}\n")
     click.echo(shown.html if html else shown.text)
 
@@ -225,7 +218,7 @@ def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
 @click.option("--account", "customer_number", help="Customer number to personalise for.")
 def test_send(mailing_id: int, to: str, customer_number: str | None) -> None:
     """Send the mail, marked [TEST], to yourself."""
-    result = _guarded(services.test_send, _runtime(), mailing_id, to, customer_number)
+    result = _guarded(services.test_send, runtime_or_exit(), mailing_id, to, customer_number)
     click.echo(result.reply)
     if not result.sent:
         sys.exit(1)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from notifications import mailing_services as services
-from notifications.composing import DraftError, MailingDraft
+from notifications.mailings import services
+from notifications.mailings.composing import DraftError, MailingDraft
 
 api = Blueprint("mailings_api", __name__, url_prefix="/api/v1/mailings")
 
@@ -18,10 +18,6 @@ def actor() -> str:
     """The person acting: the same for their session and their tokens (four-eyes rule)."""
     principal = current_principal()
     return str(principal.attributes.get("email") or principal.id)
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 def _problem(status: int, detail: str, **extra: Any) -> Any:
@@ -80,7 +76,7 @@ def draft_from(data: Any) -> MailingDraft:
 def create() -> Any:
     try:
         mailing = services.create_mailing(
-            _runtime(), draft_from(request.get_json(silent=True)), actor()
+            current(), draft_from(request.get_json(silent=True)), actor()
         )
     except DraftError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
@@ -90,25 +86,25 @@ def create() -> Any:
 @api.get("")
 @requires("ops")
 def index() -> Any:
-    return jsonify([mailing.as_dict() for mailing in services.list_mailings(_runtime())])
+    return jsonify([mailing.as_dict() for mailing in services.list_mailings(current())])
 
 
 @api.get("/<int:mailing_id>")
 @requires("ops")
 def show(mailing_id: int) -> Any:
-    return jsonify(services.progress(_runtime(), mailing_id).as_dict())
+    return jsonify(services.progress(current(), mailing_id).as_dict())
 
 
 @api.post("/<int:mailing_id>/approve")
 @requires("ops")
 def approve(mailing_id: int) -> Any:
-    return jsonify(services.approve(_runtime(), mailing_id, actor()).as_dict())
+    return jsonify(services.approve(current(), mailing_id, actor()).as_dict())
 
 
 @api.post("/<int:mailing_id>/send")
 @requires("ops")
 def send(mailing_id: int) -> Any:
-    return jsonify(services.start_sending(_runtime(), mailing_id, actor()).as_dict()), 202
+    return jsonify(services.start_sending(current(), mailing_id, actor()).as_dict()), 202
 
 
 CONTROLS = {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}
@@ -119,13 +115,13 @@ CONTROLS = {"pause": services.pause, "resume": services.resume, "cancel": servic
 def control(mailing_id: int, action: str) -> Any:
     if action not in CONTROLS:
         return _problem(404, "Unbekannte Aktion; erlaubt sind pause, resume und cancel.")
-    return jsonify(CONTROLS[action](_runtime(), mailing_id).as_dict())
+    return jsonify(CONTROLS[action](current(), mailing_id).as_dict())
 
 
 @api.get("/<int:mailing_id>/preview")
 @requires("ops")
 def preview(mailing_id: int) -> Any:
-    shown = services.preview(_runtime(), mailing_id, request.args.get("account"))
+    shown = services.preview(current(), mailing_id, request.args.get("account"))
     return jsonify(
         {
             "subject": shown.subject,
@@ -144,15 +140,15 @@ def test_send(mailing_id: int) -> Any:
     to = data.get("to") or current_principal().attributes.get("email")
     if not isinstance(to, str) or not to:
         return _problem(422, "Empfänger fehlt.", errors={"to": "Dieses Feld ist erforderlich."})
-    result = services.test_send(_runtime(), mailing_id, to, data.get("account"))
+    result = services.test_send(current(), mailing_id, to, data.get("account"))
     return jsonify({"to": to, "sent": result.sent, "reply": result.reply})
 
 
 @api.get("/<int:mailing_id>/deliveries")
 @requires("ops")
 def deliveries(mailing_id: int) -> Any:
-    services.get_mailing(_runtime(), mailing_id)
-    records = services.search_deliveries(_runtime(), mailing_id, request.args.get("q", ""))
+    services.get_mailing(current(), mailing_id)
+    records = services.search_deliveries(current(), mailing_id, request.args.get("q", ""))
     return jsonify(
         [
             {

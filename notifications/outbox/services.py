@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications import messages, rendering, signing
-from notifications.models import OutboundMessage
+from notifications.outbox.models import OutboundMessage
 from notifications.smtp import SmtpTransport, SmtpUnavailable
 
 log = logging.getLogger(__name__)

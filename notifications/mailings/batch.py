@@ -32,11 +32,12 @@ from sqlalchemy import Row, select, update
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications import bounces, dkim_fast, messages, outcomes
-from notifications.mailing_messages import MessageFactory, Thread, threads
-from notifications.mailings import Mailing, MailingDelivery
+from notifications import dkim_fast, messages
+from notifications.mailings import bounces, outcomes
+from notifications.mailings.messages import MessageFactory, Thread, threads
+from notifications.mailings.models import Mailing, MailingDelivery
+from notifications.mailings.throttle import Throttle
 from notifications.smtp import SmtpConnection, SmtpResult, SmtpTransport, SmtpUnavailable
-from notifications.throttle import Throttle
 
 CONTROL_CHECK_SECONDS = 0.5  # how often a running batch looks for pause or cancel
 RECONNECTS = 1  # after a dropped connection, one new one per batch; then the rest waits

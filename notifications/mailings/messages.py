@@ -22,8 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
-from notifications import bounces, composing, messages
-from notifications.mailings import Mailing, MailingDelivery
+from notifications import messages
+from notifications.mailings import bounces, composing
+from notifications.mailings.models import Mailing, MailingDelivery
 
 SENDER_NAME = "Kundencenter – Wichtiger Hinweis"
 MAX_THREAD_DEPTH = 20

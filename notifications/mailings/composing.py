@@ -21,7 +21,7 @@ from accounts.models import EDITIONS
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
 from notifications import rendering
-from notifications.mailings import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
+from notifications.mailings.models import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
 
 TEMPLATE = "mandatory_mailing"
 SUBJECT_MAX = 250

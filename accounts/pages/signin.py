@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, flash, redirect, render_template, session, url_for
 
 from accounts import auth, credentials, invitations, password_resets, users
-from accounts.forms import (
+from accounts.pages.forms import (
     AcceptInvitationForm,
     ActionForm,
     CodeForm,
@@ -18,7 +18,7 @@ from accounts.forms import (
 )
 from accounts.services import NotFound, ValidationError
 from helpdesk.forms import show_errors
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, public
 
 blueprint = Blueprint("signin", __name__)
@@ -31,10 +31,6 @@ RESET_REQUESTED = (
     "Wenn zu dieser E-Mail-Adresse ein Zugang besteht, haben wir Ihnen einen Link zum Festlegen"
     " eines neuen Passworts geschickt. Bitte prüfen Sie Ihr Postfach."
 )
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 def home_for(principal: Any) -> str:
@@ -73,7 +69,7 @@ def sign_in() -> Any:
         except auth.TooManyAttempts:
             form.form_errors.append(TOO_MANY)
             return render_template("accounts/sign_in.html", form=form), 429
-        user = users.check_password(_runtime(), email, form.password.data or "")
+        user = users.check_password(current(), email, form.password.data or "")
         if user is None:
             auth.count_failure(email=email)
             form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
@@ -89,8 +85,8 @@ def sign_in() -> Any:
 
 
 def _signed_in(user: Any) -> Any:
-    users.record_sign_in(_runtime(), user.id)
-    auth.start_session(users.get_user(_runtime(), user.id))
+    users.record_sign_in(current(), user.id)
+    auth.start_session(users.get_user(current(), user.id))
     return redirect(url_for("signin.root"))
 
 
@@ -107,8 +103,8 @@ def second_factor() -> Any:
         except auth.TooManyAttempts:
             form.code.errors = [TOO_MANY]
             return render_template("accounts/second_factor.html", form=form), 429
-        if users.check_second_factor(_runtime(), user_id, form.code.data or ""):
-            return _signed_in(users.get_user(_runtime(), user_id))
+        if users.check_second_factor(current(), user_id, form.code.data or ""):
+            return _signed_in(users.get_user(current(), user_id))
         auth.count_failure(user_id=user_id)
         form.code.errors = ["Der Code stimmt nicht."]
         return render_template("accounts/second_factor.html", form=form), 401
@@ -121,17 +117,17 @@ def enrol() -> Any:
     user_id = auth.pending("enrol")
     if user_id is None:
         return redirect(url_for("signin.sign_in"))
-    user = users.get_user(_runtime(), user_id)
+    user = users.get_user(current(), user_id)
     secret = session.setdefault("enrol_secret", credentials.new_totp_secret())
     form = CodeForm()
     if form.validate_on_submit():
         try:
-            codes = users.enable_totp(_runtime(), user_id, secret, form.code.data or "")
+            codes = users.enable_totp(current(), user_id, secret, form.code.data or "")
         except ValidationError as error:
             show_errors(form, error)
         else:
-            users.record_sign_in(_runtime(), user_id)
-            auth.start_session(users.get_user(_runtime(), user_id))
+            users.record_sign_in(current(), user_id)
+            auth.start_session(users.get_user(current(), user_id))
             return render_template("accounts/recovery_codes.html", codes=codes)
     return render_template(
         "accounts/enrol.html",
@@ -162,7 +158,7 @@ def forgot_password() -> Any:
         email = form.email.data or ""
         try:
             auth.count_reset_request(email)
-            password_resets.request_reset(_runtime(), email)
+            password_resets.request_reset(current(), email)
         except auth.TooManyAttempts:
             form.form_errors.append(TOO_MANY_RESETS)
             return render_template("accounts/forgot_password.html", form=form), 429
@@ -177,12 +173,12 @@ def forgot_password() -> Any:
 @blueprint.route("/anmelden/passwort-neu/<token>", methods=["GET", "POST"])
 @public("the single-use, expiring link in the password-reset e-mail is the credential")
 def reset_password(token: str) -> Any:
-    if password_resets.open_reset(_runtime(), token) is None:
+    if password_resets.open_reset(current(), token) is None:
         return render_template("accounts/password_reset_invalid.html"), 404
     form = NewPasswordForm()
     if form.validate_on_submit():
         try:
-            password_resets.reset_password(_runtime(), token, form.password.data or "")
+            password_resets.reset_password(current(), token, form.password.data or "")
         except ValidationError as error:
             show_errors(form, error)
         except NotFound:
@@ -197,14 +193,14 @@ def reset_password(token: str) -> Any:
 @blueprint.route("/einladung/<token>", methods=["GET", "POST"])
 @public("the single-use, expiring link in the invitation e-mail is the credential")
 def accept_invitation(token: str) -> Any:
-    invitation = invitations.open_invitation(_runtime(), token)
+    invitation = invitations.open_invitation(current(), token)
     if invitation is None:
         return render_template("accounts/invitation_invalid.html"), 404
     form = AcceptInvitationForm()
     if form.validate_on_submit():
         try:
             user = invitations.accept(
-                _runtime(), token, name=form.name.data or "", password=form.password.data or ""
+                current(), token, name=form.name.data or "", password=form.password.data or ""
             )
         except ValidationError as error:
             show_errors(form, error)

@@ -14,7 +14,6 @@ from flask import (
     Blueprint,
     Response,
     abort,
-    current_app,
     redirect,
     render_template,
     request,
@@ -24,7 +23,7 @@ from flask import (
 from markupsafe import Markup
 
 from helpdesk.forms import show_errors
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
@@ -46,10 +45,6 @@ BERLIN = ZoneInfo("Europe/Berlin")
 TICKET_USERS = "account.view"
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
 @portal.app_context_processor
 def _labels() -> dict[str, Any]:
     return {"priority_labels": PRIORITY_LABELS, "status_labels": STATUS_LABELS}
@@ -68,7 +63,7 @@ def my_tickets() -> Any:
     if viewer.staff:
         return redirect(url_for("console.queues"))
     ticket_filter, _errors = listing.parse_filter({"status": "alle"}, viewer)
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         try:
             page = listing.list_tickets(
                 session, viewer, ticket_filter, order="changed", cursor=request.args.get("cursor")
@@ -79,7 +74,7 @@ def my_tickets() -> Any:
 
 
 def _catalog_choices(form: Any) -> dict[str, Any]:
-    catalog = services.routing_rules(_runtime()).catalog_dict()
+    catalog = services.routing_rules(current()).catalog_dict()
     families = catalog["product_families"]
     form.product_family.choices = [("", "Bitte wählen")] + [
         (f["name"], f["name"]) for f in families
@@ -112,7 +107,7 @@ def new_ticket() -> Any:
 
 
 def _file(form: TicketForm, viewer: Viewer) -> Any:
-    runtime = _runtime()
+    runtime = current()
     data = {name: form[name].data for name in services.FORM_FIELDS}
     draft = services.parse_draft(
         data,
@@ -154,7 +149,7 @@ def show(number: str) -> Any:
 
 def _render_ticket(viewer: Viewer, number: str, reply: ReplyForm, secret: SensitiveForm) -> Any:
     try:
-        view = thread.ticket_view(_runtime(), viewer, number)
+        view = thread.ticket_view(current(), viewer, number)
     except TicketNotFound:
         abort(404)
     status = 422 if reply.errors or secret.errors else 200
@@ -175,7 +170,7 @@ def reply(number: str) -> Any:
     if form.validate_on_submit():
         try:
             thread.reply_as_customer(
-                _runtime(), viewer, number, form.text.data or "", request_uploads("attachments")
+                current(), viewer, number, form.text.data or "", request_uploads("attachments")
             )
         except TicketNotFound:
             abort(404)
@@ -194,7 +189,7 @@ def close(number: str) -> Any:
     viewer = current_viewer()
     if ActionForm().validate_on_submit():
         try:
-            thread.close_as_customer(_runtime(), viewer, number)
+            thread.close_as_customer(current(), viewer, number)
         except TicketNotFound:
             abort(404)
     return redirect(url_for("tickets.show", number=number))
@@ -208,7 +203,7 @@ def add_sensitive(number: str) -> Any:
     if form.validate_on_submit():
         try:
             thread.add_sensitive(
-                _runtime(),
+                current(),
                 viewer,
                 number,
                 form.sensitive_label.data or "",
@@ -227,7 +222,7 @@ def add_sensitive(number: str) -> Any:
 @requires(TICKET_USERS)
 def attachment(number: str, attachment_id: int) -> Any:
     try:
-        row, path = thread.attachment_for(_runtime(), current_viewer(), number, attachment_id)
+        row, path = thread.attachment_for(current(), current_viewer(), number, attachment_id)
     except TicketNotFound:
         abort(404)
     return send_file(
@@ -241,7 +236,7 @@ def email_history() -> Any:
     from notifications.history import account_history
 
     account_id = _account_id()
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         entries = account_history(session, account_id)
     return render_template("tickets/email_history.html", entries=entries)
 
@@ -253,7 +248,7 @@ def email_as_sent(kind: str, entry_id: int) -> Any:
 
     if kind not in ("ticket", "mailing"):
         abort(404)
-    runtime = _runtime()
+    runtime = current()
     with runtime.db.session() as session:
         raw = message_as_sent(session, runtime.settings, _account_id(), kind, entry_id)
     if raw is None:

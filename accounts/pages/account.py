@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from accounts import invitations, people, services
-from accounts.forms import (
+from accounts.pages.forms import (
     ActionForm,
     DistributionListForm,
     FirstContactForm,
@@ -19,15 +19,11 @@ from accounts.services import NotFound, ValidationError
 from accounts.users import get_user
 from accounts.vocabulary import contact_options, editions
 from helpdesk.forms import show_errors
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 
 blueprint = Blueprint("account", __name__, url_prefix="/konto")
 SAVED = "Ihre Änderungen wurden gespeichert."
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 def _account_id() -> int:
@@ -40,12 +36,12 @@ def _account_id() -> int:
 @blueprint.get("")
 @requires("customer")
 def overview() -> Any:
-    account = services.get_account(_runtime(), _account_id())
+    account = services.get_account(current(), _account_id())
     return render_template(
         "accounts/overview.html",
         account=account,
         edition=editions()[account.edition],
-        lists=people.distribution_lists(_runtime(), account.id),
+        lists=people.distribution_lists(current(), account.id),
         purposes=contact_options().distribution_purposes,
     )
 
@@ -53,12 +49,12 @@ def overview() -> Any:
 @blueprint.route("/firmenprofil", methods=["GET", "POST"])
 @requires("customer.contacts")
 def company_profile() -> Any:
-    account = services.get_account(_runtime(), _account_id())
+    account = services.get_account(current(), _account_id())
     form = FirstContactForm(data={"first_contact": account.first_contact})
     if form.validate_on_submit():
         try:
             services.change_first_contact(
-                _runtime(), account.id, form.first_contact.data or "", current_principal().id
+                current(), account.id, form.first_contact.data or "", current_principal().id
             )
         except ValidationError as error:
             show_errors(form, error)
@@ -74,8 +70,8 @@ def company_profile() -> Any:
 def contacts() -> Any:
     return render_template(
         "accounts/contacts.html",
-        contacts=people.list_contacts(_runtime(), _account_id()),
-        lists=people.distribution_lists(_runtime(), _account_id()),
+        contacts=people.list_contacts(current(), _account_id()),
+        lists=people.distribution_lists(current(), _account_id()),
         purposes=contact_options().distribution_purposes,
         action_form=ActionForm(),
     )
@@ -90,7 +86,7 @@ def new_contact() -> Any:
     if form.validate_on_submit():
         try:
             draft = people.parse_contact(form.service_data())
-            people.create_contact(_runtime(), _account_id(), draft, current_principal().id)
+            people.create_contact(current(), _account_id(), draft, current_principal().id)
         except ValidationError as error:
             show_errors(form, error)
         else:
@@ -104,7 +100,7 @@ def new_contact() -> Any:
 @requires("customer.contacts")
 def edit_contact(contact_id: int) -> Any:
     try:
-        contact = people.get_contact(_runtime(), _account_id(), contact_id)
+        contact = people.get_contact(current(), _account_id(), contact_id)
     except NotFound:
         abort(404)
     form = contact_person_form(obj=contact)
@@ -112,7 +108,7 @@ def edit_contact(contact_id: int) -> Any:
         try:
             draft = people.parse_contact(form.service_data())
             people.update_contact(
-                _runtime(), _account_id(), contact_id, draft, current_principal().id
+                current(), _account_id(), contact_id, draft, current_principal().id
             )
         except ValidationError as error:
             show_errors(form, error)
@@ -129,7 +125,7 @@ def delete_contact(contact_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        people.delete_contact(_runtime(), _account_id(), contact_id, current_principal().id)
+        people.delete_contact(current(), _account_id(), contact_id, current_principal().id)
     except NotFound:
         abort(404)
     flash("Der Ansprechpartner wurde gelöscht.")
@@ -142,12 +138,12 @@ def distribution_list(purpose: str) -> Any:
     option = contact_options().purpose(purpose)
     if option is None:
         abort(404)
-    current = people.distribution_lists(_runtime(), _account_id())[purpose]
-    form = DistributionListForm(data={"addresses": "\n".join(current)})
+    addresses = people.distribution_lists(current(), _account_id())[purpose]
+    form = DistributionListForm(data={"addresses": "\n".join(addresses)})
     if form.validate_on_submit():
         try:
             people.replace_distribution_list(
-                _runtime(),
+                current(),
                 _account_id(),
                 purpose,
                 (form.addresses.data or "").splitlines(),
@@ -169,11 +165,11 @@ def users() -> Any:
     if form.validate_on_submit():
         try:
             invitations.invite(
-                _runtime(),
+                current(),
                 account_id=_account_id(),
                 email=form.email.data or "",
                 permissions=form.permissions.data or [],
-                inviter=get_user(_runtime(), current_principal().attributes["user_id"]),
+                inviter=get_user(current(), current_principal().attributes["user_id"]),
             )
         except ValidationError as error:
             show_errors(form, error)
@@ -181,7 +177,7 @@ def users() -> Any:
             flash(f"Die Einladung an {form.email.data} wurde versendet.")
             return redirect(url_for("account.users"))
     status = 422 if form.errors else 200
-    admin = invitations.administration(_runtime(), _account_id())
+    admin = invitations.administration(current(), _account_id())
     return render_template(
         "accounts/users.html",
         form=form,
@@ -200,7 +196,7 @@ def user_permissions(user_id: int) -> Any:
         abort(400)
     try:
         invitations.set_permissions(
-            _runtime(), _account_id(), user_id, form.permissions.data or [], current_principal().id
+            current(), _account_id(), user_id, form.permissions.data or [], current_principal().id
         )
     except NotFound:
         abort(404)
@@ -218,7 +214,7 @@ def remove_user(user_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        invitations.remove_user(_runtime(), _account_id(), user_id, current_principal().id)
+        invitations.remove_user(current(), _account_id(), user_id, current_principal().id)
     except NotFound:
         abort(404)
     except ValidationError as error:
@@ -235,7 +231,7 @@ def revoke_invitation(invitation_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        invitations.revoke(_runtime(), _account_id(), invitation_id, current_principal().id)
+        invitations.revoke(current(), _account_id(), invitation_id, current_principal().id)
     except NotFound:
         abort(404)
     flash("Die Einladung wurde widerrufen.")

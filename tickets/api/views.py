@@ -10,13 +10,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import public, requires
-from tickets import listing, openapi, search, services, thread
+from tickets import listing, search, services, thread
 from tickets.access import TicketNotFound, current_viewer
-from tickets.console import find_caller
+from tickets.api import openapi
+from tickets.handling import find_caller
 from tickets.models import Ticket
 
 api = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
@@ -25,14 +26,10 @@ api = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 TICKET_USERS = "account.view"
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
 @api.post("/tickets")
 @requires(TICKET_USERS)
 def create_ticket() -> Any:
-    runtime = _runtime()
+    runtime = current()
     viewer = current_viewer()
     data = request.get_json(silent=True)
     if data is None:
@@ -71,7 +68,7 @@ def list_tickets() -> Any:
         errors["order"] = f"Erlaubt sind: {', '.join(listing.ORDERS)}."
     if errors:
         return _problem(422, "Ungültige Filter.", errors=errors)
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         if query := (request.args.get("q") or "").strip():
             ticket_filter = _with_search(session, ticket_filter, query)
         try:
@@ -104,7 +101,7 @@ def _with_search(
 def get_ticket(number: str) -> Any:
     viewer = current_viewer()
     try:
-        view = thread.ticket_view(_runtime(), viewer, number)
+        view = thread.ticket_view(current(), viewer, number)
     except TicketNotFound:
         return _problem(404, "Dieses Ticket gibt es nicht.")
     ticket = view.ticket
@@ -148,7 +145,7 @@ def get_ticket(number: str) -> Any:
 @api.get("/openapi.json")
 @public("the API description; it holds no data")
 def openapi_document() -> Any:
-    return jsonify(openapi.document(_runtime().settings.public_url))
+    return jsonify(openapi.document(current().settings.public_url))
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:

@@ -4,20 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, render_template, request
+from flask import Blueprint, abort, render_template, request
 
 from accounts import auth, invitations, people, services
-from accounts.forms import SearchForm
+from accounts.pages.forms import SearchForm
 from accounts.services import NotFound
 from accounts.vocabulary import contact_options, editions
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import requires
 
 blueprint = Blueprint("staff_accounts", __name__, url_prefix="/verwaltung/konten")
-
-
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
 
 
 @blueprint.get("")
@@ -25,7 +21,7 @@ def _runtime() -> Runtime:
 def search() -> Any:
     form = SearchForm(request.args)
     query = (form.q.data or "").strip()
-    matches = services.find_accounts(_runtime(), query) if query else []
+    matches = services.find_accounts(current(), query) if query else []
     return render_template(
         "accounts/staff_search.html", form=form, query=query, matches=matches, editions=editions()
     )
@@ -35,7 +31,7 @@ def search() -> Any:
 @requires("agent")
 def detail(customer_number: str) -> Any:
     try:
-        account = services.account_by_number(_runtime(), customer_number)
+        account = services.account_by_number(current(), customer_number)
     except NotFound:
         abort(404)
     auth.require_account_access(account.id)
@@ -43,9 +39,9 @@ def detail(customer_number: str) -> Any:
         "accounts/staff_account.html",
         account=account,
         edition=editions()[account.edition],
-        contacts=people.list_contacts(_runtime(), account.id),
-        lists=people.distribution_lists(_runtime(), account.id),
+        contacts=people.list_contacts(current(), account.id),
+        lists=people.distribution_lists(current(), account.id),
         purposes=contact_options().distribution_purposes,
-        admin=invitations.administration(_runtime(), account.id),
-        audit=services.audit_log(_runtime(), account.id, limit=50),
+        admin=invitations.administration(current(), account.id),
+        audit=services.audit_log(current(), account.id, limit=50),
     )

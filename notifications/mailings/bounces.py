@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
-from notifications.mailings import MailingDelivery
+from notifications.mailings.models import MailingDelivery
 
 TAG_LENGTH = 10
 _VERP = re.compile(rf"bounce-(\d{{1,18}})-([0-9a-f]{{{TAG_LENGTH}}})")

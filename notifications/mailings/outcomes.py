@@ -13,7 +13,7 @@ from sqlalchemy import Integer, Row, bindparam, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.db import UTCDateTime, utcnow
-from notifications.mailings import MailingDelivery
+from notifications.mailings.models import MailingDelivery
 
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200)
 

@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from helpdesk.forms import show_errors
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from tickets import console, listing, search, sensitive, services, thread
+from tickets import handling, listing, search, sensitive, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     PRIORITY_LABELS,
@@ -29,12 +29,8 @@ from tickets.models import STATUSES, parse_number
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
 def _queues() -> list[tuple[str, str]]:
-    rules = services.routing_rules(_runtime())
+    rules = services.routing_rules(current())
     return [(queue.id, queue.name) for queue in rules.queues]
 
 
@@ -44,7 +40,7 @@ def queues() -> Any:
     viewer = current_viewer(staff_only=True)
     ticket_filter, errors = listing.parse_filter(request.args, viewer)
     query = (request.args.get("q") or "").strip()
-    with _runtime().db.session() as session:
+    with current().db.session() as session:
         counts = listing.queue_counts(session, _queues(), viewer)
         if query:
             ticket_filter = replace(
@@ -74,7 +70,7 @@ def ticket(number: str) -> Any:
 
 
 def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any:
-    runtime = _runtime()
+    runtime = current()
     try:
         view = thread.ticket_view(runtime, viewer, number)
     except TicketNotFound:
@@ -86,7 +82,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     change.status.choices = [("", "unverändert"), *STATUS_LABELS.items()]
     assign = forms.get("assign_form") or AssignForm()
     assign.assignee.choices = [("", "niemand")] + [
-        (str(agent_id), name) for agent_id, name in console.agents_for(runtime, view.ticket.queue)
+        (str(agent_id), name) for agent_id, name in handling.agents_for(runtime, view.ticket.queue)
     ]
     return render_template(
         "tickets/console_ticket.html",
@@ -127,7 +123,7 @@ def claim(number: str) -> Any:
     return _act(
         number,
         ActionForm(),
-        lambda viewer: console.claim(_runtime(), viewer, number),
+        lambda viewer: handling.claim(current(), viewer, number),
         "action_form",
     )
 
@@ -141,7 +137,7 @@ def assign(number: str) -> Any:
     return _act(
         number,
         form,
-        lambda viewer: console.assign(_runtime(), viewer, number, assignee_id),
+        lambda viewer: handling.assign(current(), viewer, number, assignee_id),
         "assign_form",
     )
 
@@ -154,7 +150,7 @@ def reply(number: str) -> Any:
         number,
         form,
         lambda viewer: thread.reply_as_agent(
-            _runtime(), viewer, number, form.text.data or "", request_uploads("attachments")
+            current(), viewer, number, form.text.data or "", request_uploads("attachments")
         ),
         "reply_form",
     )
@@ -167,7 +163,7 @@ def note(number: str) -> Any:
     return _act(
         number,
         form,
-        lambda viewer: thread.add_note(_runtime(), viewer, number, form.text.data or ""),
+        lambda viewer: thread.add_note(current(), viewer, number, form.text.data or ""),
         "note_form",
     )
 
@@ -179,8 +175,8 @@ def change(number: str) -> Any:
     return _act(
         number,
         form,
-        lambda viewer: console.change(
-            _runtime(),
+        lambda viewer: handling.change(
+            current(),
             viewer,
             number,
             reason=form.reason.data or "",
@@ -199,8 +195,8 @@ def bill(number: str) -> Any:
     return _act(
         number,
         form,
-        lambda viewer: console.bill_no_emergency(
-            _runtime(), viewer, number, form.reason.data or ""
+        lambda viewer: handling.bill_no_emergency(
+            current(), viewer, number, form.reason.data or ""
         ),
         "billing_form",
     )
@@ -214,7 +210,7 @@ def reveal(number: str) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        revealed = sensitive.reveal(_runtime(), parse_number(number) or 0, current_principal())
+        revealed = sensitive.reveal(current(), parse_number(number) or 0, current_principal())
     except sensitive.NotAllowed:
         abort(403)
     response = current_app.make_response(_render(viewer, number, revealed=revealed))
@@ -227,7 +223,7 @@ def reveal(number: str) -> Any:
 def phone() -> Any:
     viewer = current_viewer(staff_only=True)
     form = PhoneForm()
-    catalog = services.routing_rules(_runtime()).catalog_dict()
+    catalog = services.routing_rules(current()).catalog_dict()
     families = catalog["product_families"]
     form.product_family.choices = [(f["name"], f["name"]) for f in families]
     form.component.choices = [(c, c) for f in families for c in f["components"]]
@@ -242,8 +238,8 @@ def phone() -> Any:
         if not fields["text"]:
             fields["text"] = f"Anruf über die Hotline, Stichwort: {fields['keyword']}"
         try:
-            created = console.file_by_phone(
-                _runtime(), viewer, form.customer_number.data or "", fields
+            created = handling.file_by_phone(
+                current(), viewer, form.customer_number.data or "", fields
             )
         except services.ValidationError as error:
             show_errors(form, error)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications.mailings import OPEN_DELIVERY_STATES, Mailing, MailingDelivery
+from notifications.mailings.models import OPEN_DELIVERY_STATES, Mailing, MailingDelivery
 
 log = logging.getLogger(__name__)
 JOB = "workers.jobs.send_mailing_batch"

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, session, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 
 from accounts import auth, credentials, tokens, users
-from accounts.forms import ActionForm, CodeForm, TokenForm
 from accounts.invitations import PERMISSION_LABELS
+from accounts.pages.forms import ActionForm, CodeForm, TokenForm
 from accounts.services import NotFound, ValidationError
 from helpdesk.forms import show_errors
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 
 blueprint = Blueprint("security", __name__, url_prefix="/konto/sicherheit")
@@ -23,24 +23,20 @@ SCOPE_LABELS = PERMISSION_LABELS | {
 }
 
 
-def _runtime() -> Runtime:
-    return current_app.extensions["runtime"]
-
-
 def _user_id() -> int:
     return current_principal().attributes["user_id"]
 
 
 def _token_form() -> TokenForm:
     form = TokenForm()
-    user = users.get_user(_runtime(), _user_id())
+    user = users.get_user(current(), _user_id())
     grantable = sorted(tokens.grantable_scopes(user))
     form.scopes.choices = [(scope, SCOPE_LABELS.get(scope, scope)) for scope in grantable]
     return form
 
 
 def _page(**forms: Any) -> Any:
-    user = users.get_user(_runtime(), _user_id())
+    user = users.get_user(current(), _user_id())
     secret = (
         None
         if user.totp_enabled
@@ -54,7 +50,7 @@ def _page(**forms: Any) -> Any:
         code_form=forms.get("code_form") or CodeForm(),
         token_form=forms.get("token_form") or _token_form(),
         action_form=ActionForm(),
-        tokens=tokens.tokens_of(_runtime(), user.id),
+        tokens=tokens.tokens_of(current(), user.id),
         scope_labels=SCOPE_LABELS,
         new_token=forms.get("new_token"),
         must_enrol=current_principal().attributes.get("must_enrol", False),
@@ -75,11 +71,11 @@ def enable_two_factor() -> Any:
     if not form.validate_on_submit() or not isinstance(secret, str):
         return _page(code_form=form), 422
     try:
-        codes = users.enable_totp(_runtime(), _user_id(), secret, form.code.data or "")
+        codes = users.enable_totp(current(), _user_id(), secret, form.code.data or "")
     except ValidationError as error:
         show_errors(form, error)
         return _page(code_form=form), 422
-    auth.start_session(users.get_user(_runtime(), _user_id()))
+    auth.start_session(users.get_user(current(), _user_id()))
     return render_template("accounts/recovery_codes.html", codes=codes)
 
 
@@ -90,11 +86,11 @@ def disable_two_factor() -> Any:
     if not form.validate_on_submit():
         return _page(code_form=form), 422
     try:
-        users.disable_totp(_runtime(), _user_id(), form.code.data or "")
+        users.disable_totp(current(), _user_id(), form.code.data or "")
     except ValidationError as error:
         show_errors(form, error)
         return _page(code_form=form), 422
-    auth.start_session(users.get_user(_runtime(), _user_id()))
+    auth.start_session(users.get_user(current(), _user_id()))
     flash("Die Zwei-Faktor-Anmeldung ist ausgeschaltet.")
     return redirect(url_for("security.overview"))
 
@@ -107,7 +103,7 @@ def create_token() -> Any:
         return _page(token_form=form), 422
     try:
         _token, plain = tokens.issue(
-            _runtime(), _user_id(), form.name.data or "", form.scopes.data or []
+            current(), _user_id(), form.name.data or "", form.scopes.data or []
         )
     except ValidationError as error:
         show_errors(form, error)
@@ -121,7 +117,7 @@ def revoke_token(token_id: int) -> Any:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
-        tokens.revoke(_runtime(), _user_id(), token_id)
+        tokens.revoke(current(), _user_id(), token_id)
     except NotFound:
         abort(404)
     flash("Der Token wurde widerrufen.")

@@ -1,0 +1,1 @@
+"""Mandatory mailings ("Pflichtmailings"): compose, approve, resolve the audience, send."""

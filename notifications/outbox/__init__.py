@@ -1,0 +1,1 @@
+"""The transactional outbox: every single e-mail of the service, queued, signed and sent once."""

@@ -1,0 +1,1 @@
+"""The JSON API for tickets (bearer tokens only) and its OpenAPI document."""
