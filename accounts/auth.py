@@ -10,14 +10,14 @@ import hashlib
 import time
 from typing import Any
 
-from flask import Flask, abort, request, session
+from flask import abort, request, session
 from redis.exceptions import RedisError
 
 from accounts import tokens
 from accounts.models import User
 from accounts.users import SESSION, granted_permissions
 from helpdesk.runtime import current
-from helpdesk.security import Principal, current_principal, principal_loader
+from helpdesk.security import Principal, current_principal
 
 SIGN_IN_WINDOW = 15 * 60
 SIGN_IN_LIMITS = {"email": 10, "ip": 50, "code": 5}
@@ -28,10 +28,6 @@ PENDING_VALID_FOR = 10 * 60
 
 class TooManyAttempts(Exception):
     """Sign-in attempts or reset requests for this address, client or user exceeded the limit."""
-
-
-def register(app: Flask) -> None:
-    principal_loader(app, load_principal)
 
 
 def load_principal() -> Principal | None:

@@ -6,13 +6,15 @@ import logging
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, Unauthorized
 
 from helpdesk import health, security
 from helpdesk.config import PROJECT_ROOT, Settings, load_settings
+from helpdesk.navigation import navigation
 from helpdesk.runtime import Runtime, install
+from helpdesk.security import principal_loader, public
 
 csrf = CSRFProtect()
 MAX_REQUEST_BYTES = 25 * 1024 * 1024
@@ -46,37 +48,61 @@ def create_app(settings: Settings | None = None) -> Flask:
     _register_blueprints(app, settings)
     app.before_request(security.enforce_access)
     app.after_request(_security_headers)
+    app.register_error_handler(401, _sign_in_first)
     app.register_error_handler(HTTPException, _http_error)
     return app
 
 
 def _register_blueprints(app: Flask, settings: Settings) -> None:
-    from accounts.pages import register as register_accounts
-    from notifications.mailings.api import api as mailings_api
-    from notifications.mailings.views import blueprint as mailings_pages
-    from tickets.api.views import api as tickets_api
-    from tickets.console.views import blueprint as tickets_console
-    from tickets.portal.views import portal as tickets_portal
-    from tickets.routing.views import register as register_routing
+    """Every door of the service, mounted here and nowhere else."""
+    from accounts import api as accounts_api
+    from accounts.auth import load_principal
+    from accounts.pages import account, security, signin, staff
+    from notifications.mailings import api as mailings_api
+    from notifications.mailings import views as mailings_pages
+    from tickets.api import views as tickets_api
+    from tickets.console import views as console
+    from tickets.portal import views as portal
+    from tickets.routing import views as routing_api
     from tickets.services import routing_status
-    from tickets.sla.views import blueprint as sla_pages
+    from tickets.sla import views as sla_pages
 
+    principal_loader(app, load_principal)
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)
-    app.register_blueprint(tickets_api)
-    csrf.exempt(tickets_api)  # JSON API: no cookies are trusted there, only bearer tokens
-    app.register_blueprint(tickets_portal)
-    app.register_blueprint(tickets_console)
-    app.register_blueprint(sla_pages)
-    register_accounts(app, csrf)
-    register_routing(app)
-    app.register_blueprint(mailings_api)
-    csrf.exempt(mailings_api)  # JSON API: bearer tokens only
-    app.register_blueprint(mailings_pages)
+    pages = (
+        signin.blueprint,
+        account.blueprint,
+        security.blueprint,
+        staff.blueprint,
+        portal.portal,
+        console.blueprint,
+        sla_pages.blueprint,
+        mailings_pages.blueprint,
+    )
+    for blueprint in pages:
+        app.register_blueprint(blueprint)
+    # JSON APIs trust no cookie, only bearer tokens, so they carry no CSRF token.
+    for blueprint in (tickets_api.api, accounts_api.api, routing_api.blueprint, mailings_api.api):
+        app.register_blueprint(blueprint)
+        csrf.exempt(blueprint)
     if settings.development:
         from helpdesk.devmail import blueprint as devmail
 
         app.register_blueprint(devmail)
+    app.context_processor(navigation)
+    _declare_static(app)
+
+
+def _declare_static(app: Flask) -> None:
+    """Flask's own static view carries no access rule; stylesheets and scripts are public."""
+    serve = app.view_functions["static"]
+
+    @public("stylesheets and scripts of the pages; nothing secret lives in static/")
+    def static(filename: str) -> Any:
+        return serve(filename=filename)
+
+    app.view_functions["static"] = static
 
 
 def _security_headers(response: Response) -> Response:
@@ -91,10 +117,24 @@ def _security_headers(response: Response) -> Response:
     return response
 
 
+def _is_api() -> bool:
+    return request.path.startswith(("/api/", "/healthz"))
+
+
+def _problem(status: int, detail: str | None) -> Any:
+    body = {"title": HTTPStatus(status).phrase, "status": status, "detail": detail}
+    return jsonify(body), status, {"Content-Type": "application/problem+json"}
+
+
+def _sign_in_first(error: Unauthorized) -> Any:
+    """Pages send anonymous visitors to the sign-in form; the API answers 401."""
+    if _is_api():
+        return _problem(401, error.description)
+    return redirect(url_for("signin.sign_in"))
+
+
 def _http_error(error: HTTPException) -> Any:
     """JSON problem details on the API and health endpoints, plain pages elsewhere."""
-    if request.path.startswith(("/api/", "/healthz")):
-        status = error.code or 500
-        body = {"title": HTTPStatus(status).phrase, "status": status, "detail": error.description}
-        return jsonify(body), status, {"Content-Type": "application/problem+json"}
+    if _is_api():
+        return _problem(error.code or 500, error.description)
     return error

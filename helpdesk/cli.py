@@ -1,4 +1,4 @@
-"""The one command-line door: `helpdesk ...`."""
+"""The one command-line door, `helpdesk ...`: the core's commands and every domain's group."""
 
 from __future__ import annotations
 
@@ -8,20 +8,12 @@ import sys
 import click
 
 from accounts.cli import accounts
-from helpdesk.config import ConfigError, Settings, load_settings
-from helpdesk.runtime import Runtime, current
+from helpdesk.commands import runtime_or_exit, settings_or_exit
 from notifications.mailings.cli import mailings
 from tickets.cli import keys
 from tickets.inbound.cli import mail_in
 from tickets.routing.cli import routes
 from tickets.sla.cli import sla
-
-
-def settings_or_exit() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as error:
-        raise click.ClickException(f"configuration: {error}") from None
 
 
 @click.group()
@@ -62,10 +54,9 @@ def db_revision(message: str, autogenerate: bool) -> None:
 def worker(burst: bool, queues: tuple[str, ...]) -> None:
     """Run an RQ worker (with its scheduler) on the given queues."""
     from helpdesk.worker import run_worker
+    from workers.schedule import PERIODIC
 
-    runtime = current() if settings_or_exit() else None
-    assert runtime is not None
-    sys.exit(0 if run_worker(runtime, queues, burst=burst) else 1)
+    sys.exit(0 if run_worker(runtime_or_exit(), queues, PERIODIC, burst=burst) else 1)
 
 
 @main.group()
@@ -86,9 +77,12 @@ def dkim_dns_record() -> None:
 @click.option("--port", type=int, envvar="PORT", default=8000, show_default=True)
 def stack(port: int) -> None:
     """Start web app, worker and local SMTP server in the foreground (what `make run` runs)."""
+    from accounts.demo import announcement
     from helpdesk.stack import run_stack
 
-    sys.exit(run_stack(settings_or_exit(), port))
+    settings = settings_or_exit()
+    notes = announcement() if settings.development else []
+    sys.exit(run_stack(settings, port, notes))
 
 
 @main.group()
@@ -107,7 +101,7 @@ def seed_demo(if_empty: bool, as_json: bool) -> None:
     from tickets.demo import seed_demo as seed_tickets
     from tickets.services import routing_rules
 
-    runtime = Runtime(settings_or_exit())
+    runtime = runtime_or_exit()
     queue_ids = [queue.id for queue in routing_rules(runtime).queues]
     people = seed_accounts(runtime, queue_ids, if_empty=if_empty, issue_tokens=as_json)
     created = seed_tickets(runtime, if_empty=if_empty)

@@ -17,5 +17,5 @@ def settings_or_exit() -> Settings:
 
 
 def runtime_or_exit() -> Runtime:
-    """A runtime for this command, made the process's; a malformed setting ends it with one line."""
+    """A runtime for this command from the environment, made the process's (jobs use it too)."""
     return install(Runtime(settings_or_exit()))

@@ -22,9 +22,10 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from flask import Blueprint, abort, current_app, render_template
+from flask import Blueprint, abort, render_template
 
 from helpdesk.db import utcnow
+from helpdesk.runtime import current
 from helpdesk.security import public
 
 MAX_MESSAGE_BYTES = 30 * 1024 * 1024
@@ -125,7 +126,7 @@ blueprint = Blueprint("devmail", __name__, url_prefix="/dev/mail")
 
 
 def _store() -> MailStore:
-    return MailStore(current_app.extensions["runtime"].settings.mail_store_dir)
+    return MailStore(current().settings.mail_store_dir)
 
 
 @blueprint.get("")

@@ -1,4 +1,4 @@
-"""Form plumbing shared by every page: a service's field errors shown on the form."""
+"""Form plumbing shared by every page: the button form, a service's field errors on a form."""
 
 from __future__ import annotations
 
@@ -6,6 +6,10 @@ from flask_wtf import FlaskForm
 from wtforms import Field
 
 from helpdesk.errors import ValidationError
+
+
+class ActionForm(FlaskForm):
+    """A button that changes something (claim, close, revoke, sign out): only the CSRF token."""
 
 
 def show_errors(form: FlaskForm, error: ValidationError) -> None:

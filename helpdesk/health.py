@@ -11,7 +11,7 @@ from flask import Blueprint, Flask, current_app, jsonify
 from rq import Worker
 from sqlalchemy import text
 
-from helpdesk.runtime import Runtime
+from helpdesk.runtime import Runtime, current
 from helpdesk.security import public
 
 blueprint = Blueprint("health", __name__)
@@ -20,7 +20,7 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 @public("load balancers and operators probe it; it reveals no data")
 def healthz() -> Any:
-    runtime: Runtime = current_app.extensions["runtime"]
+    runtime: Runtime = current()
     checks = {
         "database": _check(lambda: _database(runtime)),
         "redis": _check(lambda: _redis(runtime)),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 
@@ -13,20 +12,19 @@ from sqlalchemy import MetaData
 from helpdesk.config import PROJECT_ROOT, Settings
 from helpdesk.db import Base
 
-# Every module that defines tables; the migrations must cover all of them.
-MODEL_MODULES = (
-    "tickets.models",
-    "notifications.outbox.models",
-    "accounts.models",
-    "notifications.mailings.models",
-    "tickets.sla.models",
-)
-
 
 def model_metadata() -> MetaData:
-    """The metadata of all domain models (imported here so none is forgotten)."""
-    for module in MODEL_MODULES:
-        importlib.import_module(module)
+    """The metadata of every domain's tables; the migrations must cover all of them.
+
+    Part of the composition root: the core names the domain model modules here, and only here,
+    when a process first needs the schema.
+    """
+    import accounts.models  # noqa: F401  (imported for its tables)
+    import notifications.mailings.models
+    import notifications.outbox.models  # noqa: F401
+    import tickets.models
+    import tickets.sla.models  # noqa: F401
+
     return Base.metadata
 
 

@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import redis
@@ -24,7 +25,7 @@ STOP_TIMEOUT = 15
 DEV_SMTP_PORT = 8025
 
 
-def run_stack(settings: Settings, port: int) -> int:
+def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
     env = dict(os.environ)
     bin_dir = Path(sys.executable).parent
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -68,7 +69,7 @@ def run_stack(settings: Settings, port: int) -> int:
             "helpdesk.wsgi:app",
         ]
         children.append(("web", _spawn(web, env)))
-        _announce(settings, port, env)
+        _announce(settings, port, env, notes)
         while not stopping:
             for name, process in children:
                 if process.poll() is not None:
@@ -151,7 +152,7 @@ def _free_port(preferred: int) -> int:
         return probe.getsockname()[1]
 
 
-def _announce(settings: Settings, port: int, env: dict[str, str]) -> None:
+def _announce(settings: Settings, port: int, env: dict[str, str], notes: Sequence[str]) -> None:
     lines = [
         "",
         f"  Support service running: http://127.0.0.1:{port}/",
@@ -162,9 +163,6 @@ def _announce(settings: Settings, port: int, env: dict[str, str]) -> None:
         lines.append(f"  SMTP (mail store):       {env['SMTP_URL']}")
         lines.append(f"  Support mail in:         send to {', '.join(settings.support_mailboxes)}")
     lines.append(f"  LMTP (mail-in):          {settings.mail_in_host}:{env['MAIL_IN_PORT']}")
-    if settings.development:
-        from accounts.demo import announcement
-
-        lines.extend(announcement())
+    lines.extend(notes)
     lines.append("  Stop with Ctrl-C.")
     print("\n".join(lines) + "\n", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
@@ -19,21 +20,19 @@ class Periodic:
     """A job enqueued every ``interval`` seconds by exactly one of the running workers."""
 
     name: str
-    function: str  # dotted path, as RQ stores it
+    function: Callable[[], object]
     interval: int
     queue: str = "default"
     at_start: bool = False  # also once when a worker starts, to catch up on what it missed
 
 
-PERIODIC_JOBS: list[Periodic] = [
-    Periodic("sweep-outbox", "workers.jobs.sweep_outbox", 60, "mail"),
-    Periodic("mailing-tick", "workers.jobs.mailing_tick", 10, "mail"),
-    Periodic("purge-sensitive-data", "tickets.sensitive.purge_expired_job", 3600),
-    Periodic("sla-reconcile", "workers.jobs.reconcile_sla", 60, at_start=True),
-]
-
-
-def run_worker(runtime: Runtime, queues: tuple[str, ...], *, burst: bool = False) -> bool:
+def run_worker(
+    runtime: Runtime,
+    queues: tuple[str, ...],
+    periodic: Sequence[Periodic] = (),
+    *,
+    burst: bool = False,
+) -> bool:
     """Work the queues until stopped (or, with ``burst``, until they are empty).
 
     SimpleWorker runs jobs in this process: no fork per job, and the database pool and SMTP
@@ -43,11 +42,14 @@ def run_worker(runtime: Runtime, queues: tuple[str, ...], *, burst: bool = False
     install(runtime)
     stop = threading.Event()
     if not burst:
-        for job in PERIODIC_JOBS:
+        for job in periodic:
             if job.at_start:
                 runtime.queue(job.queue).enqueue(job.function, job_timeout=job.interval)
         threading.Thread(
-            target=_enqueue_periodic, args=(runtime, stop), name="periodic", daemon=True
+            target=_enqueue_periodic,
+            args=(runtime, periodic, stop),
+            name="periodic",
+            daemon=True,
         ).start()
     worker = SimpleWorker([runtime.queue(name) for name in queues], connection=runtime.redis)
     try:
@@ -56,9 +58,11 @@ def run_worker(runtime: Runtime, queues: tuple[str, ...], *, burst: bool = False
         stop.set()
 
 
-def _enqueue_periodic(runtime: Runtime, stop: threading.Event) -> None:
+def _enqueue_periodic(
+    runtime: Runtime, periodic: Sequence[Periodic], stop: threading.Event
+) -> None:
     while not stop.wait(timeout=5):
-        for job in PERIODIC_JOBS:
+        for job in periodic:
             _enqueue_if_due(runtime, job)
 
 

@@ -9,7 +9,7 @@ from helpdesk.db import make_engine
 from helpdesk.migrate import model_metadata
 from tickets.search import include_object
 
-# helpdesk.migrate.MODEL_MODULES is the one list of modules that define tables.
+# helpdesk.migrate.model_metadata names every module that defines tables, in one place.
 target_metadata = model_metadata()
 
 

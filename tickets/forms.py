@@ -75,10 +75,6 @@ class SensitiveForm(FlaskForm):
     sensitive_value = PasswordField("Zugangsdaten")
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something (claim, close, reveal): only the CSRF token."""
-
-
 class NoteForm(FlaskForm):
     text = TextAreaField("Interne Notiz")
 

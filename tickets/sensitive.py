@@ -289,10 +289,3 @@ def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
             for ticket_id in ticket_ids
         )
     return purged
-
-
-def purge_expired_job() -> int:
-    """Periodic RQ job: purge sensitive data of tickets closed longer than the retention."""
-    from helpdesk.runtime import current
-
-    return purge_expired(current())

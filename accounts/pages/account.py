@@ -8,7 +8,6 @@ from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
 from accounts import invitations, people, services
 from accounts.pages.forms import (
-    ActionForm,
     DistributionListForm,
     FirstContactForm,
     InvitationForm,
@@ -18,7 +17,7 @@ from accounts.pages.forms import (
 from accounts.services import NotFound, ValidationError
 from accounts.users import get_user
 from accounts.vocabulary import contact_options, editions
-from helpdesk.forms import show_errors
+from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 

@@ -32,10 +32,6 @@ class CheckboxList(SelectMultipleField):
         """Unknown values are reported by the services, with the field's name."""
 
 
-class ActionForm(FlaskForm):
-    """A button that changes something (delete, revoke, sign out): only the CSRF token."""
-
-
 class SignInForm(FlaskForm):
     email = EmailField("E-Mail-Adresse", validators=[DataRequired(REQUIRED)])
     password = PasswordField("Passwort", validators=[DataRequired(REQUIRED)])

@@ -8,9 +8,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, session, u
 
 from accounts import auth, credentials, tokens, users
 from accounts.invitations import PERMISSION_LABELS
-from accounts.pages.forms import ActionForm, CodeForm, TokenForm
+from accounts.pages.forms import CodeForm, TokenForm
 from accounts.services import NotFound, ValidationError
-from helpdesk.forms import show_errors
+from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 

@@ -10,14 +10,13 @@ from flask import Blueprint, flash, redirect, render_template, session, url_for
 from accounts import auth, credentials, invitations, password_resets, users
 from accounts.pages.forms import (
     AcceptInvitationForm,
-    ActionForm,
     CodeForm,
     NewPasswordForm,
     PasswordResetRequestForm,
     SignInForm,
 )
 from accounts.services import NotFound, ValidationError
-from helpdesk.forms import show_errors
+from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public
 

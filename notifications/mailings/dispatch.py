@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications.mailings.models import OPEN_DELIVERY_STATES, Mailing, MailingDelivery
+from workers import jobs
 
 log = logging.getLogger(__name__)
-JOB = "workers.jobs.send_mailing_batch"
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ def enqueue_batches(runtime: Runtime, mailing_id: int, ids: list[int]) -> int:
     queue.enqueue_many(
         [
             queue.prepare_data(
-                JOB,
+                jobs.send_mailing_batch,
                 args=(mailing_id, first, last),
                 timeout=runtime.settings.mailing_lease_seconds,
                 result_ttl=600,

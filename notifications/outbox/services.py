@@ -23,6 +23,7 @@ from helpdesk.runtime import Runtime
 from notifications import messages, rendering, signing
 from notifications.outbox.models import OutboundMessage
 from notifications.smtp import SmtpTransport, SmtpUnavailable
+from workers import jobs
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +99,7 @@ def enqueue_delivery(
     queue.enqueue_many(
         [
             queue.prepare_data(
-                "workers.jobs.deliver_outbound",
+                jobs.deliver_outbound,
                 args=(outbound_id,),
                 job_id=f"outbound-{outbound_id}",
                 retry=RETRY,

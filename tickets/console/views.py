@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
-from helpdesk.forms import show_errors
+from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from tickets import handling, listing, search, sensitive, services, thread
@@ -15,7 +15,6 @@ from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
-    ActionForm,
     AssignForm,
     BillingForm,
     ChangeForm,

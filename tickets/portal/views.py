@@ -22,7 +22,7 @@ from flask import (
 )
 from markupsafe import Markup
 
-from helpdesk.forms import show_errors
+from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, services, thread
@@ -31,7 +31,6 @@ from tickets.attachments import AttachmentRejected
 from tickets.forms import (
     PRIORITY_LABELS,
     STATUS_LABELS,
-    ActionForm,
     ReplyForm,
     SensitiveForm,
     TicketForm,

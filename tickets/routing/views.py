@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Flask, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
+from helpdesk.runtime import current
 from helpdesk.security import public, requires
 from tickets import services
 from tickets.routing.facts import CHANNELS, TicketFacts
@@ -25,16 +26,10 @@ TEXT_FIELDS = (
 TEXT_MAX = 50_000
 
 
-def register(app: Flask) -> None:
-    """Mount the blueprint; it is a bearer-token JSON API, so no CSRF token is expected."""
-    app.register_blueprint(blueprint)
-    app.extensions["csrf"].exempt(blueprint)
-
-
 @blueprint.get("/catalog")
 @public("the ticket form's product catalog: product families, departments, priorities")
 def catalog() -> Any:
-    rules = services.routing_rules(current_app.extensions["runtime"])
+    rules = services.routing_rules(current())
     response = jsonify(rules.catalog_dict())
     response.set_etag(rules.version)
     response.cache_control.public = True
@@ -45,7 +40,7 @@ def catalog() -> Any:
 @blueprint.post("/routes/explain")
 @requires("agent")
 def explain() -> Any:
-    rules = services.routing_rules(current_app.extensions["runtime"])
+    rules = services.routing_rules(current())
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return _problem(400, "Der Inhalt muss ein JSON-Objekt sein.")

@@ -34,12 +34,10 @@ from tickets.sla.labels import TARGET_LABELS, format_berlin
 from tickets.sla.live import current_policies
 from tickets.sla.models import SlaEscalation
 from tickets.sla.targets import Policy
+from workers import jobs
 
 log = logging.getLogger(__name__)
 
-FIRE_JOB = "workers.jobs.fire_sla_step"
-TIMERS_JOB = "workers.jobs.schedule_sla_timers"
-WEBHOOK_JOB = "workers.jobs.post_sla_page_webhook"
 WEBHOOK_RETRY = Retry(max=4, interval=[30, 120, 600, 1800])
 _TIMERS = "sla_timers"  # Session.info key: timers to hand to RQ once the transaction commits
 
@@ -154,11 +152,11 @@ def schedule(runtime: Runtime, timers: Sequence[Timer], now: datetime) -> None:
         for timer in timers:
             args = (timer.ticket_id, timer.step, timer.due_at.isoformat())
             if timer.fire_at <= now:
-                queue.enqueue(FIRE_JOB, *args, job_id=timer.job_id, job_timeout=120)
+                queue.enqueue(jobs.fire_sla_step, *args, job_id=timer.job_id, job_timeout=120)
             else:
                 queue.enqueue_at(
                     timer.fire_at,
-                    FIRE_JOB,
+                    jobs.fire_sla_step,
                     *args,
                     job_id=timer.job_id,
                     job_timeout=120,
@@ -173,7 +171,10 @@ def timers_job(runtime: Runtime, ticket_id: int, pipeline: Pipeline) -> None:
     queue.enqueue_many(
         [
             queue.prepare_data(
-                TIMERS_JOB, args=(ticket_id,), job_id=f"sla-timers-{ticket_id}", timeout=120
+                jobs.schedule_sla_timers,
+                args=(ticket_id,),
+                job_id=f"sla-timers-{ticket_id}",
+                timeout=120,
             )
         ],
         pipeline=pipeline,
@@ -255,7 +256,7 @@ def fire(runtime: Runtime, ticket_id: int, step: str, due_at: datetime, now: dat
     enqueue_delivery(runtime, outbound_ids)
     if step == "page" and runtime.settings.oncall_webhook_url and fired.outcome == "fired":
         runtime.queue("default").enqueue(
-            WEBHOOK_JOB, row.id, job_id=f"sla-webhook-{row.id}", retry=WEBHOOK_RETRY
+            jobs.post_sla_page_webhook, row.id, job_id=f"sla-webhook-{row.id}", retry=WEBHOOK_RETRY
         )
     log.info("SLA step %s of ticket %s (due %s): %s", step, ticket_id, due_at, fired.outcome)
     return Fired(fired.outcome, fired.recipients, tuple(outbound_ids))

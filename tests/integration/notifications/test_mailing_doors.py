@@ -126,13 +126,13 @@ def test_ops_pages_compose_preview_and_show_progress(client, runtime, work):
     assert "info@seite.example" in found.get_data(as_text=True)
 
 
-def test_cli_create_approve_send_and_status(runtime, work, smtp_sink, tmp_path: Path):
+def test_cli_create_approve_send_and_status(runtime, work, smtp_sink, tmp_path: Path, cli_env):
     make_account(runtime, first_contact="info@cli.example")
     selected = make_account(runtime, first_contact="info@nur-diese.example")
     body, accounts = tmp_path / "body.md", tmp_path / "accounts.txt"
     body.write_text(BODY, encoding="utf-8")
     accounts.write_text(f"{selected.customer_number}\n", encoding="utf-8")
-    runner = CliRunner()
+    runner = CliRunner(env=cli_env)
 
     created = runner.invoke(
         main,
@@ -175,7 +175,7 @@ def test_unknown_mailing_is_404_on_pages_and_api(client, runtime):
 
 
 def test_cli_mailing_by_product_records_exactly_the_accounts_using_it(
-    runtime, work, smtp_sink, tmp_path: Path
+    runtime, work, smtp_sink, tmp_path: Path, cli_env
 ):
     pos = make_account(runtime, first_contact="info@kasse.example", products=("JTL-POS",))
     both = make_account(
@@ -188,7 +188,7 @@ def test_cli_mailing_by_product_records_exactly_the_accounts_using_it(
     make_account(runtime, first_contact="info@ohne.example")
     body = tmp_path / "body.md"
     body.write_text(BODY, encoding="utf-8")
-    runner = CliRunner()
+    runner = CliRunner(env=cli_env)
     created = runner.invoke(
         main,
         [
@@ -226,7 +226,9 @@ def test_cli_mailing_by_product_records_exactly_the_accounts_using_it(
     assert len(smtp_sink.wait_for(3)) == 3
 
 
-def test_unknown_products_are_refused_by_the_api_and_the_cli(client, runtime, tmp_path: Path):
+def test_unknown_products_are_refused_by_the_api_and_the_cli(
+    client, runtime, tmp_path: Path, cli_env
+):
     by_product = {**NEW, "audience": {"kind": "products", "values": ["JTL-POS", "JTL-Kasse"]}}
     body = tmp_path / "body.md"
     body.write_text(BODY, encoding="utf-8")
@@ -234,7 +236,7 @@ def test_unknown_products_are_refused_by_the_api_and_the_cli(client, runtime, tm
     arguments += ["--subject", "Update", "--body-file", str(body), "--products", "JTL-Kasse"]
 
     response = client.post(API, json=by_product, headers=_bearer(runtime, "ops"))
-    cli = CliRunner().invoke(main, arguments)
+    cli = CliRunner(env=cli_env).invoke(main, arguments)
 
     assert response.status_code == 422
     assert response.get_json()["errors"] == {"audience": "Unbekannte Produkte: JTL-Kasse."}

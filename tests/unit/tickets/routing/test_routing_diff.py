@@ -71,9 +71,9 @@ def tickets(runtime, rule_files):
     }
 
 
-def diff(rule_files, *extra: str) -> tuple[int, str]:
+def diff(rule_files, env: dict[str, str], *extra: str) -> tuple[int, str]:
     old, new = rule_files
-    result = CliRunner().invoke(
+    result = CliRunner(env=env).invoke(
         main, ["routes", "diff", str(old), str(new), "--tickets", "open", *extra]
     )
     return result.exit_code, result.output
@@ -88,11 +88,11 @@ def queues(runtime) -> dict[int, str]:
 
 
 def test_dry_run_lists_the_open_tickets_that_would_move_and_changes_nothing(
-    runtime, rule_files, tickets
+    runtime, rule_files, tickets, cli_env
 ):
     before = queues(runtime)
 
-    code, output = diff(rule_files, "--json")
+    code, output = diff(rule_files, cli_env, "--json")
 
     report = json.loads(output)
     assert code == 0 and report["applied"] is False
@@ -103,8 +103,8 @@ def test_dry_run_lists_the_open_tickets_that_would_move_and_changes_nothing(
     assert queues(runtime) == before
 
 
-def test_apply_moves_them_with_a_history_entry_each(runtime, rule_files, tickets):
-    code, output = diff(rule_files, "--apply")
+def test_apply_moves_them_with_a_history_entry_each(runtime, rule_files, tickets, cli_env):
+    code, output = diff(rule_files, cli_env, "--apply")
 
     assert code == 0
     assert "1 moved, 1 left alone" in output
@@ -121,9 +121,9 @@ def test_apply_moves_them_with_a_history_entry_each(runtime, rule_files, tickets
     assert events[0].actor == "helpdesk routes diff"
 
 
-def test_apply_twice_moves_nothing_the_second_time(runtime, rule_files, tickets):
-    diff(rule_files, "--apply")
+def test_apply_twice_moves_nothing_the_second_time(runtime, rule_files, tickets, cli_env):
+    diff(rule_files, cli_env, "--apply")
 
-    code, output = diff(rule_files, "--apply")
+    code, output = diff(rule_files, cli_env, "--apply")
 
     assert code == 0 and "0 moved" in output
