@@ -1,1 +1,3 @@
-"""Outbound mail: rendering, DKIM signing, sending, mandatory mailings and delivery records."""
+"""Outbound mail: the outbox for single messages, mandatory mailings, and what both share:
+templates (rendering), MIME building (messages), DKIM signing (dkim_fast), SMTP (smtp).
+"""

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications import messages, rendering, signing
+from notifications import dkim_fast, messages, rendering
 from notifications.outbox.models import OutboundMessage
 from notifications.smtp import SmtpTransport, SmtpUnavailable
 from workers import jobs
@@ -140,7 +140,7 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
         in_reply_to=outbound.in_reply_to,
         references=tuple(outbound.references),
     )
-    raw = signing.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
+    raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
 
     try:
         with SmtpTransport(settings.smtp_url).connect() as connection:
