@@ -335,11 +335,11 @@ def _sync_products(account: Account, wanted: frozenset[str]) -> bool:
 
 def _sync_locks(account: Account, wanted: dict[str, Lock]) -> bool:
     changed = False
-    for lock in list(account.license_locks):
-        if lock.product not in wanted:
-            account.license_locks.remove(lock)
+    for stored in list(account.license_locks):
+        if stored.product not in wanted:
+            account.license_locks.remove(stored)
             changed = True
-    current = {lock.product: lock for lock in account.license_locks}
+    current = {stored.product: stored for stored in account.license_locks}
     for product, lock in wanted.items():
         row = current.get(product)
         if row is None:

@@ -18,7 +18,7 @@ from accounts import addresses, credentials
 from accounts.models import CUSTOMER_PERMISSIONS, Account, Invitation, User
 from accounts.services import NotFound, ValidationError, record_audit
 from accounts.users import check_permissions
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
@@ -153,7 +153,8 @@ def accept(runtime: Runtime, token: str, *, name: str, password: str) -> User:
     now = utcnow()
     try:
         with runtime.db.session() as session:
-            spent = session.execute(
+            spent = rows_changed(
+                session,
                 update(Invitation)
                 .where(
                     Invitation.token_digest == digest,
@@ -161,8 +162,8 @@ def accept(runtime: Runtime, token: str, *, name: str, password: str) -> User:
                     Invitation.revoked_at.is_(None),
                     Invitation.expires_at > now,
                 )
-                .values(accepted_at=now)
-            ).rowcount
+                .values(accepted_at=now),
+            )
             invitation = session.scalar(select(Invitation).where(Invitation.token_digest == digest))
             if not spent or invitation is None:
                 raise NotFound("invitation")

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from accounts import addresses, credentials
 from accounts.models import PasswordReset, User
 from accounts.services import NotFound, ValidationError, record_audit
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
@@ -90,7 +90,8 @@ def reset_password(runtime: Runtime, token: str, password: str) -> User:
     digest = token_digest(token, runtime.settings.secret_key)
     now = utcnow()
     with runtime.db.session() as session:
-        spent = session.execute(
+        spent = rows_changed(
+            session,
             update(PasswordReset)
             .where(
                 PasswordReset.token_digest == digest,
@@ -98,8 +99,8 @@ def reset_password(runtime: Runtime, token: str, password: str) -> User:
                 PasswordReset.revoked_at.is_(None),
                 PasswordReset.expires_at > now,
             )
-            .values(used_at=now)
-        ).rowcount
+            .values(used_at=now),
+        )
         reset = session.scalar(select(PasswordReset).where(PasswordReset.token_digest == digest))
         if not spent or reset is None:
             raise NotFound("password reset")

@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES, ApiToken, User
 from accounts.services import NotFound, ValidationError
 from accounts.users import ACCOUNT_VIEW, CUSTOMER, IMPLIED_ROLES, granted_permissions
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
 
@@ -65,13 +65,14 @@ def tokens_of(runtime: Runtime, user_id: int) -> list[ApiToken]:
 
 def revoke(runtime: Runtime, user_id: int, token_id: int) -> None:
     with runtime.db.session() as session:
-        revoked = session.execute(
+        revoked = rows_changed(
+            session,
             update(ApiToken)
             .where(
                 ApiToken.id == token_id, ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None)
             )
-            .values(revoked_at=utcnow())
-        ).rowcount
+            .values(revoked_at=utcnow()),
+        )
         token = session.get(ApiToken, token_id)
         if not revoked and (token is None or token.user_id != user_id):
             raise NotFound(f"token {token_id}")

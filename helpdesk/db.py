@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import Any, cast
 
 from sqlalchemy import DateTime, MetaData, create_engine, event
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, CursorResult, Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -46,6 +48,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 def in_values(column: str, values: tuple[str, ...]) -> str:
     """The SQL of a check constraint that keeps ``column`` to one of ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def rows_changed(session: Session, statement: Executable) -> int:
+    """Run an UPDATE or DELETE and return how many rows it changed (claims test this)."""
+    result = session.execute(statement)
+    return cast(CursorResult[Any], result).rowcount
 
 
 def utcnow() -> datetime:

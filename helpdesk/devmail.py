@@ -98,13 +98,14 @@ class _StoreHandler:
         self.relay = relay
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        raw = envelope.original_content
-        self.store.save(envelope.mail_from, list(envelope.rcpt_tos), raw)
+        raw = envelope.original_content or b""
+        mail_from = envelope.mail_from or ""
+        self.store.save(mail_from, list(envelope.rcpt_tos), raw)
         if self.relay is not None:
             ours = [rcpt for rcpt in envelope.rcpt_tos if self.relay.takes(rcpt)]
             if ours:
                 await asyncio.get_running_loop().run_in_executor(
-                    None, self.relay.hand_over, envelope.mail_from, ours, raw
+                    None, self.relay.hand_over, mail_from, ours, raw
                 )
         return "250 Message accepted for delivery"
 

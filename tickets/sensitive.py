@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import Principal
 from tickets.models import SensitiveItem, Ticket, TicketDataKey, TicketEvent
@@ -274,11 +274,12 @@ def purge_expired(runtime: Runtime, now: datetime | None = None) -> int:
         ).all()
         if not ticket_ids:
             return 0
-        purged = session.execute(
+        purged = rows_changed(
+            session,
             update(SensitiveItem)
             .where(SensitiveItem.ticket_id.in_(ticket_ids), SensitiveItem.sealed.is_not(None))
-            .values(sealed=None, purged_at=now)
-        ).rowcount
+            .values(sealed=None, purged_at=now),
+        )
         # Without its data key nothing sealed for the ticket can ever be opened again.
         for wrapped in session.scalars(
             select(TicketDataKey).where(TicketDataKey.ticket_id.in_(ticket_ids))

@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from accounts.models import Account, AccountProduct, ContactPerson, DistributionListEntry
 from helpdesk.db import utcnow
@@ -57,7 +58,7 @@ def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement
                 active, Account.customer_number.in_(numbers[start : start + NUMBERS_PER_STATEMENT])
             )
         return
-    condition = active
+    condition: ColumnElement[bool] = active
     if mailing.audience_kind == "editions":
         condition = and_(active, Account.edition.in_(mailing.audience_values))
     elif mailing.audience_kind == "products":
@@ -83,7 +84,7 @@ def count_accounts(session: Session, mailing: Mailing) -> int:
     )
 
 
-def _sources(mailing: Mailing, accounts: ColumnElement[bool]) -> Select:
+def _sources(mailing: Mailing, accounts: ColumnElement[bool]) -> Subquery:
     first = select(
         Account.id.label("account_id"),
         Account.first_contact_key.label("address"),

@@ -90,7 +90,7 @@ def create(
         raise click.UsageError(
             "choose one of --audience all, --accounts-file, --editions, --products"
         )
-    kind, values = "all", ()
+    kind, values = "all", tuple[str, ...]()
     if accounts_file:
         lines = Path(accounts_file).read_text(encoding="utf-8").splitlines()
         kind, values = "accounts", tuple(line.strip() for line in lines if line.strip())

@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 from sqlalchemy.orm import Session
 
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from notifications.mailings.models import OPEN_DELIVERY_STATES, Mailing, MailingDelivery
 from workers import jobs
@@ -76,11 +76,12 @@ def finish_if_complete(session: Session, mailing_id: int) -> bool:
         MailingDelivery.state.in_(OPEN_DELIVERY_STATES),
     )
     return bool(
-        session.execute(
+        rows_changed(
+            session,
             update(Mailing)
             .where(Mailing.id == mailing_id, Mailing.state == "sending", ~open_records)
-            .values(state="done", finished_at=utcnow(), updated_at=utcnow())
-        ).rowcount
+            .values(state="done", finished_at=utcnow(), updated_at=utcnow()),
+        )
     )
 
 
@@ -90,11 +91,12 @@ def tick(runtime: Runtime, now: datetime | None = None) -> TickResult:
     lease = timedelta(seconds=runtime.settings.mailing_lease_seconds)
     due: dict[int, list[int]] = {}
     with runtime.db.session() as session:
-        reaped = session.execute(
+        reaped = rows_changed(
+            session,
             update(MailingDelivery)
             .where(MailingDelivery.state == "sending", MailingDelivery.claimed_at < now - lease)
-            .values(state="deferred", claimed_by=None, next_attempt_at=now, updated_at=now)
-        ).rowcount
+            .values(state="deferred", claimed_by=None, next_attempt_at=now, updated_at=now),
+        )
         sending = list(session.scalars(select(Mailing.id).where(Mailing.state == "sending")))
         for mailing_id in sending:
             this_mailing = MailingDelivery.mailing_id == mailing_id

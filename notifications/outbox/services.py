@@ -18,7 +18,7 @@ from rq import Retry
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from notifications import dkim_fast, messages, rendering
 from notifications.outbox.models import OutboundMessage
@@ -114,14 +114,15 @@ def enqueue_delivery(
 def deliver(runtime: Runtime, outbound_id: int) -> str:
     """Send one outbox row; return its final state. Raise TemporaryDeliveryError to retry."""
     with runtime.db.session() as session:
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(OutboundMessage)
             .where(
                 OutboundMessage.id == outbound_id,
                 OutboundMessage.state.in_(("queued", "deferred")),
             )
-            .values(state="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow())
-        ).rowcount
+            .values(state="sending", attempts=OutboundMessage.attempts + 1, updated_at=utcnow()),
+        )
         outbound = session.get(OutboundMessage, outbound_id)
     if outbound is None:
         return "missing"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import IO
 
 import click
 
@@ -78,7 +79,7 @@ def explain(
     edition: str | None,
     support_level: str | None,
     license_locked: bool,
-    body_file: click.utils.LazyFile | None,
+    body_file: IO[str] | None,
     as_json: bool,
 ) -> None:
     """Show where a ticket would go, and why each rule did or did not match."""

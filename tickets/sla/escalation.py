@@ -25,7 +25,7 @@ from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import User
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime, current
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets.models import Ticket
@@ -81,8 +81,9 @@ def plan(
             warn_at = target.clock.add(start, target.minutes - ladder.warn_before, pauses)
             wanted[(f"warn_{kind}", due)] = warn_at
         wanted[(f"breach_{kind}", due)] = due
-    if running and ladder.page_every is not None and _paging(ticket):
-        slot = ticket.paging_since if filed else next_page_slot(session, ticket, ladder.page_every)
+    paging_since = ticket.paging_since
+    if running and ladder.page_every is not None and paging_since is not None and _paging(ticket):
+        slot = paging_since if filed else next_page_slot(session, ticket, ladder.page_every)
         wanted[("page", slot)] = slot
 
     existing: dict[tuple[str, datetime], SlaEscalation] = {}
@@ -94,11 +95,11 @@ def plan(
             session.delete(row)
     timers = []
     for (step, due), fire_at in wanted.items():
-        row = existing.get((step, due))
-        if row is None:
+        found = existing.get((step, due))
+        if found is None:
             session.add(SlaEscalation(ticket_id=ticket.id, step=step, due_at=due, fire_at=fire_at))
-        elif row.fired_at is None and row.fire_at != fire_at:
-            row.fire_at = fire_at
+        elif found.fired_at is None and found.fire_at != fire_at:
+            found.fire_at = fire_at
         else:
             continue
         timers.append(Timer(ticket.id, step, due, fire_at))
@@ -240,12 +241,13 @@ def fire(runtime: Runtime, ticket_id: int, step: str, due_at: datetime, now: dat
             return Fired("already_fired")
         if row.fire_at > now:
             return Fired("early")  # re-planned later; its own timer fires it
-        claimed = session.execute(
+        claimed = rows_changed(
+            session,
             update(SlaEscalation)
             .where(SlaEscalation.id == row.id, SlaEscalation.fired_at.is_(None))
             .values(fired_at=now)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+            .execution_options(synchronize_session=False),
+        )
         if not claimed:
             return Fired("already_fired")
         ticket = session.get_one(Ticket, ticket_id)
