@@ -48,12 +48,12 @@ class LiveFile(Generic[T]):
 
     def current(self) -> T:
         """The live value, recompiled first if the file changed since the last look."""
-        if time.monotonic() - self._checked_at >= self.check_interval:
-            self._refresh()
+        self._look()
         return self._value
 
     def status(self) -> dict[str, Any]:
         """For /healthz: the live version, and whether a newer file was rejected, and why."""
+        self._look()
         error = self._error
         return {
             "ok": error is None,
@@ -63,7 +63,10 @@ class LiveFile(Generic[T]):
             "error": None if error is None else str(error),
         }
 
-    def _refresh(self) -> None:
+    def _look(self) -> None:
+        """Reload if the file changed, looking at most once per ``check_interval``."""
+        if time.monotonic() - self._checked_at < self.check_interval:
+            return
         # One thread reloads; the others keep working with the value they have.
         if not self._lock.acquire(blocking=False):
             return
