@@ -124,8 +124,9 @@ class NodeReader:
         self.problems.append(Problem(self.file, mark.line + 1, mark.column + 1, message))
 
     def sorted_problems(self) -> list[Problem]:
-        """The recorded problems once each, in file order."""
-        return sorted(set(self.problems), key=lambda problem: (problem.line, problem.column))
+        """The recorded problems once each, in file order (in recorded order at one spot)."""
+        unique = dict.fromkeys(self.problems)
+        return sorted(unique, key=lambda problem: (problem.line, problem.column))
 
     def mapping(self, node: Node, what: str) -> Fields | None:
         """Any keys; merge keys (``<<: *anchor``) are applied, a duplicate key is a problem."""
