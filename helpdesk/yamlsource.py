@@ -11,6 +11,7 @@ import difflib
 import hashlib
 import re
 from collections.abc import Iterable
+from os import PathLike
 from pathlib import Path
 from typing import NamedTuple
 
@@ -47,7 +48,7 @@ class SourceError(Exception):
         super().__init__("\n".join(str(problem) for problem in self.problems))
 
 
-def read_source(path: str | Path) -> bytes:
+def read_source(path: str | PathLike[str]) -> bytes:
     """The bytes of ``path``; raise SourceError when the file cannot be read."""
     try:
         return Path(path).read_bytes()

@@ -61,8 +61,8 @@ def check(policy_file: Path | None, rules_file: Path) -> None:
         sys.exit(1)
     policies = load_policies(path)
     overrides = _override_problems(rules_file, policies)
-    for problem in overrides:
-        click.echo(f"{rules_file}: {problem}")
+    for override in overrides:
+        click.echo(f"{rules_file}: {override}")
     if overrides:
         sys.exit(1)
     around = sum(1 for policy in policies if policy.around_the_clock)

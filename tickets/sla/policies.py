@@ -110,9 +110,13 @@ class _PolicyReader(NodeReader):
         state = self.optional_text(fields.get("state"), f"{what}: state")
         if state is not None and country is None:
             self.problem(fields["state"], f"{what}: a state needs holidays (a country, e.g. DE)")
-        elif state is not None and state not in holidays.list_supported_countries()[country]:
-            states = ", ".join(holidays.list_supported_countries()[country])
-            self.problem(fields["state"], f"{what}: {country} has no state {state!r}; use {states}")
+        elif state is not None and country is not None:
+            states = holidays.list_supported_countries()[country]
+            if state not in states:
+                self.problem(
+                    fields["state"],
+                    f"{what}: {country} has no state {state!r}; use {', '.join(states)}",
+                )
         closed_days = self.closed_days(fields.get("closed_days"), what)
         if len(self.problems) > problems_before or opens is None or closes is None:
             return None
@@ -342,7 +346,7 @@ class _PolicyReader(NodeReader):
                     f"{where}: warn_before ({warn_before} min) must be shorter than the "
                     f"shortest response target ({shortest_target} min)",
                 )
-        notify = True
+        notify: bool | None = True
         if "notify_supervisors" in fields:
             notify = self.boolean(fields["notify_supervisors"], f"{where}: notify_supervisors")
         page_every = None
