@@ -61,7 +61,7 @@ def create_staff(
     password: str,
 ) -> None:
     """Create a staff user (agent, supervisor, ops, admin): the door to the first admin."""
-    from tickets.services import routing_rules
+    from tickets.routing import routing_rules
 
     runtime = runtime_or_exit()
     unknown = sorted(set(queues) - set(routing_rules(runtime).queue_ids()))

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 from accounts.models import Account, AccountProduct, LicenseLock
 from accounts.vocabulary import edition_for, editions
 from helpdesk.runtime import Runtime
-from tickets.services import routing_rules
+from tickets.routing import routing_rules
 
 BATCH_SIZE = 500
 CSV_REQUIRED = ("customer_number", "company", "edition")

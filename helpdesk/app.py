@@ -63,13 +63,15 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from tickets.api import views as tickets_api
     from tickets.console import views as console
     from tickets.portal import views as portal
+    from tickets.routing import routing_status
     from tickets.routing import views as routing_api
-    from tickets.services import routing_status
     from tickets.sla import views as sla_pages
+    from tickets.sla.live import sla_status
 
     principal_loader(app, load_principal)
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)
+    health.register(app, "sla_policies", sla_status)
     pages = (
         signin.blueprint,
         account.blueprint,

@@ -99,7 +99,7 @@ def seed_demo(if_empty: bool, as_json: bool) -> None:
 
     from accounts.demo import seed_accounts
     from tickets.demo import seed_demo as seed_tickets
-    from tickets.services import routing_rules
+    from tickets.routing import routing_rules
 
     runtime = runtime_or_exit()
     queue_ids = [queue.id for queue in routing_rules(runtime).queues]

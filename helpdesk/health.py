@@ -1,4 +1,4 @@
-"""``GET /healthz``: database, Redis, worker heartbeat, SMTP and routing rules at a glance."""
+"""``GET /healthz``: database, Redis, worker, SMTP and the live rules and policies at a glance."""
 
 from __future__ import annotations
 

@@ -15,12 +15,12 @@ from accounts.models import Account, User
 from helpdesk.runtime import Runtime
 from tickets.access import Viewer
 from tickets.models import PRIORITIES, STATUSES, BillingEvent, Ticket
+from tickets.routing import routing_rules
 from tickets.services import (
     TicketDraft,
     ValidationError,
     file_ticket,
     parse_draft,
-    routing_rules,
 )
 from tickets.thread import load_ticket, record
 

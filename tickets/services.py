@@ -8,10 +8,8 @@ ticket are stored in the same transaction: a failure leaves neither ticket nor f
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from email_validator import EmailNotValidError, validate_email
@@ -29,7 +27,7 @@ from helpdesk.runtime import Runtime
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
-from tickets.routing import LiveRules, RuleSet, TicketFacts
+from tickets.routing import RuleSet, TicketFacts, routing_rules
 from tickets.sla import escalation
 from tickets.sla.clock import start_sla
 
@@ -69,27 +67,6 @@ class SensitiveInput:
 
     label: str
     value: str = field(repr=False)
-
-
-_live_rules: dict[Path, LiveRules] = {}
-_live_rules_lock = threading.Lock()
-
-
-def routing_rules(runtime: Runtime) -> RuleSet:
-    """The live rules of this process, reloaded when the file changes."""
-    path = runtime.settings.routing_rules_path
-    with _live_rules_lock:
-        live = _live_rules.get(path)
-        if live is None:
-            live = _live_rules[path] = LiveRules(path)
-    return live.current()
-
-
-def routing_status(runtime: Runtime) -> dict[str, Any]:
-    """For /healthz: the live rules' version, and the error when a changed file was refused."""
-    routing_rules(runtime)
-    status = _live_rules[runtime.settings.routing_rules_path].status()
-    return {"ok": False, **status} if status.get("stale") else status
 
 
 def parse_draft(

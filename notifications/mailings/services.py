@@ -22,7 +22,7 @@ from notifications.mailings.composing import MailingDraft
 from notifications.mailings.messages import SENDER_NAME
 from notifications.mailings.models import DELIVERY_STATES, Mailing, MailingDelivery
 from notifications.smtp import SmtpResult, SmtpTransport
-from tickets.services import routing_rules
+from tickets.routing import routing_rules
 
 SAMPLE_ACCOUNT = ("Musterfirma GmbH", "000000")
 

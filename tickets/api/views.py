@@ -19,6 +19,7 @@ from tickets.access import TicketNotFound, current_viewer
 from tickets.api import openapi
 from tickets.handling import find_caller
 from tickets.models import Ticket
+from tickets.routing import routing_rules
 
 api = Blueprint("tickets_api", __name__, url_prefix="/api/v1")
 # "account.view" is held by every customer user and every agent; Viewer.of narrows it to
@@ -42,7 +43,7 @@ def create_ticket() -> Any:
             account_id = find_caller(runtime, str(number)).id if number else None
         draft = services.parse_draft(
             data,
-            services.routing_rules(runtime),
+            routing_rules(runtime),
             channel="api",
             account_id=account_id,
             requester_id=requester_id,

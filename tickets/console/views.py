@@ -24,12 +24,13 @@ from tickets.forms import (
     request_uploads,
 )
 from tickets.models import STATUSES, parse_number
+from tickets.routing import routing_rules
 
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
 
 
 def _queues() -> list[tuple[str, str]]:
-    rules = services.routing_rules(current())
+    rules = routing_rules(current())
     return [(queue.id, queue.name) for queue in rules.queues]
 
 
@@ -222,7 +223,7 @@ def reveal(number: str) -> Any:
 def phone() -> Any:
     viewer = current_viewer(staff_only=True)
     form = PhoneForm()
-    catalog = services.routing_rules(current()).catalog_dict()
+    catalog = routing_rules(current()).catalog_dict()
     families = catalog["product_families"]
     form.product_family.choices = [(f["name"], f["name"]) for f in families]
     form.component.choices = [(c, c) for f in families for c in f["components"]]

@@ -32,8 +32,8 @@ from tickets.inbound.parsing import MalformedMessage, ParsedMail, address_key, p
 from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
-from tickets.routing import TicketFacts
-from tickets.services import acknowledgement_request, routing_rules
+from tickets.routing import TicketFacts, routing_rules
+from tickets.services import acknowledgement_request
 from tickets.sla.clock import apply_sla
 
 log = logging.getLogger(__name__)

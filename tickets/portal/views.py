@@ -36,6 +36,7 @@ from tickets.forms import (
     TicketForm,
     request_uploads,
 )
+from tickets.routing import routing_rules
 from tickets.sensitive import SensitiveDataError
 
 portal = Blueprint("tickets", __name__)
@@ -73,7 +74,7 @@ def my_tickets() -> Any:
 
 
 def _catalog_choices(form: Any) -> dict[str, Any]:
-    catalog = services.routing_rules(current()).catalog_dict()
+    catalog = routing_rules(current()).catalog_dict()
     families = catalog["product_families"]
     form.product_family.choices = [("", "Bitte wählen")] + [
         (f["name"], f["name"]) for f in families
@@ -110,7 +111,7 @@ def _file(form: TicketForm, viewer: Viewer) -> Any:
     data = {name: form[name].data for name in services.FORM_FIELDS}
     draft = services.parse_draft(
         data,
-        services.routing_rules(runtime),
+        routing_rules(runtime),
         channel="web",
         account_id=viewer.account_id,
         requester_id=viewer.user_id,

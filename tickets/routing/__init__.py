@@ -2,18 +2,17 @@
 
 from tickets.routing.engine import RuleSet
 from tickets.routing.facts import Decision, TicketFacts, TraceStep
-from tickets.routing.live import LiveRules
-from tickets.routing.rules import check_rules, load_rules
-from tickets.routing.source import Problem, RulesError
+from tickets.routing.live import routing_rules, routing_status
+from tickets.routing.rules import check_rules, compile_rules, load_rules
 
 __all__ = [
     "Decision",
-    "LiveRules",
-    "Problem",
     "RuleSet",
-    "RulesError",
     "TicketFacts",
     "TraceStep",
     "check_rules",
+    "compile_rules",
     "load_rules",
+    "routing_rules",
+    "routing_status",
 ]

@@ -10,10 +10,10 @@ from typing import IO
 import click
 
 from helpdesk.commands import runtime_or_exit, settings_or_exit
+from helpdesk.yamlsource import SourceError
 from tickets.routing.engine import RuleSet
 from tickets.routing.facts import CHANNELS, Decision, TicketFacts
 from tickets.routing.rules import PRIORITY_IDS, check_rules, load_rules
-from tickets.routing.source import RulesError
 
 
 def _default_rules_path() -> Path:
@@ -23,7 +23,7 @@ def _default_rules_path() -> Path:
 def _load_or_exit(path: Path) -> RuleSet:
     try:
         return load_rules(path)
-    except RulesError as error:
+    except SourceError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)

@@ -1,26 +1,35 @@
 """Loading and checking ``routing_rules.yaml``: schema, references, regexes, shadowed rules.
 
-Both doors use one path: ``load_rules`` compiles or raises RulesError with every problem found,
+Both doors use one path: ``load_rules`` compiles or raises SourceError with every problem found,
 ``check_rules`` returns those problems. So a file that check accepts is exactly a file the
 engine runs.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Collection
 from pathlib import Path
 
-from yaml.nodes import Node, ScalarNode
+from yaml.nodes import Node
 
+from helpdesk.yamlsource import (
+    Fields,
+    NodeReader,
+    Problem,
+    SourceError,
+    compose,
+    fingerprint,
+    line_of,
+    read_source,
+    suggest,
+)
 from tickets.routing.catalog import Catalog, Edition, Family, Priority, Queue
 from tickets.routing.conditions import CONDITION_KEYS, Condition
 from tickets.routing.engine import Action, Rule, RuleSet
 from tickets.routing.facts import CHANNELS
 from tickets.routing.normalise import normalise_text
 from tickets.routing.shadowing import shadowing_rule
-from tickets.routing.source import Problem, Reader, RulesError, compose, line_of, suggest
 
 SCHEMA_VERSIONS = (1,)
 PRIORITY_IDS = ("low", "normal", "high", "critical")
@@ -33,35 +42,28 @@ _UMLAUT_CHARACTERS = re.compile(r"[äöüÄÖÜßẞ]")
 
 
 def load_rules(path: str | Path) -> RuleSet:
-    """Read and compile a rules file; raise RulesError naming every problem."""
-    path = Path(path)
-    try:
-        text = path.read_bytes()
-    except OSError as error:
-        raise RulesError([Problem(str(path), 1, 1, f"cannot read: {error.strerror}")]) from None
-    return compile_rules(text, path)
+    """Read and compile a rules file; raise SourceError naming every problem."""
+    return compile_rules(read_source(path), Path(path))
 
 
 def check_rules(path: str | Path) -> list[Problem]:
     """Every problem in a rules file, in file order; an empty list means the file is usable."""
     try:
         load_rules(path)
-    except RulesError as error:
+    except SourceError as error:
         return error.problems
     return []
 
 
-def rules_version(text: bytes) -> str:
-    """Short hash of a rules file's bytes, stored on each ticket with its routing decision."""
-    return hashlib.sha256(text).hexdigest()[:12]
-
-
 def compile_rules(text: bytes, path: Path) -> RuleSet:
-    """Validate and compile the bytes of a rules file that lives at ``path``."""
-    reader = Reader(str(path))
-    ruleset = _Builder(reader).build(compose(text, reader.file), path, rules_version(text))
+    """Validate and compile the bytes of a rules file that lives at ``path``.
+
+    The rules' version, stored on each ticket with its routing decision, is the bytes' fingerprint.
+    """
+    reader = NodeReader(str(path))
+    ruleset = _Builder(reader).build(compose(text, reader.file), path, fingerprint(text))
     if reader.problems or ruleset is None:
-        raise RulesError(sorted(set(reader.problems), key=lambda p: (p.line, p.column)))
+        raise SourceError(reader.sorted_problems())
     return ruleset
 
 
@@ -72,7 +74,7 @@ class _Builder:
     problem means no RuleSet is built.
     """
 
-    def __init__(self, reader: Reader) -> None:
+    def __init__(self, reader: NodeReader) -> None:
         self.read = reader
         self.family_components: dict[str, frozenset[str]] = {}
         self.departments: frozenset[str] = frozenset()
@@ -81,7 +83,7 @@ class _Builder:
         self.queue_ids: set[str] = set()
 
     def build(self, root: Node, path: Path, version: str) -> RuleSet | None:
-        top = self.read.mapping(
+        top = self.read.fields(
             root,
             "the rules file",
             required=("version", "catalog", "queues", "priorities", "rules", "default"),
@@ -90,15 +92,17 @@ class _Builder:
             return None
         schema_version = None
         if "version" in top:
-            schema_version = self.read.integer(top["version"][1], "version")
+            schema_version = self.read.integer(top["version"], "version")
             if schema_version is not None and schema_version not in SCHEMA_VERSIONS:
-                self.read.problem(top["version"][1], f"version {schema_version} is not supported")
+                self.read.problem(top["version"], f"version {schema_version} is not supported")
         # Catalog and queues first: rules refer to them.
-        catalog = self._catalog(top["catalog"][1]) if "catalog" in top else None
-        queues = self._queues(top["queues"][1]) if "queues" in top else ()
-        priorities = self._priorities(top["priorities"][1]) if "priorities" in top else None
-        rules = self._rules(top["rules"][1]) if "rules" in top else ()
-        default = self._default(top["default"]) if "default" in top else None
+        catalog = self._catalog(top["catalog"]) if "catalog" in top else None
+        queues = self._queues(top["queues"]) if "queues" in top else ()
+        priorities = self._priorities(top["priorities"]) if "priorities" in top else None
+        rules = self._rules(top["rules"]) if "rules" in top else ()
+        default = (
+            self._default(top.key_nodes["default"], top["default"]) if "default" in top else None
+        )
         if self.read.problems or None in (schema_version, catalog, priorities, default):
             return None
         assert schema_version is not None and catalog is not None
@@ -117,13 +121,13 @@ class _Builder:
     # -- catalog, queues, priorities ----------------------------------------------------------
 
     def _catalog(self, node: Node) -> Catalog | None:
-        section = self.read.mapping(
+        section = self.read.fields(
             node, "catalog", required=("families", "departments", "editions")
         )
         if section is None or len(section) < 3:
             return None
         families: list[Family] = []
-        for item in self.read.sequence(section["families"][1], "catalog.families"):
+        for item in self.read.sequence(section["families"], "catalog.families"):
             family = self._family(item)
             if family is None:
                 continue
@@ -132,15 +136,15 @@ class _Builder:
                 continue
             self.family_components[family.name] = frozenset(family.components)
             families.append(family)
-        departments = self._unique_strings(section["departments"][1], "catalog.departments")
+        departments = self._unique_strings(section["departments"], "catalog.departments")
         self.departments = frozenset(departments)
         editions: list[Edition] = []
-        for item in self.read.sequence(section["editions"][1], "catalog.editions"):
-            fields = self.read.mapping(item, "edition", required=("name", "support_level"))
+        for item in self.read.sequence(section["editions"], "catalog.editions"):
+            fields = self.read.fields(item, "edition", required=("name", "support_level"))
             if fields is None or len(fields) < 2:
                 continue
-            name = self.read.string(fields["name"][1], "edition name")
-            level = self.read.string(fields["support_level"][1], "support_level")
+            name = self.read.string(fields["name"], "edition name")
+            level = self.read.string(fields["support_level"], "support_level")
             if name is None or level is None:
                 continue
             if name in self.editions:
@@ -152,17 +156,15 @@ class _Builder:
         return Catalog(tuple(families), tuple(departments), tuple(editions))
 
     def _family(self, node: Node) -> Family | None:
-        fields = self.read.mapping(
-            node, "product family", required=("name", "colour", "components")
-        )
+        fields = self.read.fields(node, "product family", required=("name", "colour", "components"))
         if fields is None or len(fields) < 3:
             return None
-        name = self.read.string(fields["name"][1], "product family name")
-        colour = self.read.string(fields["colour"][1], "colour")
+        name = self.read.string(fields["name"], "product family name")
+        colour = self.read.string(fields["colour"], "colour")
         if colour is not None and not _COLOUR.fullmatch(colour):
-            self.read.problem(fields["colour"][1], f"colour {colour!r} must look like '#1A2B3C'")
+            self.read.problem(fields["colour"], f"colour {colour!r} must look like '#1A2B3C'")
             colour = None
-        components = self._unique_strings(fields["components"][1], f"components of {name}")
+        components = self._unique_strings(fields["components"], f"components of {name}")
         if name is None or colour is None:
             return None
         return Family(name, colour.upper(), tuple(components))
@@ -182,19 +184,17 @@ class _Builder:
     def _queues(self, node: Node) -> tuple[Queue, ...]:
         queues: list[Queue] = []
         for item in self.read.sequence(node, "queues"):
-            fields = self.read.mapping(
-                item, "queue", required=("id", "name", "team", "description")
-            )
+            fields = self.read.fields(item, "queue", required=("id", "name", "team", "description"))
             if fields is None or len(fields) < 4:
                 continue
-            queue_id = self._identifier(fields["id"][1], "queue id")
-            name = self.read.string(fields["name"][1], "queue name")
-            team = self.read.string(fields["team"][1], "team")
-            description = self.read.string(fields["description"][1], "queue description")
+            queue_id = self._identifier(fields["id"], "queue id")
+            name = self.read.string(fields["name"], "queue name")
+            team = self.read.string(fields["team"], "team")
+            description = self.read.string(fields["description"], "queue description")
             if queue_id is None or name is None or team is None or description is None:
                 continue
             if queue_id in self.queue_ids:
-                self.read.problem(fields["id"][1], f"queue id {queue_id!r} is used twice")
+                self.read.problem(fields["id"], f"queue id {queue_id!r} is used twice")
                 continue
             self.queue_ids.add(queue_id)
             queues.append(Queue(queue_id, name, team, description))
@@ -207,16 +207,16 @@ class _Builder:
     def _priorities(self, node: Node) -> tuple[Priority, ...] | None:
         priorities: list[Priority] = []
         for item in self.read.sequence(node, "priorities"):
-            fields = self.read.mapping(
+            fields = self.read.fields(
                 item, "priority", required=("id", "name"), optional=("description",)
             )
             if fields is None or "id" not in fields or "name" not in fields:
                 return None
-            priority_id = self.read.string(fields["id"][1], "priority id")
-            name = self.read.string(fields["name"][1], "priority name")
+            priority_id = self.read.string(fields["id"], "priority id")
+            name = self.read.string(fields["name"], "priority name")
             description = ""
             if "description" in fields:
-                description = self.read.string(fields["description"][1], "description") or ""
+                description = self.read.string(fields["description"], "description") or ""
             if priority_id is None or name is None:
                 return None
             priorities.append(Priority(priority_id, name, description))
@@ -231,14 +231,14 @@ class _Builder:
         rules: list[Rule] = []
         first_line: dict[str, int] = {}
         for item in self.read.sequence(node, "rules", allow_empty=True):
-            fields = self.read.mapping(item, "rule", required=("id", "description", "when", "then"))
+            fields = self.read.fields(item, "rule", required=("id", "description", "when", "then"))
             if fields is None or len(fields) < 4:
                 continue
-            id_node = fields["id"][1]
+            id_node = fields["id"]
             rule_id = self._identifier(id_node, "rule id")
-            description = self.read.string(fields["description"][1], "rule description")
-            conditions = self._conditions(fields["when"][1])
-            action = self._action(fields["then"][1], "then")
+            description = self.read.string(fields["description"], "rule description")
+            conditions = self._conditions(fields["when"])
+            action = self._action(fields["then"], "then")
             if rule_id is None:
                 continue
             if rule_id == "default":
@@ -262,7 +262,7 @@ class _Builder:
         return tuple(rules)
 
     def _conditions(self, node: Node) -> tuple[Condition, ...] | None:
-        fields = self.read.mapping(node, "when", optional=CONDITION_KEYS)
+        fields = self.read.fields(node, "when", optional=CONDITION_KEYS)
         if fields is None:
             return None
         if not fields:
@@ -275,13 +275,13 @@ class _Builder:
         families: list[str] = []
         if "product_family" in fields:
             families = self._members(
-                fields["product_family"][1], "product family", self.family_components
+                fields["product_family"], "product family", self.family_components
             )
         conditions = [
             Condition.build(key, families)
             if key == "product_family"
             else self._condition(key, value, families)
-            for key, (_, value) in fields.items()
+            for key, value in fields.items()
         ]
         if len(self.read.problems) > problems_before:
             return None
@@ -355,16 +355,14 @@ class _Builder:
         return True
 
     def _action(self, node: Node, what: str) -> Action | None:
-        fields = self.read.mapping(node, what, required=("queue",), optional=ACTION_KEYS[1:])
+        fields = self.read.fields(node, what, required=("queue",), optional=ACTION_KEYS[1:])
         return None if fields is None else self._action_fields(fields, what)
 
-    def _action_fields(
-        self, fields: dict[str, tuple[ScalarNode, Node]], what: str
-    ) -> Action | None:
+    def _action_fields(self, fields: Fields, what: str) -> Action | None:
         if "queue" not in fields:
             return None
         problems_before = len(self.read.problems)
-        queue_node = fields["queue"][1]
+        queue_node = fields["queue"]
         queue = self.read.string(queue_node, "queue")
         if queue is not None and queue not in self.queue_ids:
             self.read.problem(
@@ -373,25 +371,27 @@ class _Builder:
         priorities: dict[str, str | None] = {}
         for key in ("priority", "priority_at_least"):
             if key in fields:
-                value = self.read.string(fields[key][1], key)
+                value = self.read.string(fields[key], key)
                 if value is not None and value not in PRIORITY_IDS:
                     self.read.problem(
-                        fields[key][1], f"unknown priority {value!r}{suggest(value, PRIORITY_IDS)}"
+                        fields[key], f"unknown priority {value!r}{suggest(value, PRIORITY_IDS)}"
                     )
                 priorities[key] = value
         if len(priorities) == 2:
-            self.read.problem(fields["priority_at_least"][0], "use priority or priority_at_least")
+            self.read.problem(
+                fields.key_nodes["priority_at_least"], "use priority or priority_at_least"
+            )
         tags: list[str] = []
         if "tags" in fields:
-            for tag_node in self.read.sequence(fields["tags"][1], "tags", allow_empty=True):
+            for tag_node in self.read.sequence(fields["tags"], "tags", allow_empty=True):
                 tag = self._identifier(tag_node, "tag")
                 if tag is not None and tag not in tags:
                     tags.append(tag)
-        sla = self.read.string(fields["sla"][1], "sla") if "sla" in fields else None
+        sla = self.read.string(fields["sla"], "sla") if "sla" in fields else None
         emergency_review = False
         if "emergency_review" in fields:
             emergency_review = bool(
-                self.read.boolean(fields["emergency_review"][1], "emergency_review")
+                self.read.boolean(fields["emergency_review"], "emergency_review")
             )
         if len(self.read.problems) > problems_before or queue is None:
             return None
@@ -404,16 +404,15 @@ class _Builder:
             emergency_review=emergency_review,
         )
 
-    def _default(self, entry: tuple[ScalarNode, Node]) -> Rule | None:
-        key_node, node = entry
-        fields = self.read.mapping(
+    def _default(self, key_node: Node, node: Node) -> Rule | None:
+        fields = self.read.fields(
             node, "default", required=("queue",), optional=(*ACTION_KEYS[1:], "description")
         )
         if fields is None:
             return None
         description = "no rule matched"
         if "description" in fields:
-            description = self.read.string(fields.pop("description")[1], "description") or ""
+            description = self.read.string(fields.pop("description"), "description") or ""
         action = self._action_fields(fields, "default")
         if action is None:
             return None

@@ -8,8 +8,8 @@ from flask import Blueprint, jsonify, request
 
 from helpdesk.runtime import current
 from helpdesk.security import public, requires
-from tickets import services
 from tickets.routing.facts import CHANNELS, TicketFacts
+from tickets.routing.live import routing_rules
 
 blueprint = Blueprint("routing_api", __name__, url_prefix="/api/v1")
 
@@ -29,7 +29,7 @@ TEXT_MAX = 50_000
 @blueprint.get("/catalog")
 @public("the ticket form's product catalog: product families, departments, priorities")
 def catalog() -> Any:
-    rules = services.routing_rules(current())
+    rules = routing_rules(current())
     response = jsonify(rules.catalog_dict())
     response.set_etag(rules.version)
     response.cache_control.public = True
@@ -40,7 +40,7 @@ def catalog() -> Any:
 @blueprint.post("/routes/explain")
 @requires("agent")
 def explain() -> Any:
-    rules = services.routing_rules(current())
+    rules = routing_rules(current())
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         return _problem(400, "Der Inhalt muss ein JSON-Objekt sein.")

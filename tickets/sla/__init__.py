@@ -9,7 +9,7 @@ from tickets.sla.levels import (
     UnknownEdition,
     support_level_for_edition,
 )
-from tickets.sla.policies import Problem, SlaPolicyError, check_policies, load_policies
+from tickets.sla.policies import check_policies, load_policies
 from tickets.sla.targets import Ladder, Policy, SlaPolicies, Target, UnknownPolicy
 
 __all__ = [
@@ -24,9 +24,7 @@ __all__ = [
     "MonthDay",
     "Pause",
     "Policy",
-    "Problem",
     "SlaPolicies",
-    "SlaPolicyError",
     "Target",
     "UnknownEdition",
     "UnknownPolicy",

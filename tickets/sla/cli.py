@@ -12,9 +12,10 @@ from zoneinfo import ZoneInfo
 import click
 
 from helpdesk.config import PROJECT_ROOT
+from helpdesk.yamlsource import SourceError
 from tickets.sla.calendar import BusinessCalendar, Pause
 from tickets.sla.levels import PRIORITIES, SUPPORT_LEVELS, TARGET_KINDS
-from tickets.sla.policies import SlaPolicyError, check_policies, load_policies
+from tickets.sla.policies import check_policies, load_policies
 from tickets.sla.targets import SlaPolicies, UnknownPolicy
 
 DISPLAY_TIMEZONE = ZoneInfo("Europe/Berlin")
@@ -60,8 +61,8 @@ def check(policy_file: Path | None, rules_file: Path) -> None:
         sys.exit(1)
     policies = load_policies(path)
     overrides = _override_problems(rules_file, policies)
-    for problem in overrides:
-        click.echo(f"{rules_file}: {problem}")
+    for override in overrides:
+        click.echo(f"{rules_file}: {override}")
     if overrides:
         sys.exit(1)
     around = sum(1 for policy in policies if policy.around_the_clock)
@@ -73,12 +74,12 @@ def check(policy_file: Path | None, rules_file: Path) -> None:
 
 
 def _override_problems(rules_file: Path, policies: SlaPolicies) -> list[str]:
-    from tickets.routing import RulesError, load_rules
+    from tickets.routing import load_rules
     from tickets.sla.clock import unknown_overrides
 
     try:
         rules = load_rules(rules_file)
-    except RulesError:
+    except SourceError:
         return []  # reported by `helpdesk routes check`, with line and column
     return unknown_overrides(rules, policies)
 
@@ -140,7 +141,7 @@ def _default_policy_file() -> Path:
 def _load_or_exit(path: Path) -> SlaPolicies:
     try:
         return load_policies(path)
-    except SlaPolicyError as error:
+    except SourceError as error:
         for problem in error.problems:
             click.echo(str(problem), err=True)
         sys.exit(1)

@@ -1,29 +1,27 @@
-"""The policy file this process uses, loaded once and reloaded when the file changes."""
+"""The policies each process (web or RQ worker) uses, picked up again when the file changes.
+
+The process-wide registry of policy files; how a changed file is picked up, and what happens
+to a broken one, is the core's one hot-reload policy (``helpdesk/livefile.py``).
+"""
 
 from __future__ import annotations
 
-import os
-import threading
 from pathlib import Path
+from typing import Any
 
-from helpdesk.runtime import current
-from tickets.sla.policies import load_policies
+from helpdesk.livefile import LiveFiles
+from helpdesk.runtime import Runtime, current
+from tickets.sla.policies import compile_policies
 from tickets.sla.targets import SlaPolicies
 
-_lock = threading.Lock()
-_loaded: dict[Path, tuple[int, SlaPolicies]] = {}
+_live_policies: LiveFiles[SlaPolicies] = LiveFiles(compile_policies, what="SLA policies")
 
 
 def current_policies(path: Path | None = None) -> SlaPolicies:
-    """The policies in ``path`` (default: the configured file); raises SlaPolicyError.
+    """The live policies in ``path`` (default: the configured file)."""
+    return _live_policies.get(path or current().settings.sla_policies_path).current()
 
-    A changed file is read again on the next call. A broken file raises instead of silently
-    keeping stale targets: ``helpdesk sla check`` tells what is wrong.
-    """
-    path = path or current().settings.sla_policies_path
-    mtime = os.stat(path).st_mtime_ns
-    with _lock:
-        loaded = _loaded.get(path)
-        if loaded is None or loaded[0] != mtime:
-            loaded = _loaded[path] = (mtime, load_policies(path))
-        return loaded[1]
+
+def sla_status(runtime: Runtime) -> dict[str, Any]:
+    """For /healthz: the live policies' version, and the error when a changed file was refused."""
+    return _live_policies.get(runtime.settings.sla_policies_path).status()

@@ -23,7 +23,7 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from tickets.models import Ticket, parse_number
-from tickets.services import routing_rules
+from tickets.routing import routing_rules
 from tickets.sla import reports
 from tickets.sla.clock import SlaView, acknowledge, sla_view
 from tickets.sla.labels import BERLIN, TARGET_LABELS, format_berlin

@@ -5,8 +5,9 @@ from __future__ import annotations
 from click.testing import CliRunner
 
 from helpdesk.cli import main
+from helpdesk.yamlsource import SourceError
 from tests.unit.tickets.routing.rulefiles import SHIPPED_RULES, small_document
-from tickets.routing import RulesError, check_rules, load_rules
+from tickets.routing import check_rules, load_rules
 
 WAWI_RULE = {
     "id": "wawi",
@@ -181,7 +182,7 @@ def test_yaml_syntax_error_points_at_the_spot(write_rules):
 
     (problem,) = check_rules(path)
 
-    assert (problem.line, problem.message.startswith("YAML:")) == (4, True)
+    assert (problem.line, problem.message.startswith("invalid YAML:")) == (4, True)
 
 
 def test_unknown_key_and_condition_free_rule(write_rules):
@@ -204,7 +205,7 @@ def test_load_rules_raises_with_the_same_problems(write_rules):
 
     try:
         load_rules(path)
-    except RulesError as error:
+    except SourceError as error:
         assert error.problems == check_rules(path)
     else:
         raise AssertionError("load_rules accepted a file check rejects")

@@ -11,8 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpdesk.yamlsource import SourceError
 from tests.unit.tickets.routing.rulefiles import small_document
-from tickets.routing import RulesError, TicketFacts, check_rules, load_rules
+from tickets.routing import TicketFacts, check_rules, load_rules
 from tickets.routing.conditions import Condition, FactsView
 from tickets.routing.engine import Action, Rule
 from tickets.routing.shadowing import covers
@@ -168,7 +169,7 @@ def test_check_and_engine_agree_on_generated_files(workdir: Path, document, tick
     problems = check_rules(path)
 
     if problems:
-        with pytest.raises(RulesError):
+        with pytest.raises(SourceError):
             load_rules(path)
         return
     rules = load_rules(path)

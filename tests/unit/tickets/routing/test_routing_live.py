@@ -7,10 +7,16 @@ import threading
 
 import pytest
 
+from helpdesk.livefile import LiveFile
+from helpdesk.yamlsource import SourceError
 from tests.unit.tickets.routing.rulefiles import small_document
-from tickets.routing import LiveRules, RulesError, TicketFacts
+from tickets.routing import RuleSet, TicketFacts, compile_rules
 
 WAWI = TicketFacts(product_family="JTL-Wawi", component="JTL-Wawi", subject="Frage")
+
+
+def live_rules(path, *, check_interval: float = 0) -> LiveFile[RuleSet]:
+    return LiveFile(path, compile_rules, what="routing rules", check_interval=check_interval)
 
 
 def wawi_rule(queue: str) -> dict:
@@ -24,7 +30,7 @@ def wawi_rule(queue: str) -> dict:
 
 def test_changed_file_is_picked_up_without_restart(write_rules):
     path = write_rules(small_document([wawi_rule("wawi")]), name="live.yaml")
-    live = LiveRules(path, check_interval=0)
+    live = live_rules(path)
     assert live.current().route(WAWI).queue == "wawi"
 
     write_rules(small_document([wawi_rule("accounting")]), name="live.yaml")
@@ -35,11 +41,11 @@ def test_changed_file_is_picked_up_without_restart(write_rules):
 
 def test_invalid_file_keeps_the_old_rules_and_reports_stale_with_the_line(write_rules, caplog):
     path = write_rules(small_document([wawi_rule("wawi")]), name="live.yaml")
-    live = LiveRules(path, check_interval=0)
+    live = live_rules(path)
     version = live.current().version
 
     write_rules(small_document([wawi_rule("nowhere")]), name="live.yaml")
-    with caplog.at_level(logging.ERROR, logger="tickets.routing.live"):
+    with caplog.at_level(logging.ERROR, logger="helpdesk.livefile"):
         rules = live.current()
 
     status = live.status()
@@ -55,7 +61,7 @@ def test_invalid_file_keeps_the_old_rules_and_reports_stale_with_the_line(write_
 
 def test_fixing_the_file_clears_stale(write_rules):
     path = write_rules(small_document([wawi_rule("wawi")]), name="live.yaml")
-    live = LiveRules(path, check_interval=0)
+    live = live_rules(path)
     write_rules("not: [valid", name="live.yaml")
     live.current()
     assert live.status()["stale"] is True
@@ -68,7 +74,7 @@ def test_fixing_the_file_clears_stale(write_rules):
 
 def test_deleted_file_keeps_the_rules_and_reports_stale(write_rules):
     path = write_rules(small_document([wawi_rule("wawi")]), name="live.yaml")
-    live = LiveRules(path, check_interval=0)
+    live = live_rules(path)
 
     path.unlink()
 
@@ -78,7 +84,7 @@ def test_deleted_file_keeps_the_rules_and_reports_stale(write_rules):
 
 def test_file_is_not_looked_at_again_within_the_check_interval(write_rules):
     path = write_rules(small_document([wawi_rule("wawi")]), name="live.yaml")
-    live = LiveRules(path, check_interval=3600)
+    live = live_rules(path, check_interval=3600)
 
     write_rules(small_document([wawi_rule("accounting")]), name="live.yaml")
 
@@ -88,13 +94,13 @@ def test_file_is_not_looked_at_again_within_the_check_interval(write_rules):
 def test_invalid_file_at_start_up_is_an_error(write_rules):
     path = write_rules(small_document([wawi_rule("nowhere")]))
 
-    with pytest.raises(RulesError, match="unknown queue"):
-        LiveRules(path)
+    with pytest.raises(SourceError, match="unknown queue"):
+        live_rules(path)
 
 
 def test_many_threads_route_while_the_file_changes(write_rules):
     path = write_rules(small_document([wawi_rule("wawi")]), name="live.yaml")
-    live = LiveRules(path, check_interval=0)
+    live = live_rules(path)
     seen: set[str] = set()
     errors: list[BaseException] = []
     writes_done = threading.Event()

@@ -40,7 +40,7 @@ def test_check_reads_the_file_named_by_sla_policies(tmp_path: Path) -> None:
     code, out, _ = run("check", env={"SLA_POLICIES": str(broken)})
 
     assert code == 1
-    assert out.startswith(f"{broken}:1:1: the policy file: missing 'calendars'")
+    assert out.startswith(f"{broken}:1:1: the policy file: missing key 'calendars'")
 
 
 def test_check_prints_each_problem_as_file_line_column(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from helpdesk.config import PROJECT_ROOT
+from helpdesk.yamlsource import SourceError
 from tickets.sla import (
     PRIORITIES,
     SUPPORT_LEVELS,
@@ -16,7 +17,6 @@ from tickets.sla import (
     BusinessCalendar,
     Ladder,
     MonthDay,
-    SlaPolicyError,
     UnknownPolicy,
     check_policies,
     load_policies,
@@ -228,7 +228,7 @@ def test_a_missing_priority_is_reported_at_its_support_level(tmp_path: Path) -> 
     path, problem = only_problem(tmp_path, text)
 
     line, column = position(text, "Bronze")
-    assert problem == f"{path}:{line}:{column}: policies for Bronze: missing 'low'"
+    assert problem == f"{path}:{line}:{column}: policies for Bronze: missing key 'low'"
 
 
 def test_a_missing_support_level_is_a_problem(tmp_path: Path) -> None:
@@ -251,7 +251,7 @@ def test_an_unknown_key_is_reported_at_the_key(tmp_path: Path) -> None:
     path, problem = only_problem(tmp_path, text)
 
     line, column = position(text, "resolve_within")
-    assert problem.startswith(f"{path}:{line}:{column}: unknown key 'resolve_within'")
+    assert problem.startswith(f"{path}:{line}:{column}: Silber/high: unknown key 'resolve_within'")
 
 
 def test_a_malformed_duration_is_reported_at_the_value(tmp_path: Path) -> None:
@@ -359,7 +359,7 @@ def test_a_duplicate_key_is_a_problem(tmp_path: Path) -> None:
     path, problem = only_problem(tmp_path, text)
 
     line, column = position(text, "resolution: 6d")
-    assert problem == f"{path}:{line}:{column}: duplicate key 'resolution' in Gold/low"
+    assert problem == f"{path}:{line}:{column}: Gold/low: duplicate key 'resolution'"
 
 
 def test_broken_yaml_is_reported_where_it_breaks(tmp_path: Path) -> None:
@@ -384,7 +384,7 @@ def test_a_missing_file_is_a_problem(tmp_path: Path) -> None:
 def test_loading_a_broken_file_raises_with_every_problem(tmp_path: Path) -> None:
     text = policy_text(Gold_low="", Gold_high=BUSINESS.replace("4h", "4x"))
 
-    with pytest.raises(SlaPolicyError) as raised:
+    with pytest.raises(SourceError) as raised:
         load_policies(write(tmp_path, text))
 
     assert len(raised.value.problems) == 2
