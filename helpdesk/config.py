@@ -110,7 +110,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     smtp_url = env.get("SMTP_URL") or "smtp://127.0.0.1:8025"
     _url("SMTP_URL", smtp_url, ("smtp", "smtps", "smtp+starttls"))
 
-    public_url = (env.get("PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/")
+    # Links in development mail point at the port the service really runs on.
+    port = _positive_int(env, "PORT", 8000)
+    public_url = (env.get("PUBLIC_URL") or f"http://127.0.0.1:{port}").rstrip("/")
     _url("PUBLIC_URL", public_url, ("http", "https"))
     mail_domain = env.get("MAIL_DOMAIN") or "support.example.com"
     mail_from = _email("MAIL_FROM", env.get("MAIL_FROM") or f"support@{mail_domain}")

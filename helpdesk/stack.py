@@ -26,7 +26,7 @@ DEV_SMTP_PORT = 8025
 
 
 def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
-    env = dict(os.environ)
+    env = dict(os.environ, PORT=str(port))
     bin_dir = Path(sys.executable).parent
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     mail_server = None

@@ -142,7 +142,7 @@ def freeze(
         "company": f"{token}company",
         "customer_number": f"{token}customer",
         "portal_url": settings.public_url,
-        "ticket_url": f"{settings.public_url}/support/tickets/new",
+        "ticket_url": f"{settings.public_url}/tickets/neu",
         "dkim_domain": settings.dkim_domain,
         "original_subject": original.subject if original else None,
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -270,3 +271,20 @@ def test_ops_page_composes_a_mailing_for_products_with_spaces_in_their_names(cli
         "products",
         ["JTL-Fulfillment Network", "JTL-WMS"],
     )
+
+
+def test_every_link_the_mailing_template_adds_leads_to_a_page_that_exists(
+    client, runtime, settings
+):
+    make_account(runtime, first_contact="info@links.example")
+    ops = _bearer(runtime, "ops")
+    without_links = {**NEW, "body": "Am 4. Mai ist die Cloud TSE von 22 bis 23 Uhr nicht da."}
+    mailing_id = client.post(API, json=without_links, headers=ops).get_json()["id"]
+    preview = client.get(f"{API}/{mailing_id}/preview", headers=ops).get_json()
+
+    links = set(re.findall(r'href="([^"]+)"', preview["html"]))
+    ours = sorted(link for link in links if link.startswith(settings.public_url))
+    assert ours, "the mailing links to the customer center"
+    for link in ours:
+        path = link.removeprefix(settings.public_url) or "/"
+        assert client.get(path).status_code != 404, link

@@ -25,6 +25,15 @@ def test_generated_secret_key_is_private_and_stable(tmp_path):
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
 
 
+def test_links_follow_the_port_the_service_runs_on_unless_public_url_is_set(tmp_path):
+    moved = load_settings({"HELPDESK_VAR_DIR": str(tmp_path), "PORT": "8123"})
+    fixed = load_settings(
+        {"HELPDESK_VAR_DIR": str(tmp_path), "PORT": "8123", "PUBLIC_URL": "https://kc.example"}
+    )
+
+    assert (moved.public_url, fixed.public_url) == ("http://127.0.0.1:8123", "https://kc.example")
+
+
 @pytest.mark.parametrize(
     ("name", "value"),
     [
@@ -35,6 +44,7 @@ def test_generated_secret_key_is_private_and_stable(tmp_path):
         ("MAIL_FROM", "not an address"),
         ("HELPDESK_ENV", "staging"),
         ("PUBLIC_URL", "ftp://example.com"),
+        ("PORT", "acht"),
         ("MAILING_RATE", "schnell"),
         ("MAILING_APPROVAL_THRESHOLD", "1.5"),
         ("MAILING_BATCH_SIZE", "-1"),
