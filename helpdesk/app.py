@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException, Unauthorized
 
 from helpdesk import health, security
 from helpdesk.config import PROJECT_ROOT, Settings, load_settings
+from helpdesk.error_pages import error_page
 from helpdesk.navigation import navigation
 from helpdesk.runtime import Runtime, install
 from helpdesk.security import principal_loader, public
@@ -106,6 +107,11 @@ def _declare_static(app: Flask) -> None:
 
     app.view_functions["static"] = static
 
+    @app.get("/favicon.ico")
+    @public("the site icon browsers ask for on every page")
+    def favicon() -> Any:
+        return redirect(url_for("static", filename="favicon.svg"), 301)
+
 
 def _security_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
@@ -139,4 +145,4 @@ def _http_error(error: HTTPException) -> Any:
     """JSON problem details on the API and health endpoints, plain pages elsewhere."""
     if _is_api():
         return _problem(error.code or 500, error.description)
-    return error
+    return error_page(error)

@@ -80,19 +80,19 @@ def current_principal() -> Principal:
 
 def enforce_access() -> None:
     """Before every request: refuse views without a declaration, and callers without rights."""
-    if request.endpoint is None:
-        return  # 404/405 are answered by Flask itself
-    view = current_app.view_functions[request.endpoint]
-    rule: AccessRule | None = getattr(view, ACCESS_ATTRIBUTE, None)
-    if rule is None:
-        abort(403)
     principal = ANONYMOUS
     for loader in current_app.extensions.get("principal_loaders", []):
         found = loader()
         if found is not None:
             principal = found
             break
-    g.principal = principal
+    g.principal = principal  # also for 404/405 pages, which show the caller's menu
+    if request.endpoint is None:
+        return  # 404/405 are answered by Flask itself
+    view = current_app.view_functions[request.endpoint]
+    rule: AccessRule | None = getattr(view, ACCESS_ATTRIBUTE, None)
+    if rule is None:
+        abort(403)
     if not rule.permissions:
         return
     if not principal.authenticated:
