@@ -98,25 +98,39 @@ def take_message(
             smtp="552 5.3.4",
         )
     mailbox = check_mailbox(settings, mailbox) if mailbox else None
-    try:
-        mail = parse_message(raw)
-    except MalformedMessage as error:
-        name = quarantine.keep(settings, raw, f"malformed: {error}", mailbox=mailbox)
-        raise MailRefused(f"malformed message ({error}); kept in quarantine as {name}") from None
-    mailbox = mailbox or _mailbox_from_headers(settings, mail)
     own = frozenset(
         address.lower() for address in (settings.mail_from, *settings.support_mailboxes)
     )
-    verdict = classify(mail, own, envelope_sender)
+    try:
+        mail = parse_message(raw)
+        verdict = classify(mail, own, envelope_sender)
+    except MalformedMessage as error:
+        raise _refused(settings, raw, mailbox, f"malformed message ({error})") from None
+    except Exception as error:
+        # Reading a message touches no database or network: what fails here fails every time,
+        # so the MTA gets a permanent answer (a 4xx would make it retry for days).
+        log.exception("mail to %s could not be read; refused and kept", mailbox)
+        raise _refused(settings, raw, mailbox, f"unreadable message ({error!r})") from None
+    mailbox = mailbox or _mailbox_from_headers(settings, mail)
     if verdict.kind == "bounce" and verdict.bounce is not None:
         with runtime.db.session() as session:
-            fields = reports.record(session, settings, verdict.bounce, mailbox)
+            fields = reports.record(
+                session, settings, mail, raw, verdict.bounce, mailbox, envelope_sender
+            )
         return Outcome("bounce", **fields)
     if verdict.kind != "person":
         return Outcome("ignored", f"{verdict.kind}: {verdict.reason}")
     if bounces.parse_verp(settings, mailbox) is not None:
         return Outcome("ignored", "mail to a bounce address that is no delivery report")
+    if mail.defects:
+        raise _refused(settings, raw, mailbox, f"malformed message ({'; '.join(mail.defects)})")
     return _take_from_person(runtime, raw, mail, mailbox)
+
+
+def _refused(settings: Settings, raw: bytes, mailbox: str | None, reason: str) -> MailRefused:
+    """Keep ``raw`` in the quarantine and say so in the permanent refusal."""
+    name = quarantine.keep(settings, raw, reason, mailbox=mailbox)
+    return MailRefused(f"{reason}; kept in quarantine as {name}")
 
 
 def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:
