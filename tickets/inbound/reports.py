@@ -71,7 +71,7 @@ def record(
             return {"reason": f"delay warning ({entry.status}): nothing marked, the MTA retries"}
         actions = ", ".join(sorted({r.action or "unknown" for r in bounce.recipients})) or "none"
         return {"reason": f"delivery report without a failure (action: {actions})"}
-    fields = _mark(session, settings, mail, bounce, chosen, entry, mailbox)
+    fields = _mark(session, settings, mail, bounce, failed[0], entry, mailbox)
     if entry.delivery_id is None and entry.outbound_message_id is None:
         entry.raw = raw
     session.flush()
