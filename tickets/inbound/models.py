@@ -1,4 +1,4 @@
-"""What mail-in keeps besides tickets: every bounce that arrived, matched or not."""
+"""What mail-in keeps besides tickets: every bounce that arrived, and who really sent a mail."""
 
 from __future__ import annotations
 
@@ -54,3 +54,24 @@ class InboundBounce(Base):
         ForeignKey("outbound_messages.id", ondelete="SET NULL"), index=True
     )
     raw: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
+class SenderCheckRecord(Base):
+    """The SPF, DKIM and DMARC verdict on the From of one message taken by mail."""
+
+    __tablename__ = "inbound_sender_checks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    ticket_message_id: Mapped[int] = mapped_column(
+        ForeignKey("ticket_messages.id", ondelete="CASCADE"), unique=True
+    )
+    method: Mapped[str] = mapped_column(String(10))
+    from_domain: Mapped[str] = mapped_column(String(255))
+    spf: Mapped[str] = mapped_column(String(10))
+    spf_domain: Mapped[str] = mapped_column(String(255), default="")
+    dkim: Mapped[str] = mapped_column(String(10))
+    dkim_domains: Mapped[list[str]] = mapped_column(JSON, default=list)
+    dmarc: Mapped[str] = mapped_column(String(10))
+    dmarc_policy: Mapped[str | None] = mapped_column(String(10))
+    unverified: Mapped[bool] = mapped_column(default=False)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
