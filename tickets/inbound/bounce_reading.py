@@ -17,10 +17,11 @@ import logging
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage, Message
+from typing import Any
 
 from flufl.bounce import all_failures
 
-from tickets.inbound.parsing import MESSAGE_ID, ParsedMail, first_message_id
+from tickets.inbound.parsing import MESSAGE_ID, ParsedMail, content_type_param, first_message_id
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +97,7 @@ class Bounce:
 def read_bounce(mail: ParsedMail, envelope_sender: str | None) -> Bounce | None:
     """The bounce ``mail`` is, or None when it is no bounce or delivery notification."""
     message = mail.message
-    report_type = (message.get_param("report-type", header="content-type") or "").lower()
+    report_type = content_type_param(message, "report-type")
     status_parts = [part for part in message.walk() if part.get_content_type() in DSN_TYPES]
     if status_parts or (
         message.get_content_type() == "multipart/report" and report_type == "delivery-status"
@@ -286,10 +287,10 @@ def _ses_notification(mail: ParsedMail) -> Bounce | None:
     kind = str(document.get("notificationType") or document.get("eventType") or "")
     if kind not in ("Bounce", "Complaint", "Delivery"):
         return None
-    original = document.get("mail") if isinstance(document.get("mail"), dict) else {}
+    original = _object(document.get("mail"))
     ids = [*_ses_message_ids(original), *_original_ids(mail)]
     if kind == "Bounce":
-        bounce = document.get("bounce") if isinstance(document.get("bounce"), dict) else {}
+        bounce = _object(document.get("bounce"))
         permanent = bounce.get("bounceType") == "Permanent"
         recipients = tuple(
             _ses_recipient(entry, permanent)
@@ -297,7 +298,7 @@ def _ses_notification(mail: ParsedMail) -> Bounce | None:
             if isinstance(entry, dict)
         )
     else:
-        section = document.get(kind.lower()) if isinstance(document.get(kind.lower()), dict) else {}
+        section = _object(document.get(kind.lower()))
         addresses = section.get("recipients") or [
             entry.get("emailAddress")
             for entry in section.get("complainedRecipients") or []
@@ -312,7 +313,7 @@ def _ses_notification(mail: ParsedMail) -> Bounce | None:
     return Bounce(tuple(dict.fromkeys(ids)), recipients, "ses")
 
 
-def _ses_recipient(entry: dict, permanent: bool) -> BouncedRecipient:
+def _ses_recipient(entry: dict[str, Any], permanent: bool) -> BouncedRecipient:
     diagnostic = str(entry.get("diagnosticCode") or "")
     status = STATUS_CODE.search(str(entry.get("status") or "")) or STATUS_CODE.search(diagnostic)
     code = status.group(1) if status else ("5.0.0" if permanent else "4.0.0")
@@ -328,10 +329,13 @@ def _ses_recipient(entry: dict, permanent: bool) -> BouncedRecipient:
     )
 
 
-def _ses_message_ids(original: dict) -> list[str]:
-    common = (
-        original.get("commonHeaders") if isinstance(original.get("commonHeaders"), dict) else {}
-    )
+def _object(value: object) -> dict[str, Any]:
+    """A JSON object, or an empty one for anything else (SES leaves sections out)."""
+    return value if isinstance(value, dict) else {}
+
+
+def _ses_message_ids(original: dict[str, Any]) -> list[str]:
+    common = _object(original.get("commonHeaders"))
     values = [str(common.get("messageId") or "")]
     values += [
         str(header.get("value") or "")
@@ -411,8 +415,9 @@ def _all_text(message: Message) -> str:
         part = stack.pop()
         if part.get_content_type() in ORIGINAL_TYPES:
             continue
-        if part.is_multipart():
-            stack.extend(reversed(part.get_payload()))
+        payload = part.get_payload()
+        if isinstance(payload, list):
+            stack.extend(child for child in reversed(payload) if isinstance(child, Message))
         elif part.get_content_maintype() == "text" and part.get_content_type() not in HEADER_TYPES:
             texts.append(_text(part))
     return "\n".join(texts)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 
 from tickets.inbound.bounce_reading import Bounce, read_bounce
-from tickets.inbound.parsing import ParsedMail, header_text
+from tickets.inbound.parsing import ParsedMail, content_type_param, header_text
 
 OUT_OF_OFFICE = re.compile(
     r"^\s*\[?(automatische antwort|automatic reply|auto[- ]?reply|autoreply|auto[- ]?response|"
@@ -42,7 +42,7 @@ def classify(
     if bounce is not None:
         return Verdict("bounce", f"delivery report read as {bounce.reader}", bounce)
     if message.get_content_type() == "multipart/report":
-        report_type = (message.get_param("report-type", header="content-type") or "").lower()
+        report_type = content_type_param(message, "report-type")
         return Verdict("receipt", f"report of type {report_type or 'unknown'}")
     if mail.sender.lower() in own_addresses:
         return Verdict("loop", f"sent from our own address {mail.sender}")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.errors import HeaderParseError
-from email.message import EmailMessage
+from email.message import EmailMessage, Message
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -117,12 +117,13 @@ def parse_message(raw: bytes) -> ParsedMail:
 def mime_depth(message: EmailMessage) -> int:
     """How deep the MIME parts nest (1 for a single part), counted without recursion."""
     deepest = 0
-    stack: list[tuple[EmailMessage, int]] = [(message, 1)]
+    stack: list[tuple[Message, int]] = [(message, 1)]
     while stack:
         part, depth = stack.pop()
         deepest = max(deepest, depth)
-        if part.is_multipart() and depth <= MIME_DEPTH_MAX:
-            stack.extend((child, depth + 1) for child in part.get_payload())
+        payload = part.get_payload()
+        if isinstance(payload, list) and depth <= MIME_DEPTH_MAX:
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
     return deepest
 
 
@@ -137,6 +138,14 @@ def _undecodable_headers(message: EmailMessage) -> list[str]:
             except UnicodeDecodeError:
                 found.append(f"undecodable bytes in the {name} header")
     return found
+
+
+def content_type_param(message: Message, name: str) -> str:
+    """A Content-Type parameter, lower-cased ('' when absent), RFC 2231 values decoded."""
+    value = message.get_param(name, header="content-type")
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value or "").lower()
 
 
 def header_text(message: EmailMessage, name: str) -> str:

@@ -11,7 +11,7 @@ that matches nothing keeps its bytes there, to be listed with ``helpdesk mail-in
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,6 +29,14 @@ ACTOR = "mail-in"
 MESSAGE_ID_MAX = 250
 
 
+@dataclass(frozen=True)
+class Recorded:
+    """What a bounce marked: the reason for the MTA's reply, and the ticket it concerned."""
+
+    reason: str
+    ticket: str | None = None
+
+
 def record(
     session: Session,
     settings: Settings,
@@ -37,15 +45,15 @@ def record(
     bounce: Bounce,
     mailbox: str | None,
     envelope_sender: str | None,
-) -> dict[str, str | None]:
-    """Keep ``bounce`` and mark what it reports; return the outcome's fields (reason, ticket)."""
+) -> Recorded:
+    """Keep ``bounce`` and mark what it reports; say what was marked."""
     if mail.message_id and session.scalar(
         select(InboundBounce.id).where(
             InboundBounce.message_id == mail.message_id[:MESSAGE_ID_MAX],
             InboundBounce.mailbox == mailbox,
         )
     ):
-        return {"reason": f"bounce {mail.message_id} already recorded"}
+        return Recorded(f"bounce {mail.message_id} already recorded")
     failed = bounce.failed
     delayed = tuple(r for r in bounce.recipients if r.action == "delayed")
     chosen = failed[0] if failed else delayed[0] if delayed else None
@@ -68,9 +76,9 @@ def record(
     if not failed:
         session.flush()
         if delayed:
-            return {"reason": f"delay warning ({entry.status}): nothing marked, the MTA retries"}
+            return Recorded(f"delay warning ({entry.status}): nothing marked, the MTA retries")
         actions = ", ".join(sorted({r.action or "unknown" for r in bounce.recipients})) or "none"
-        return {"reason": f"delivery report without a failure (action: {actions})"}
+        return Recorded(f"delivery report without a failure (action: {actions})")
     fields = _mark(session, settings, mail, bounce, failed[0], entry, mailbox)
     if entry.delivery_id is None and entry.outbound_message_id is None:
         entry.raw = raw
@@ -86,21 +94,21 @@ def _mark(
     failed: BouncedRecipient,
     entry: InboundBounce,
     mailbox: str | None,
-) -> dict[str, str | None]:
+) -> Recorded:
     status, diagnostic, severity = failed.status, failed.diagnostic, failed.severity
     delivery_id = _verp_delivery(settings, mailbox, mail)
     if delivery_id is not None and bounces.record_bounce(
         session, delivery_id=delivery_id, status=status, diagnostic=diagnostic
     ):
         entry.delivery_id = delivery_id
-        return {"reason": f"mailing delivery {delivery_id} marked bounced ({status}, {severity})"}
+        return Recorded(f"mailing delivery {delivery_id} marked bounced ({status}, {severity})")
     for original in bounce.original_message_ids:
         ids = bounces.parse_message_id(original)
         if ids is not None and bounces.record_bounce(
             session, message_id=original, status=status, diagnostic=diagnostic
         ):
             entry.delivery_id = ids[1]
-            return {"reason": f"mailing {original} marked bounced ({status}, {severity})"}
+            return Recorded(f"mailing {original} marked bounced ({status}, {severity})")
     for original in bounce.original_message_ids:
         outbound = session.scalar(
             select(OutboundMessage).where(OutboundMessage.message_id == original)
@@ -109,7 +117,7 @@ def _mark(
             entry.outbound_message_id = outbound.id
             return _ticket_mail_bounced(session, outbound, status, diagnostic, severity)
     quoted = bounce.original_message_id or "no id"
-    return {"reason": f"bounce ({status}, {severity}) matches no delivery record: {quoted}; kept"}
+    return Recorded(f"bounce ({status}, {severity}) matches no delivery record: {quoted}; kept")
 
 
 def _verp_delivery(settings: Settings, mailbox: str | None, mail: ParsedMail) -> int | None:
@@ -122,11 +130,11 @@ def _verp_delivery(settings: Settings, mailbox: str | None, mail: ParsedMail) ->
 
 def _ticket_mail_bounced(
     session: Session, outbound: OutboundMessage, status: str, diagnostic: str, severity: str
-) -> dict[str, str | None]:
+) -> Recorded:
     reply = f"bounced: {status} {diagnostic}".strip()[:2000]
     number = format_number(outbound.ticket_id) if outbound.ticket_id else None
     if outbound.state == "failed" and outbound.smtp_reply == reply:
-        return {"reason": f"bounce of {outbound.message_id} already recorded", "ticket": number}
+        return Recorded(f"bounce of {outbound.message_id} already recorded", number)
     session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.id == outbound.id)
@@ -146,10 +154,7 @@ def _ticket_mail_bounced(
                 reason=diagnostic or None,
             )
         )
-    return {
-        "reason": f"ticket mail {outbound.message_id} bounced ({status}, {severity})",
-        "ticket": number,
-    }
+    return Recorded(f"ticket mail {outbound.message_id} bounced ({status}, {severity})", number)
 
 
 def _report_status(bounce: Bounce) -> str:

@@ -117,10 +117,10 @@ def take_message(
     mailbox = mailbox or _mailbox_from_headers(settings, mail)
     if verdict.kind == "bounce" and verdict.bounce is not None:
         with runtime.db.session() as session:
-            fields = reports.record(
+            recorded = reports.record(
                 session, settings, mail, raw, verdict.bounce, mailbox, envelope_sender
             )
-        return Outcome("bounce", **fields)
+        return Outcome("bounce", recorded.reason, recorded.ticket)
     if verdict.kind != "person":
         return Outcome("ignored", f"{verdict.kind}: {verdict.reason}")
     if bounces.parse_verp(settings, mailbox) is not None:
