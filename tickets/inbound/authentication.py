@@ -37,6 +37,7 @@ RESULTS = ("pass", "fail", "softfail", "neutral", "none", "temperror", "permerro
 RECEIVED_CLIENT = re.compile(
     r"^\s*from\s+(?P<helo>\S+)\s+\([^)\[]*\[(?:IPv6:)?(?P<ip>[0-9A-Fa-f:.]+)\]", re.IGNORECASE
 )
+RESOLVER_CACHE_ENTRIES = 10_000
 _resolver: contextvars.ContextVar[dns.resolver.Resolver] = contextvars.ContextVar("resolver")
 
 
@@ -91,18 +92,28 @@ def check_sender(
 
 
 def make_resolver(settings: Settings) -> dns.resolver.Resolver:
-    """A resolver for ``MAIL_IN_DNS_RESOLVER`` (host:port, ...), else the system's."""
-    if not settings.mail_in_dns_resolvers:
+    """The resolver for ``MAIL_IN_DNS_RESOLVER`` (host:port, ...), else the system's.
+
+    One per process and setting, with a cache that keeps answers for their TTL: the same
+    sender's domain is looked up once, not for every mail.
+    """
+    return _shared_resolver(settings.mail_in_dns_resolvers, settings.mail_in_dns_timeout)
+
+
+@cache
+def _shared_resolver(resolvers: tuple[str, ...], timeout: float) -> dns.resolver.Resolver:
+    if not resolvers:
         resolver = dns.resolver.Resolver()
     else:
         resolver = dns.resolver.Resolver(configure=False)
         servers = []
-        for entry in settings.mail_in_dns_resolvers:
+        for entry in resolvers:
             host, _, port = entry.rpartition(":")
             servers.append(dns.nameserver.Do53Nameserver(host.strip("[]"), int(port)))
         resolver.nameservers = servers
-    resolver.lifetime = settings.mail_in_dns_timeout
-    resolver.timeout = settings.mail_in_dns_timeout
+    resolver.lifetime = timeout
+    resolver.timeout = timeout
+    resolver.cache = dns.resolver.LRUCache(RESOLVER_CACHE_ENTRIES)
     return resolver
 
 

@@ -15,9 +15,14 @@ from tests.support import free_port
 
 @dataclass
 class Zone(BaseResolver):
-    """Records by (name, type); every other name is NXDOMAIN. Queries are counted."""
+    """Records by (name, type); every other name is NXDOMAIN. Queries are recorded.
+
+    Answers carry ``ttl``, by default 0, so no resolver cache keeps them from one test to the
+    next.
+    """
 
     records: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    ttl: int = 0
     queries: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -42,16 +47,16 @@ class Zone(BaseResolver):
         for value in values:
             if qtype == "TXT":
                 chunks = [value[start : start + 250] for start in range(0, len(value), 250)]
-                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=60))
+                reply.add_answer(RR(request.q.qname, QTYPE.TXT, rdata=TXT(chunks), ttl=self.ttl))
             elif qtype == "A":
-                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(value), ttl=60))
+                reply.add_answer(RR(request.q.qname, QTYPE.A, rdata=A(value), ttl=self.ttl))
         return reply
 
 
 @contextmanager
-def dns_server() -> Iterator[tuple[Zone, str]]:
+def dns_server(ttl: int = 0) -> Iterator[tuple[Zone, str]]:
     """A UDP and TCP DNS server on 127.0.0.1; yields its zone and ``host:port``."""
-    zone = Zone()
+    zone = Zone(ttl=ttl)
     port = free_port()
     servers = [
         DNSServer(zone, address="127.0.0.1", port=port, tcp=tcp, logger=_Quiet())
