@@ -97,10 +97,16 @@ class Bounce:
 def read_bounce(mail: ParsedMail, envelope_sender: str | None) -> Bounce | None:
     """The bounce ``mail`` is, or None when it is no bounce or delivery notification."""
     message = mail.message
-    report_type = content_type_param(message, "report-type")
-    status_parts = [part for part in message.walk() if part.get_content_type() in DSN_TYPES]
+    multipart = message.is_multipart()
+    status_parts = (
+        [part for part in message.walk() if part.get_content_type() in DSN_TYPES]
+        if multipart
+        else []
+    )
     if status_parts or (
-        message.get_content_type() == "multipart/report" and report_type == "delivery-status"
+        multipart
+        and message.get_content_type() == "multipart/report"
+        and content_type_param(message, "report-type") == "delivery-status"
     ):
         recipients = [found for part in status_parts for found in _status_fields(part)]
         if not recipients:
