@@ -58,19 +58,22 @@ def record(
     delayed = tuple(r for r in bounce.recipients if r.action == "delayed")
     chosen = failed[0] if failed else delayed[0] if delayed else None
     entry = InboundBounce(
-        message_id=mail.message_id[:MESSAGE_ID_MAX] if mail.message_id else None,
+        message_id=_storable(mail.message_id, MESSAGE_ID_MAX),
         mailbox=mailbox,
-        envelope_sender=envelope_sender,
-        from_header=mail.from_text[:320],
-        subject=mail.subject,
+        envelope_sender=_storable(envelope_sender, 320),
+        from_header=_storable(mail.from_text, 320) or "",
+        subject=_storable(mail.subject, 250) or "",
         reader=bounce.reader,
         kind="failed" if failed else "delayed" if delayed else "report",
-        recipient=chosen.address[:320] if chosen and chosen.address else None,
+        recipient=_storable(chosen.address, 320) if chosen else None,
         status=chosen.status if chosen else _report_status(bounce),
         severity=chosen.severity if chosen and failed else None,
-        diagnostic=chosen.diagnostic if chosen else "",
+        diagnostic=_storable(chosen.diagnostic, 2000) or "" if chosen else "",
         original_message_id=_fit(bounce.original_message_id),
-        recipients=[asdict(recipient) for recipient in bounce.recipients],
+        recipients=[
+            {name: _storable(value, 2000) for name, value in asdict(recipient).items()}
+            for recipient in bounce.recipients
+        ],
     )
     session.add(entry)
     if not failed:
@@ -162,7 +165,21 @@ def _report_status(bounce: Bounce) -> str:
 
 
 def _fit(message_id: str | None) -> str | None:
-    return message_id if message_id and len(message_id) <= MESSAGE_ID_MAX else None
+    """A Message-ID as stored: whole or not at all (a cut one would match nothing)."""
+    stored = _storable(message_id, MESSAGE_ID_MAX + 1)
+    return stored if stored and len(stored) <= MESSAGE_ID_MAX else None
+
+
+def _storable(text: str | None, limit: int) -> str | None:
+    """``text`` as any database stores it: no NUL, no lone surrogates, at most ``limit``.
+
+    Bounces quote whatever bytes the bounced message had; a value PostgreSQL refuses would
+    turn into a retry loop instead of a recorded bounce.
+    """
+    if text is None:
+        return None
+    cleaned = text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return cleaned[:limit]
 
 
 def recent_bounces(session: Session, *, unmatched: bool, limit: int) -> list[dict[str, object]]:

@@ -245,3 +245,26 @@ def test_a_message_that_can_never_be_taken_is_refused_permanently_and_kept(
     assert text.startswith(f"5.6.0 malformed message ({reason}")
     [(_name, record)] = quarantine.entries(settings)
     assert reason in record["reason"]
+
+
+def test_a_bounce_quoting_bytes_no_database_stores_is_recorded_not_deferred(lmtp, runtime):
+    raw = (
+        b"From: MAILER-DAEMON\r\nTo: support@support.example.com\r\n"
+        b"Subject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n"
+        b"Content-Type: multipart/report; report-type=delivery-status; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain\r\n\r\nNicht zugestellt.\r\n"
+        b"--B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx\r\n\r\n"
+        b"Final-Recipient: rfc822; m\xfcller@kunde.example\r\nAction: failed\r\nStatus: 5.1.1\r\n"
+        b"Diagnostic-Code: smtp; 550 5.1.1 unknown \x00 user \xff\xfe\r\n"
+        b"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: <\xe4\xf6@kunde.example>\r\n"
+        b"--B--\r\n"
+    )
+
+    [(code, text)], _ = lmtp.send(raw, [SUPPORT], sender="")
+
+    assert (code, text.split(":")[0]) == (250, "2.0.0 bounce")
+    with runtime.db.session() as session:
+        entry = session.scalars(select(InboundBounce)).one()
+    assert (entry.kind, entry.status) == ("failed", "5.1.1")
+    assert "\x00" not in entry.diagnostic and entry.diagnostic.startswith("smtp; 550 5.1.1")
+    assert entry.raw is not None  # matched nothing: kept
