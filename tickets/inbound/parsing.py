@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.errors import HeaderParseError
-from email.message import EmailMessage, Message
+from email.message import EmailMessage, Message, MIMEPart
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
@@ -208,8 +208,9 @@ def _validated(address: str) -> str:
 def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message.get(name)
-    except (HeaderParseError, IndexError, ValueError):
-        # The modern header parser gave up; the value as written is still worth reading.
+    except (HeaderParseError, IndexError, ValueError, AttributeError, TypeError):
+        # The modern header parser gave up (or tripped: a group where an address belongs
+        # raises AttributeError in the standard library); the value as written still reads.
         raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), "")
         return " ".join(str(raw).split())
     return "" if value is None else str(value)
@@ -262,7 +263,7 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[MailAttachme
     some clients put between attachments; a bare forward's text is the forwarded body.
     """
     body = message.get_body(preferencelist=("plain", "html"))
-    fragments: list[EmailMessage] = []
+    fragments: list[MIMEPart] = []
     leaves = _leaves(message, body, fragments)
     texts = [_part_text(part) for part in ([body] if body is not None else []) + fragments]
     if not any(text.strip() for text in texts):
@@ -276,23 +277,24 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[MailAttachme
     return "\n\n".join(text.strip("\n") for text in texts if text.strip()), attachments, signed
 
 
-def _attachment(part: EmailMessage, number: int) -> MailAttachment:
+def _attachment(part: MIMEPart, number: int) -> MailAttachment:
     content_type = part.get_content_type()
     if content_type == "message/rfc822":
         inner = part.get_payload(0)
         data = inner.as_bytes() if isinstance(inner, EmailMessage) else b""
         return MailAttachment(part.get_filename() or _forward_name(inner), content_type, data)
-    data = part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
     return MailAttachment(part.get_filename() or _unnamed(content_type, number), content_type, data)
 
 
-def _part_text(part: EmailMessage) -> str:
+def _part_text(part: MIMEPart) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError, ValueError, AssertionError):
         # An unknown charset or broken transfer encoding: decode the bytes as best we can.
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
         content = bytes(content).decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
@@ -317,9 +319,7 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _leaves(
-    part: EmailMessage, body: EmailMessage | None, fragments: list[EmailMessage]
-) -> list[EmailMessage]:
+def _leaves(part: MIMEPart, body: MIMEPart | None, fragments: list[MIMEPart]) -> list[MIMEPart]:
     """Parts that are not the body: skip the body's alternatives, keep forwards whole.
 
     Inline text parts outside the body's alternative go to ``fragments`` (text, not files).
@@ -346,7 +346,7 @@ def _leaves(
     return [part]
 
 
-def _contains(part: EmailMessage, target: EmailMessage | None) -> bool:
+def _contains(part: MIMEPart, target: MIMEPart | None) -> bool:
     if part is target:
         return True
     return part.is_multipart() and any(_contains(child, target) for child in part.iter_parts())

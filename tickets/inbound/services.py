@@ -167,7 +167,7 @@ def _take_from_person(
                 # into someone else's ticket. The mail opens a new ticket naming the old one.
                 outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
                 acknowledge.extend(ack)
-            elif ticket is not None and ticket.status != "closed":
+            elif ticket is not None and match is not None and ticket.status != "closed":
                 outcome, entry = _append(session, ticket, mail, message_id, match.via)
             else:
                 outcome, entry, ack = _create(
