@@ -24,6 +24,8 @@ from flufl.bounce import all_failures
 from tickets.inbound.parsing import MESSAGE_ID, ParsedMail, content_type_param, first_message_id
 
 log = logging.getLogger(__name__)
+# flufl.bounce logs each detector it runs at INFO: a dozen lines per bounce, none useful.
+logging.getLogger("flufl.bounce").setLevel(logging.WARNING)
 
 DSN_TYPES = ("message/delivery-status", "message/global-delivery-status")
 ORIGINAL_TYPES = ("message/rfc822", "message/global")
