@@ -117,7 +117,7 @@ def read_bounce(mail: ParsedMail, envelope_sender: str | None) -> Bounce | None:
     ses = _ses_notification(mail)
     if ses is not None:
         return ses
-    daemon = is_daemon(mail)
+    daemon = _is_daemon(mail)
     bounce_subject = bool(BOUNCE_SUBJECT.search(mail.subject)) and not FORWARDED.match(mail.subject)
     if not (daemon or envelope_sender == "" or bounce_subject):
         return None
@@ -128,8 +128,11 @@ def read_bounce(mail: ParsedMail, envelope_sender: str | None) -> Bounce | None:
     listed = _listed_recipients(text)
     if listed:
         return Bounce(_original_ids(mail), listed, "text")
-    evidence = _has_original(message) or STATUS_CODE.search(text) or SMTP_REPLY.search(text)
-    if bounce_subject and (daemon or envelope_sender == "" or evidence):
+    # A bounce naming no one we can read: believed under a bounce subject when it came to the
+    # null sender, carries the bounced message, or is from a mailer daemon. Not from a mere
+    # postmaster@: a person there writing about rejected mail and quoting a 550 is a ticket.
+    daemon_itself = daemon and mail.sender.rpartition("@")[0].lower() != "postmaster"
+    if bounce_subject and (envelope_sender == "" or _has_original(message) or daemon_itself):
         return Bounce(_original_ids(mail), (_unnamed(mail),), "text")
     return None
 
@@ -156,7 +159,7 @@ def _unnamed(mail: ParsedMail) -> BouncedRecipient:
     return BouncedRecipient(None, "failed", _status_in(text, "5.0.0"), _diagnostic(text))
 
 
-def is_daemon(mail: ParsedMail) -> bool:
+def _is_daemon(mail: ParsedMail) -> bool:
     """From a mailer daemon: MAILER-DAEMON with or without a domain, ``<>``, or no From."""
     from_text = mail.from_text.strip()
     if not from_text or from_text in ("<>", '""'):

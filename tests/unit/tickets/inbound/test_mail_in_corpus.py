@@ -97,3 +97,15 @@ def test_a_forwarded_bounce_is_a_persons_question():
     )
 
     assert classify(parse_message(raw), OURS, "kunde@mueller-handel.example").kind == "person"
+
+
+def test_a_postmaster_writing_about_rejected_mail_with_a_550_in_it_is_a_persons_mail():
+    raw = (
+        b"From: Postmaster <postmaster@mueller-handel.example>\r\n"
+        b"To: support@support.example.com\r\nSubject: Your mails are rejected by our server\r\n"
+        b"\r\nHallo, unser Server meldet: 550 5.7.1 SPF check failed. Bitte pruefen.\r\n"
+    )
+
+    verdict = classify(parse_message(raw), OURS, "postmaster@mueller-handel.example")
+
+    assert verdict.kind == "person"
