@@ -61,7 +61,7 @@ class Settings:
     # Who really sent a mail (docs/mail-in.md): dns | trusted | off.
     mail_in_sender_check: str = "off"
     mail_in_dns_resolvers: tuple[str, ...] = ()  # host or host:port; empty: the system's
-    mail_in_dns_timeout: float = 3.0  # seconds for all lookups of one check
+    mail_in_dns_timeout: float = 3.0  # seconds per lookup (for SPF: all its lookups)
     mail_in_trusted_authserv_id: str = ""  # Authentication-Results of this MTA are trusted
     attachment_max_bytes: int = 10 * 1024 * 1024
     sensitive_master_key: str = field(default="", repr=False)

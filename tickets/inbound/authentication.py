@@ -84,7 +84,7 @@ def check_sender(
     spf_result, spf_domain = _spf(resolver, mail, envelope_sender, settings.mail_in_dns_timeout)
     dkim_result, dkim_domains = _dkim(resolver, raw)
     dmarc_result, policy = _dmarc(
-        resolver, from_domain, spf_result, spf_domain, dkim_domains, deadline
+        resolver, from_domain, spf_result, spf_domain, dkim_result, dkim_domains, deadline
     )
     return SenderCheck(
         "dns", from_domain, spf_result, spf_domain, dkim_result, dkim_domains, dmarc_result, policy
@@ -209,10 +209,15 @@ def _dmarc(
     from_domain: str,
     spf_result: str,
     spf_domain: str,
+    dkim_result: str,
     dkim_domains: tuple[str, ...],
     deadline: float,
 ) -> tuple[str, str | None]:
-    """DMARC result and the policy that applies to ``from_domain`` (RFC 7489 6.6.3)."""
+    """DMARC result and the policy that applies to ``from_domain`` (RFC 7489 6.6.3).
+
+    Without an aligned pass, a temporary DNS error in SPF or DKIM makes the result
+    ``temperror``, not ``fail``: a resolver's bad minute must not brand genuine mail forged.
+    """
     if not from_domain:
         return "none", None
     organisation = organisational_domain(from_domain)
@@ -234,7 +239,11 @@ def _dmarc(
     strict_spf = record.get("aspf", "r").lower() == "s"
     dkim_aligned = any(_aligned(domain, from_domain, strict_dkim) for domain in dkim_domains)
     spf_aligned = spf_result == "pass" and _aligned(spf_domain, from_domain, strict_spf)
-    return ("pass" if dkim_aligned or spf_aligned else "fail"), policy
+    if dkim_aligned or spf_aligned:
+        return "pass", policy
+    if "temperror" in (spf_result, dkim_result):
+        return "temperror", policy
+    return "fail", policy
 
 
 def _dmarc_record(resolver: dns.resolver.Resolver, domain: str) -> dict[str, str] | None:

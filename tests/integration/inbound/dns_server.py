@@ -23,6 +23,7 @@ class Zone(BaseResolver):
 
     records: dict[tuple[str, str], list[str]] = field(default_factory=dict)
     ttl: int = 0
+    failing: set[str] = field(default_factory=set)  # names answered with SERVFAIL
     queries: list[tuple[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -38,6 +39,9 @@ class Zone(BaseResolver):
         qtype = QTYPE[request.q.qtype]
         with self.lock:
             self.queries.append((name, qtype))
+        if name in self.failing:
+            reply.header.rcode = RCODE.SERVFAIL
+            return reply
         values = self.records.get((name, qtype))
         if values is None:
             known = any(known_name == name for known_name, _ in self.records)

@@ -166,6 +166,21 @@ def test_a_forged_from_is_judged_by_spf_and_the_published_policy(
     assert check.unverified is (expected[1] == "fail")
 
 
+def test_a_dns_failure_while_checking_a_signature_is_no_verdict_of_forgery(
+    checked, dns, signing_key, runtime
+):
+    zone, _ = dns
+    zone.txt("_dmarc.kunde.example", "v=DMARC1; p=reject")
+    zone.failing.add(f"{SELECTOR}._domainkey.kunde.example")
+
+    result = checked(signed(message(client_ip=FORGER_IP), signing_key))
+
+    check = stored_check(runtime)
+    assert (check.spf, check.dkim, check.dmarc) == ("fail", "temperror", "temperror")
+    assert check.unverified is False
+    assert "unverified" not in result.outcome["reason"]
+
+
 def test_a_subdomain_without_its_own_record_gets_the_organisations_subdomain_policy(
     checked, dns, runtime
 ):
