@@ -15,6 +15,7 @@ and gets no automatic answer (``services``).
 from __future__ import annotations
 
 import contextvars
+import ipaddress
 import re
 import time
 from dataclasses import dataclass
@@ -142,6 +143,10 @@ def _spf(
     spf.DNSLookup = _pyspf_lookup
     try:
         result, _explanation = spf.check2(i=ip, s=sender, h=helo, querytime=timeout)
+    except spf.TempError:
+        result = "temperror"
+    except spf.PermError:  # an address or name pyspf cannot even ask about
+        result = "permerror"
     finally:
         _resolver.reset(token)
     return (result if result in RESULTS else "permerror"), domain
@@ -175,7 +180,13 @@ def _received_client(mail: ParsedMail) -> tuple[str, str] | None:
     if not received:
         return None
     found = RECEIVED_CLIENT.search(" ".join(str(received[0]).split()))
-    return (found.group("helo").lower(), found.group("ip")) if found else None
+    if found is None:
+        return None
+    try:
+        address = ipaddress.ip_address(found.group("ip"))
+    except ValueError:
+        return None
+    return found.group("helo").lower(), str(address)
 
 
 def _dkim(resolver: dns.resolver.Resolver, raw: bytes) -> tuple[str, tuple[str, ...]]:
@@ -197,8 +208,8 @@ def _dkim(resolver: dns.resolver.Resolver, raw: bytes) -> tuple[str, tuple[str, 
                 passed.append(verifier.domain.decode().lower())
         except dns.exception.DNSException:
             temporary = True
-        except dkim.DKIMException:
-            continue
+        except (dkim.DKIMException, ValueError, IndexError, UnicodeError):
+            continue  # a malformed signature proves nothing; the next one may
     if passed:
         return "pass", tuple(dict.fromkeys(passed))
     return ("temperror" if temporary else "fail"), ()

@@ -288,3 +288,19 @@ def test_the_agent_sees_the_verdict_and_the_unverified_sender_on_the_ticket_page
     assert "Absender nicht verifiziert, mit keinem Konto verknüpft: kunde.example" in page
     assert "DMARC nicht bestanden (Richtlinie reject)" in page
     assert "SPF nicht bestanden für kunde.example · DKIM nicht vorhanden" in page
+
+
+def test_a_received_header_naming_no_real_address_and_a_garbled_signature_still_file_the_mail(
+    checked, dns, runtime
+):
+    zone, _ = dns
+    zone.txt("_dmarc.kunde.example", "v=DMARC1; p=reject")
+    raw = message(
+        client_ip="999.1.1.1", extra="DKIM-Signature: v=1; a=rsa-sha256; d=kunde.example; b=%%%\r\n"
+    )
+
+    result = checked(raw)
+
+    assert result.exit_code == 0 and result.outcome["action"] == "created"
+    check = stored_check(runtime)
+    assert (check.spf, check.dkim, check.dmarc) == ("none", "fail", "fail")
