@@ -27,6 +27,9 @@ DEFAULT_ACCOUNTING_MAILBOX = "buchhaltung@jtl-software.de"
 Number = TypeVar("Number", int, float)
 
 
+SENDER_CHECKS = ("dns", "trusted", "off")
+
+
 class ConfigError(Exception):
     """A setting is missing or malformed; the message names the variable."""
 
@@ -55,6 +58,11 @@ class Settings:
     mail_in_max_bytes: int = 25 * 1024 * 1024
     mail_in_acks_per_hour: int = 5
     mail_in_tickets_per_hour: int = 20
+    # Who really sent a mail (docs/mail-in.md): dns | trusted | off.
+    mail_in_sender_check: str = "off"
+    mail_in_dns_resolvers: tuple[str, ...] = ()  # host or host:port; empty: the system's
+    mail_in_dns_timeout: float = 3.0  # seconds per lookup (for SPF: all its lookups)
+    mail_in_trusted_authserv_id: str = ""  # Authentication-Results of this MTA are trusted
     attachment_max_bytes: int = 10 * 1024 * 1024
     sensitive_master_key: str = field(default="", repr=False)
     sensitive_retired_keys: tuple[str, ...] = field(default=(), repr=False)
@@ -166,6 +174,17 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mail_in_max_bytes=_positive_int(env, "MAIL_IN_MAX_BYTES", 25 * 1024 * 1024),
         mail_in_acks_per_hour=_positive_int(env, "MAIL_IN_ACKS_PER_HOUR", 5),
         mail_in_tickets_per_hour=_positive_int(env, "MAIL_IN_TICKETS_PER_HOUR", 20),
+        mail_in_sender_check=_choice(
+            env,
+            "MAIL_IN_SENDER_CHECK",
+            "dns" if environment == "production" else "off",
+            SENDER_CHECKS,
+        ),
+        mail_in_dns_resolvers=_resolvers(env, "MAIL_IN_DNS_RESOLVER"),
+        mail_in_dns_timeout=max(0.1, _non_negative(env, "MAIL_IN_DNS_TIMEOUT", 3.0, float)),
+        mail_in_trusted_authserv_id=(env.get("MAIL_IN_TRUSTED_AUTHSERV_ID") or mail_domain)
+        .strip()
+        .lower(),
         mailing_approval_threshold=_non_negative(env, "MAILING_APPROVAL_THRESHOLD", 50, int),
         mailing_batch_size=max(1, _non_negative(env, "MAILING_BATCH_SIZE", 500, int)),
         mailing_rate=_non_negative(env, "MAILING_RATE", 0.0, float),
@@ -176,6 +195,25 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             host.strip().lower() for host in mailing_link_hosts.split(",") if host.strip()
         ),
     )
+
+
+def _resolvers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """Comma-separated ``host`` or ``host:port`` (``[v6]:port``) of DNS resolvers."""
+    found = []
+    for entry in (env.get(name) or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        parts = urlsplit(f"dns://{entry}")
+        try:
+            port = parts.port
+        except ValueError as error:
+            raise ConfigError(f"{name}: {error}") from None
+        if not parts.hostname:
+            raise ConfigError(f"{name}: {entry!r} names no host")
+        host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+        found.append(f"{host}:{port or 53}")
+    return tuple(found)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:

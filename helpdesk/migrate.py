@@ -22,6 +22,7 @@ def model_metadata() -> MetaData:
     import accounts.models  # noqa: F401  (imported for its tables)
     import notifications.mailings.models
     import notifications.outbox.models  # noqa: F401
+    import tickets.inbound.models
     import tickets.models
     import tickets.sla.models  # noqa: F401
 

@@ -23,6 +23,7 @@ from tickets.forms import (
     ReplyForm,
     request_uploads,
 )
+from tickets.inbound import authentication
 from tickets.models import STATUSES, parse_number
 from tickets.routing import routing_rules
 
@@ -84,9 +85,12 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     assign.assignee.choices = [("", "niemand")] + [
         (str(agent_id), name) for agent_id, name in handling.agents_for(runtime, view.ticket.queue)
     ]
+    with runtime.db.reading() as session:
+        sender_checks = authentication.shown_checks(session, [m.id for m in view.messages])
     return render_template(
         "tickets/console_ticket.html",
         view=view,
+        sender_checks=sender_checks,
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),

@@ -55,13 +55,14 @@ def deliver(mailbox: str | None, sender: str | None) -> None:
     Exit 0 when the message was taken (created, appended, ignored, bounce), 1 when it cannot
     be taken (malformed: kept in quarantine; too big; not our mailbox), 75 to try again later.
     """
+    from tickets.inbound.parsing import envelope_address
     from tickets.inbound.services import MailDeferred, MailRefused, take_message
 
     runtime = runtime_or_exit()
     raw = sys.stdin.buffer.read()
     try:
         outcome = take_message(
-            runtime, raw, mailbox=mailbox, envelope_sender=_envelope_sender(sender)
+            runtime, raw, mailbox=mailbox, envelope_sender=envelope_address(sender)
         )
     except MailRefused as error:
         click.echo(f"mail-in: refused ({error.smtp}): {error}", err=True)
@@ -72,12 +73,6 @@ def deliver(mailbox: str | None, sender: str | None) -> None:
     finally:
         runtime.db.dispose()
     click.echo(json.dumps(outcome.as_dict(), ensure_ascii=False))
-
-
-def _envelope_sender(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value.strip().strip("<>")
 
 
 @mail_in.command("quarantine")
@@ -97,3 +92,32 @@ def quarantine_list(as_json: bool) -> None:
         else:
             click.echo(f"{record['received_at']}  {record.get('mailbox') or '-'}  {path}")
             click.echo(f"    {record['reason']}")
+
+
+@mail_in.command("bounces")
+@click.option("--unmatched", is_flag=True, help="Only bounces that matched no delivery record.")
+@click.option("--limit", type=int, default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+def bounces_list(unmatched: bool, limit: int, as_json: bool) -> None:
+    """List the bounces and delivery reports that arrived, newest first.
+
+    An unmatched bounce keeps its bytes; `--unmatched --json` names each with its id.
+    """
+    from tickets.inbound.reports import recent_bounces
+
+    runtime = runtime_or_exit()
+    try:
+        with runtime.db.session() as session:
+            rows = recent_bounces(session, unmatched=unmatched, limit=limit)
+    finally:
+        runtime.db.dispose()
+    for row in rows:
+        if as_json:
+            click.echo(json.dumps(row, ensure_ascii=False))
+        else:
+            target = row["delivery"] or row["ticket_mail"] or "unmatched"
+            click.echo(
+                f"{row['received_at']}  {row['kind']:7} {row['status']:8} "
+                f"{row['severity'] or '-':4}  {row['recipient'] or '-'}  -> {target}"
+            )
+            click.echo(f"    {row['from']}: {row['subject']}")

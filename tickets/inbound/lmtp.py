@@ -19,6 +19,7 @@ from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import Envelope, Session
 
 from helpdesk.runtime import Runtime
+from tickets.inbound.parsing import envelope_address
 from tickets.inbound.services import MailDeferred, MailRefused, check_mailbox, take_message
 
 log = logging.getLogger(__name__)
@@ -64,7 +65,9 @@ class MailInHandler:
         replies = []
         for mailbox in envelope.rcpt_tos:
             replies.append(
-                await loop.run_in_executor(None, self._take, raw, mailbox, envelope.mail_from)
+                await loop.run_in_executor(
+                    None, self._take, raw, mailbox, envelope_address(envelope.mail_from)
+                )
             )
         return "\r\n".join(replies)
 

@@ -4,7 +4,9 @@ Subjects and names may be RFC 2047 encoded words in UTF-8, ISO-8859-1 or Windows
 quoted-printable or base64. The text a ticket shows is the plain-text alternative, else the
 HTML one sanitised to text; the history the client quoted is split off and kept. Everything
 that is not the body (files, inline images, forwarded messages, S/MIME and PGP parts) is an
-attachment. A message without a usable sender is malformed: the caller quarantines it.
+attachment. A message that cannot be read at all (no header block, MIME nested deeper than
+any mail program writes) is malformed; one without a usable sender, or with header bytes in no
+known encoding, carries its ``defects``: a bounce may, a person's mail may not.
 """
 
 from __future__ import annotations
@@ -15,18 +17,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from email import message_from_bytes
 from email.errors import HeaderParseError
-from email.message import EmailMessage
+from email.message import EmailMessage, Message, MIMEPart
 from email.policy import default as default_policy
 from email.utils import getaddresses, parsedate_to_datetime
 
 import nh3
-from email_validator import EmailNotValidError, validate_email
+from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
 from tickets.inbound.quoting import split_quoted
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 BLOCK_TAGS = {"p", "br", "div", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "blockquote"}
 SUBJECT_MAX = 250
+MIME_DEPTH_MAX = 30  # mail programs nest a handful of levels; bounces of bounces a few more
 SIGNED_OR_ENCRYPTED = (
     "application/pkcs7-signature",
     "application/x-pkcs7-signature",
@@ -52,7 +55,7 @@ class MailAttachment:
 class ParsedMail:
     message: EmailMessage
     message_id: str | None
-    sender: str  # normalised address from From
+    sender: str  # normalised address from From; "" when From is missing or invalid
     sender_name: str
     reply_to: str  # where answers go: Reply-To when valid, else the sender
     recipients: tuple[str, ...]  # To and Cc, lower-cased
@@ -64,17 +67,31 @@ class ParsedMail:
     quoted: str | None  # the history their client quoted below (or above) it
     attachments: tuple[MailAttachment, ...] = field(default=())
     signed_or_encrypted: bool = False
+    from_text: str = ""  # the From header as written, for spotting mailer daemons
+    defects: tuple[str, ...] = field(default=())  # why a person's mail could not be taken
 
 
 def parse_message(raw: bytes) -> ParsedMail:
-    """Parse ``raw``; raise MalformedMessage when it has no header block or no valid sender."""
+    """Parse ``raw``; raise MalformedMessage when it cannot be read as a message at all."""
     if not raw.strip():
         raise MalformedMessage("empty message")
-    message = message_from_bytes(raw, policy=default_policy)
+    try:
+        message = message_from_bytes(raw, policy=default_policy)
+    except RecursionError:
+        raise MalformedMessage("MIME parts nested too deeply to read") from None
     assert isinstance(message, EmailMessage)
     if not message.keys():
         raise MalformedMessage("no header block")
-    sender_name, sender = _sender(message)
+    depth = mime_depth(message)
+    if depth > MIME_DEPTH_MAX:
+        raise MalformedMessage(f"MIME parts nested {depth} deep (at most {MIME_DEPTH_MAX})")
+    defects = list(_undecodable_headers(message))
+    sender_name, sender, from_text = "", "", ""
+    try:
+        from_text = _header(message, "From")
+        sender_name, sender = _sender(from_text)
+    except MalformedMessage as error:
+        defects.append(str(error))
     body_text, attachments, signed = _body_and_attachments(message)
     split = split_quoted(body_text)
     return ParsedMail(
@@ -92,12 +109,55 @@ def parse_message(raw: bytes) -> ParsedMail:
         quoted=split.quoted,
         attachments=tuple(attachments),
         signed_or_encrypted=signed,
+        from_text=from_text,
+        defects=tuple(defects),
     )
+
+
+def mime_depth(message: EmailMessage) -> int:
+    """How deep the MIME parts nest (1 for a single part), counted without recursion."""
+    deepest = 0
+    stack: list[tuple[Message, int]] = [(message, 1)]
+    while stack:
+        part, depth = stack.pop()
+        deepest = max(deepest, depth)
+        payload = part.get_payload()
+        if isinstance(payload, list) and depth <= MIME_DEPTH_MAX:
+            stack.extend((child, depth + 1) for child in payload if isinstance(child, Message))
+    return deepest
+
+
+def _undecodable_headers(message: EmailMessage) -> list[str]:
+    """Headers with raw 8-bit bytes that are not UTF-8 (RFC 6532): no one can read them."""
+    found = []
+    for name, value in message.raw_items():
+        text = str(value)
+        if any("\udc80" <= character <= "\udcff" for character in text):
+            try:
+                text.encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeDecodeError:
+                found.append(f"undecodable bytes in the {name} header")
+    return found
+
+
+def content_type_param(message: Message, name: str) -> str:
+    """A Content-Type parameter, lower-cased ('' when absent), RFC 2231 values decoded."""
+    value = message.get_param(name, header="content-type")
+    if isinstance(value, tuple):
+        value = value[2]
+    return str(value or "").lower()
 
 
 def header_text(message: EmailMessage, name: str) -> str:
     """A header's decoded value ('' when absent or undecodable), for classification."""
     return _header(message, name)
+
+
+def envelope_address(value: str | None) -> str | None:
+    """The envelope sender as every door passes it on: "" for the null sender ``<>``."""
+    if value is None:
+        return None
+    return value.strip().strip("<>").strip()
 
 
 def first_message_id(value: str) -> str | None:
@@ -113,21 +173,50 @@ def clean_subject(value: str) -> str:
 def address_key(address: str) -> str | None:
     """The comparison key of an address as the accounts store it, or None if it is invalid."""
     try:
-        return validate_email(address, check_deliverability=False).normalized.lower()
+        return _validated(address).lower()
     except EmailNotValidError:
         return None
+
+
+def _validated(address: str) -> str:
+    """The normalised address; .local, .test and other non-public domains are fine for intake.
+
+    Whether an address takes mail is the outbox's business, not intake's. email_validator
+    refuses special-use names outright, so such a domain is checked with a stand-in suffix.
+    """
+    local, _, domain = address.rpartition("@")
+    lowered = domain.lower().rstrip(".")
+    special = next(
+        (
+            name
+            for name in SPECIAL_USE_DOMAIN_NAMES
+            if lowered == name or lowered.endswith("." + name)
+        ),
+        None,
+    )
+    if special is None:
+        return validate_email(
+            address, check_deliverability=False, globally_deliverable=False
+        ).normalized
+    stand_in = lowered[: len(lowered) - len(special)] + "example"
+    checked = validate_email(
+        f"{local}@{stand_in}", check_deliverability=False, globally_deliverable=False
+    )
+    return f"{checked.local_part}@{lowered}"
 
 
 def _header(message: EmailMessage, name: str) -> str:
     try:
         value = message.get(name)
-    except (HeaderParseError, IndexError, ValueError) as error:
-        raise MalformedMessage(f"unreadable {name} header: {error}") from None
+    except (HeaderParseError, IndexError, ValueError, AttributeError, TypeError):
+        # The modern header parser gave up (or tripped: a group where an address belongs
+        # raises AttributeError in the standard library); the value as written still reads.
+        raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), "")
+        return " ".join(str(raw).split())
     return "" if value is None else str(value)
 
 
-def _sender(message: EmailMessage) -> tuple[str, str]:
-    value = _header(message, "From")
+def _sender(value: str) -> tuple[str, str]:
     if not value.strip():
         raise MalformedMessage("no From header")
     addresses = [(name, address) for name, address in getaddresses([value]) if address]
@@ -135,7 +224,7 @@ def _sender(message: EmailMessage) -> tuple[str, str]:
         raise MalformedMessage(f"no address in From: {value[:200]!r}")
     name, address = addresses[0]
     try:
-        normalised = validate_email(address, check_deliverability=False).normalized
+        normalised = _validated(address)
     except EmailNotValidError as error:
         raise MalformedMessage(f"invalid From address {address[:200]!r}: {error}") from None
     return name.strip(), normalised
@@ -145,7 +234,7 @@ def _reply_to(message: EmailMessage) -> str | None:
     for _name, address in getaddresses([_header(message, "Reply-To")]):
         if address:
             try:
-                return validate_email(address, check_deliverability=False).normalized
+                return _validated(address)
             except EmailNotValidError:
                 return None
     return None
@@ -174,7 +263,7 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[MailAttachme
     some clients put between attachments; a bare forward's text is the forwarded body.
     """
     body = message.get_body(preferencelist=("plain", "html"))
-    fragments: list[EmailMessage] = []
+    fragments: list[MIMEPart] = []
     leaves = _leaves(message, body, fragments)
     texts = [_part_text(part) for part in ([body] if body is not None else []) + fragments]
     if not any(text.strip() for text in texts):
@@ -188,23 +277,24 @@ def _body_and_attachments(message: EmailMessage) -> tuple[str, list[MailAttachme
     return "\n\n".join(text.strip("\n") for text in texts if text.strip()), attachments, signed
 
 
-def _attachment(part: EmailMessage, number: int) -> MailAttachment:
+def _attachment(part: MIMEPart, number: int) -> MailAttachment:
     content_type = part.get_content_type()
     if content_type == "message/rfc822":
         inner = part.get_payload(0)
         data = inner.as_bytes() if isinstance(inner, EmailMessage) else b""
         return MailAttachment(part.get_filename() or _forward_name(inner), content_type, data)
-    data = part.get_payload(decode=True) or b""
+    payload = part.get_payload(decode=True)
+    data = payload if isinstance(payload, bytes) else b""
     return MailAttachment(part.get_filename() or _unnamed(content_type, number), content_type, data)
 
 
-def _part_text(part: EmailMessage) -> str:
+def _part_text(part: MIMEPart) -> str:
     try:
         content = part.get_content()
     except (LookupError, UnicodeError, ValueError, AssertionError):
         # An unknown charset or broken transfer encoding: decode the bytes as best we can.
-        payload = part.get_payload(decode=True) or b""
-        content = payload.decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     if not isinstance(content, str):
         content = bytes(content).decode("utf-8", "replace")
     if part.get_content_subtype() == "html":
@@ -229,9 +319,7 @@ def html_to_text(markup: str) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
 
 
-def _leaves(
-    part: EmailMessage, body: EmailMessage | None, fragments: list[EmailMessage]
-) -> list[EmailMessage]:
+def _leaves(part: MIMEPart, body: MIMEPart | None, fragments: list[MIMEPart]) -> list[MIMEPart]:
     """Parts that are not the body: skip the body's alternatives, keep forwards whole.
 
     Inline text parts outside the body's alternative go to ``fragments`` (text, not files).
@@ -258,7 +346,7 @@ def _leaves(
     return [part]
 
 
-def _contains(part: EmailMessage, target: EmailMessage | None) -> bool:
+def _contains(part: MIMEPart, target: MIMEPart | None) -> bool:
     if part is target:
         return True
     return part.is_multipart() and any(_contains(child, target) for child in part.iter_parts())

@@ -25,9 +25,11 @@ from helpdesk.runtime import Runtime
 from notifications.mailings import bounces
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import enqueue_delivery, queue_mail
-from tickets.inbound import quarantine, reports
+from tickets.inbound import authentication, quarantine, reports
+from tickets.inbound.authentication import SenderCheck
 from tickets.inbound.classify import classify
 from tickets.inbound.identity import Sender, identify
+from tickets.inbound.models import SenderCheckRecord
 from tickets.inbound.parsing import MalformedMessage, ParsedMail, address_key, parse_message
 from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
@@ -44,6 +46,7 @@ NO_TEXT = "(Nachricht ohne Text, siehe Anhänge)"
 REOPENING_STATUSES = ("waiting", "resolved")
 RATE_WINDOW_SECONDS = 3600
 MESSAGE_ID_MAX = 250  # ticket_messages.message_id
+UNVERIFIED_TAG = "unverified-sender"  # the From failed DMARC; an agent links the ticket
 
 
 @dataclass(frozen=True)
@@ -98,25 +101,40 @@ def take_message(
             smtp="552 5.3.4",
         )
     mailbox = check_mailbox(settings, mailbox) if mailbox else None
-    try:
-        mail = parse_message(raw)
-    except MalformedMessage as error:
-        name = quarantine.keep(settings, raw, f"malformed: {error}", mailbox=mailbox)
-        raise MailRefused(f"malformed message ({error}); kept in quarantine as {name}") from None
-    mailbox = mailbox or _mailbox_from_headers(settings, mail)
     own = frozenset(
         address.lower() for address in (settings.mail_from, *settings.support_mailboxes)
     )
-    verdict = classify(mail, own, envelope_sender)
+    try:
+        mail = parse_message(raw)
+        verdict = classify(mail, own, envelope_sender)
+    except MalformedMessage as error:
+        raise _refused(settings, raw, mailbox, f"malformed message ({error})") from None
+    except Exception as error:
+        # Reading a message touches no database or network: what fails here fails every time,
+        # so the MTA gets a permanent answer (a 4xx would make it retry for days).
+        log.exception("mail to %s could not be read; refused and kept", mailbox)
+        raise _refused(settings, raw, mailbox, f"unreadable message ({error!r})") from None
+    mailbox = mailbox or _mailbox_from_headers(settings, mail)
     if verdict.kind == "bounce" and verdict.bounce is not None:
         with runtime.db.session() as session:
-            fields = reports.record(session, settings, verdict.bounce, mailbox)
-        return Outcome("bounce", **fields)
+            recorded = reports.record(
+                session, settings, mail, raw, verdict.bounce, mailbox, envelope_sender
+            )
+        return Outcome("bounce", recorded.reason, recorded.ticket)
     if verdict.kind != "person":
         return Outcome("ignored", f"{verdict.kind}: {verdict.reason}")
     if bounces.parse_verp(settings, mailbox) is not None:
         return Outcome("ignored", "mail to a bounce address that is no delivery report")
-    return _take_from_person(runtime, raw, mail, mailbox)
+    if mail.defects:
+        raise _refused(settings, raw, mailbox, f"malformed message ({'; '.join(mail.defects)})")
+    check = authentication.check_sender(settings, raw, mail, envelope_sender)
+    return _take_from_person(runtime, raw, mail, mailbox, check)
+
+
+def _refused(settings: Settings, raw: bytes, mailbox: str | None, reason: str) -> MailRefused:
+    """Keep ``raw`` in the quarantine and say so in the permanent refusal."""
+    name = quarantine.keep(settings, raw, reason, mailbox=mailbox)
+    return MailRefused(f"{reason}; kept in quarantine as {name}")
 
 
 def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:
@@ -124,8 +142,12 @@ def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:
     return next((address for address in mail.recipients if address in configured), configured[0])
 
 
-def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: str) -> Outcome:
+def _take_from_person(
+    runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: str, check: SenderCheck | None
+) -> Outcome:
     message_id = _stored_message_id(mail.message_id, raw)
+    # A From that fails DMARC may be forged: it joins nothing by number or references.
+    unverified = check if check is not None and check.unverified else None
     acknowledge: list[int] = []
     rejected: list[str] = []
     try:
@@ -133,7 +155,7 @@ def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: s
             duplicate = _ticket_of_message(session, message_id)
             if duplicate is not None:
                 return Outcome("ignored", "duplicate: this Message-ID was taken before", duplicate)
-            match = find_ticket(session, mail)
+            match = None if unverified else find_ticket(session, mail)
             ticket = session.get(Ticket, match.ticket_id) if match else None
             if (
                 ticket is not None
@@ -145,11 +167,16 @@ def _take_from_person(runtime: Runtime, raw: bytes, mail: ParsedMail, mailbox: s
                 # into someone else's ticket. The mail opens a new ticket naming the old one.
                 outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
                 acknowledge.extend(ack)
-            elif ticket is not None and ticket.status != "closed":
+            elif ticket is not None and match is not None and ticket.status != "closed":
                 outcome, entry = _append(session, ticket, mail, message_id, match.via)
             else:
-                outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
+                outcome, entry, ack = _create(
+                    runtime, session, mail, message_id, mailbox, ticket, unverified
+                )
                 acknowledge.extend(ack)
+            if check is not None:
+                session.flush()
+                session.add(_check_record(check, entry.id))
             rejected = store_mail_attachments(runtime, session, entry, mail, raw)
     except IntegrityError:
         with runtime.db.session() as session:
@@ -228,6 +255,7 @@ def _create(
     message_id: str,
     mailbox: str,
     follows: Ticket | None,
+    unverified: SenderCheck | None = None,
 ) -> tuple[Outcome, TicketMessage, list[int]]:
     settings = runtime.settings
     key = address_key(mail.sender) or mail.sender.lower()
@@ -237,7 +265,8 @@ def _create(
             f"{mail.sender} opened more than {settings.mail_in_tickets_per_hour} "
             "tickets by mail in the last hour"
         )
-    sender = identify(session, key, datetime.now(UTC).date())
+    # An unverified From inherits no account: anyone could have written it.
+    sender = Sender(key) if unverified else identify(session, key, datetime.now(UTC).date())
     subject = mail.subject or NO_SUBJECT
     text = mail.text or NO_TEXT
     decision = routing_rules(runtime).route(
@@ -263,7 +292,7 @@ def _create(
         effective_priority=decision.priority,
         queue=decision.queue,
         status="new",
-        tags=sorted(set(decision.tags)),
+        tags=sorted(set(decision.tags) | ({UNVERIFIED_TAG} if unverified else set())),
         sla_policy=decision.sla_policy,
         emergency_review=decision.emergency_review,
         routing_rule=decision.rule_id,
@@ -276,14 +305,16 @@ def _create(
     entry = _message(ticket.id, mail, message_id)
     session.add(entry)
     apply_sla(session, ticket, utcnow(), reason="filed")
-    session.add(_created_event(ticket, sender, mailbox, follows))
+    session.add(_created_event(ticket, sender, mailbox, follows, unverified))
     acknowledgements: list[int] = []
-    if opened <= settings.mail_in_acks_per_hour:
+    if unverified is None and opened <= settings.mail_in_acks_per_hour:
         acknowledgement = _acknowledge(session, settings, ticket, mail, message_id)
         session.flush()
         acknowledgements.append(acknowledgement.id)
     reason = f"new ticket in queue {decision.queue} (rule {decision.rule_id}); " + _who(sender)
-    if not acknowledgements:
+    if unverified is not None:
+        reason += f"; unverified sender ({unverified.summary}): no account, no acknowledgement"
+    elif not acknowledgements:
         reason += "; no acknowledgement: sender over its hourly limit"
     return Outcome("created", reason, ticket.number), entry, acknowledgements
 
@@ -301,7 +332,11 @@ def _message(ticket_id: int, mail: ParsedMail, message_id: str) -> TicketMessage
 
 
 def _created_event(
-    ticket: Ticket, sender: Sender, mailbox: str, follows: Ticket | None
+    ticket: Ticket,
+    sender: Sender,
+    mailbox: str,
+    follows: Ticket | None,
+    unverified: SenderCheck | None = None,
 ) -> TicketEvent:
     changes: dict[str, list[object]] = {
         "queue": [None, ticket.queue],
@@ -316,6 +351,8 @@ def _created_event(
         changes["mailing"] = [None, ticket.mailing_id]
     if follows is not None:
         changes["follows"] = [None, follows.number]
+    if unverified is not None:
+        changes["sender_check"] = [None, f"unverified: {unverified.summary}"]
     return TicketEvent(ticket_id=ticket.id, actor=ACTOR, action="created", changes=changes)
 
 
@@ -331,6 +368,21 @@ def _acknowledge(
         ticket, settings, in_reply_to=message_id, references=references
     )
     return queue_mail(session, request, settings.mail_domain)
+
+
+def _check_record(check: SenderCheck, message_id: int) -> SenderCheckRecord:
+    return SenderCheckRecord(
+        ticket_message_id=message_id,
+        method=check.method,
+        from_domain=check.from_domain[:255],
+        spf=check.spf,
+        spf_domain=check.spf_domain[:255],
+        dkim=check.dkim,
+        dkim_domains=list(check.dkim_domains),
+        dmarc=check.dmarc,
+        dmarc_policy=check.dmarc_policy,
+        unverified=check.unverified,
+    )
 
 
 def _who(sender: Sender) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import select, union_all
+from sqlalchemy import Result, select, union_all
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
@@ -53,7 +53,8 @@ def find_ticket(session: Session, mail: ParsedMail) -> ThreadMatch | None:
         received = select(TicketMessage.message_id, TicketMessage.ticket_id).where(
             TicketMessage.message_id.in_(ids)
         )
-        known = dict(session.execute(union_all(sent, received)).all())
+        found: Result[str, int] = session.execute(union_all(sent, received))
+        known = dict(found.tuples().all())
         for position, message_id in enumerate(ids):
             if message_id in known:
                 via = "in-reply-to" if position == 0 and mail.in_reply_to else "references"

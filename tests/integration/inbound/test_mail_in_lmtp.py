@@ -137,7 +137,7 @@ def test_a_bounce_to_a_verp_address_is_accepted_and_marks_the_delivery(lmtp, run
 
     assert refused == {}
     assert replies == [
-        (250, f"2.0.0 bounce: mailing delivery {delivery_id} marked bounced (5.1.1)")
+        (250, f"2.0.0 bounce: mailing delivery {delivery_id} marked bounced (5.1.1, hard)")
     ]
     assert delivery_state(runtime, delivery_id)[0] == "bounced"
 

@@ -108,9 +108,37 @@ def test_pgp_encrypted_parts_are_attachments_and_the_text_is_empty():
         ("malformed_bad_from.eml", "invalid From address"),
     ],
 )
-def test_mail_without_a_usable_sender_is_malformed(name, reason):
-    with pytest.raises(MalformedMessage, match=reason):
-        parse_message(load(name))
+def test_mail_without_a_usable_sender_carries_the_defect(name, reason):
+    mail = parse_message(load(name))
+
+    assert mail.sender == ""
+    assert any(reason in defect for defect in mail.defects)
+
+
+def test_mime_nested_deeper_than_any_mail_program_writes_is_malformed():
+    head = b"From: a@kunde.example\r\nSubject: tief\r\nMIME-Version: 1.0\r\n"
+    opening = b"".join(
+        b"Content-Type: multipart/mixed; boundary=b%d\r\n\r\n--b%d\r\n" % (level, level)
+        for level in range(40)
+    )
+    closing = b"".join(b"\r\n--b%d--\r\n" % level for level in reversed(range(40)))
+
+    with pytest.raises(MalformedMessage, match=r"nested 3[0-9] deep"):
+        parse_message(head + opening + b"Content-Type: text/plain\r\n\r\nhi" + closing)
+
+
+def test_header_bytes_in_no_known_encoding_are_a_defect_but_utf8_is_read():
+    latin1 = parse_message(b"From: a@kunde.example\r\nSubject: Gr\xfc\xdfe\r\n\r\nhi\r\n")
+    utf8 = parse_message(b"From: a@kunde.example\r\nSubject: Gr\xc3\xbc\xc3\x9fe\r\n\r\nhi\r\n")
+
+    assert latin1.defects == ("undecodable bytes in the Subject header",)
+    assert (utf8.defects, utf8.subject) == ((), "Grüße")
+
+
+def test_senders_at_non_public_domains_are_read():
+    mail = parse_message(b"From: Test <kunde@shop.local>\r\nSubject: x\r\n\r\nhi\r\n")
+
+    assert (mail.sender, mail.defects) == ("kunde@shop.local", ())
 
 
 def test_bytes_without_a_header_block_are_malformed():

@@ -1,0 +1,1 @@
+"""Data files for the tests: real mail from public collections, with their licences."""
