@@ -32,7 +32,7 @@ from sqlalchemy import Row, select, update
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications import dkim_fast, messages
+from notifications import messages
 from notifications.mailings import bounces, outcomes
 from notifications.mailings.messages import MessageFactory, Thread, threads
 from notifications.mailings.models import Mailing, MailingDelivery
@@ -234,17 +234,16 @@ def _send_rows(
                     sender.inbox.put(_Prepared(row, retry_in=delay))
                     continue
                 date = utcnow()
-                message = factory.build(
+                message = factory.compose(
                     delivery_id=row.id,
-                    address=row.address,
+                    recipient=messages.transport_address(row.address),
                     company=row.company,
                     customer_number=row.customer_number,
                     date=date,
                     thread=thread_of.get((row.account_id, row.address)),
                 )
-                raw = dkim_fast.sign(message, settings.dkim_domain, runtime.dkim_keys)
-                recipient = messages.transport_address(row.address)
-                sender.inbox.put(_Prepared(row, recipient, raw, date))
+                raw = message.signed(settings.dkim_domain, runtime.dkim_keys)
+                sender.inbox.put(_Prepared(row, message.recipient, raw, date))
         finally:
             sender.inbox.put(None)
             sender.join()
