@@ -129,14 +129,10 @@ def signature_header(
     return HEADER_NAME + b":" + unsigned + folded + b"\r\n"
 
 
+@lru_cache(maxsize=4)
 def body_hash(body: bytes) -> bytes:
     """The bh= value of ``body``; remembered for the last few bodies (a mailing's recipients
     at one account share theirs)."""
-    return _body_hash(body)
-
-
-@lru_cache(maxsize=4)
-def _body_hash(body: bytes) -> bytes:
     return base64.b64encode(hashlib.sha256(CANONICALIZATION.canonicalize_body(body)).digest())
 
 
