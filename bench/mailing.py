@@ -181,7 +181,7 @@ class Workers:
                 self.peak_rss = max(self.peak_rss, handle.memory_info().rss)
             if any(process.poll() is not None for process in self.processes):
                 raise SystemExit("a worker exited before its work was done")
-            time.sleep(0.2)
+            time.sleep(0.5)
 
 
 @dataclass
