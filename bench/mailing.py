@@ -18,7 +18,7 @@ process, and prints in one run:
 The workers of both ways are started, and idle, before the clock and the CPU meter start, so
 neither figure contains their start-up.
 
-Usage: python bench/mailing.py [--accounts 20000] [--workers 2] [--naive 400]
+Usage: python bench/mailing.py [--accounts 20000] [--workers 2] [--naive 400] [--reference 3000]
 """
 
 from __future__ import annotations
