@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from notifications import messages
 from notifications.mailings import bounces, outcomes
@@ -117,7 +117,8 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
         if mailing is None or mailing.state != "sending":
             return result
         now = utcnow()
-        result.claimed = session.execute(
+        result.claimed = rows_changed(
+            session,
             update(MailingDelivery)
             .where(
                 MailingDelivery.mailing_id == mailing_id,
@@ -127,8 +128,8 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
                     (MailingDelivery.state == "deferred") & (MailingDelivery.next_attempt_at <= now)
                 ),
             )
-            .values(state="sending", claimed_by=claimer, claimed_at=now, updated_at=now)
-        ).rowcount
+            .values(state="sending", claimed_by=claimer, claimed_at=now, updated_at=now),
+        )
     if not result.claimed:
         return result
     with runtime.db.session() as session:
@@ -206,7 +207,7 @@ def _send_rows(
     runtime: Runtime,
     mailing: Mailing,
     claimer: str,
-    rows: list[Row[Any]],
+    rows: Sequence[Row[*tuple[Any, ...]]],
     thread_of: dict[tuple[int, str], Thread],
     result: BatchResult,
 ) -> None:
