@@ -1,13 +1,14 @@
 """Messages taken per second over LMTP, against the same LMTP server that takes nothing.
 
 Both servers run in this process on the same messages, sent over one persistent connection
-with smtplib's LMTP client. The ceiling is aiosmtpd's LMTP answering 250 without work; the
-service parses, classifies, identifies the sender, routes, stores in SQLite (one transaction
-per message) and queues an acknowledgement in Redis (embedded). The mix: 70 % new mail from
-distinct senders (each one a ticket and an acknowledgement), 20 % replies threading by the
-ticket number, 10 % out-of-office replies. Best of 3 runs, each on a fresh database. Beside
-each rate, the CPU milliseconds per message over the 3 runs: this process (client and server)
-and the embedded redis-server.
+with smtplib's LMTP client. The ceiling is aiosmtpd's LMTP answering 250 without work (the
+service's protocol part alone, so an upper bound for it); the service parses, classifies,
+identifies the sender, routes, stores in SQLite (one transaction per message) and queues an
+acknowledgement in Redis (embedded). The mix: 70 % new mail from distinct senders (each one a
+ticket and an acknowledgement), 20 % replies threading by the ticket number, 10 %
+out-of-office replies. Best of 3 runs, each on a fresh database. Beside each rate, the CPU
+milliseconds per message over the 3 runs: this process (client and server) and the embedded
+redis-server.
 
     .venv/bin/python bench/mail_in.py
 """
