@@ -4,7 +4,10 @@ Both run on gunicorn (the production WSGI server; gthread workers, so that conne
 open) on loopback, driven by keep-alive clients, one after the other in this run. The intake
 side is the real app: bearer-token sign-in, validation, routing, one transaction with the
 ticket, its history entry and the acknowledgement in the outbox, then the Redis enqueue. The
-bare side only parses the JSON and answers 201. The ratio is what to watch (aim: >= 1/3).
+bare side only parses the JSON and answers 201; it does a part of the intake's work on the
+same server, so its rate is a ceiling for the intake's. The ratio is what to watch (aim: >=
+1/3). Beside each rate, the CPU milliseconds per request of gunicorn (master and workers), the
+clients in this process and the embedded redis-server (a PostgreSQL server's is not counted).
 
     .venv/bin/python bench/intake.py            # embedded SQLite and Redis
     DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/intake.py
@@ -27,6 +30,8 @@ from flask import Flask, request
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _cpu import CpuMeter, ms_per  # noqa: E402
 
 CLIENTS = 4
 WARMUP_SECONDS = 1.0
@@ -99,8 +104,9 @@ def serve(app_path: str, port: int, env: dict[str, str]) -> subprocess.Popen[byt
     raise SystemExit(f"{app_path} did not start")
 
 
-def drive(port: int, headers: dict[str, str]) -> float:
-    """Requests per second answered 201 by CLIENTS keep-alive connections over SECONDS."""
+def drive(port: int, headers: dict[str, str], meter: CpuMeter) -> tuple[float, str]:
+    """(requests per second answered 201 by CLIENTS keep-alive connections over SECONDS, CPU
+    milliseconds per request of the metered processes over the same SECONDS)."""
     body = json.dumps(TICKET).encode()
     headers = {"Content-Type": "application/json", **headers}
     counts = [0] * CLIENTS
@@ -124,11 +130,15 @@ def drive(port: int, headers: dict[str, str]) -> float:
     threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
     for thread in threads:
         thread.start()
+    time.sleep(max(0.0, start - time.monotonic()))
+    meter.start()
+    time.sleep(max(0.0, stop - time.monotonic()))
+    meter.stop()
     for thread in threads:
         thread.join()
     if failures:
         raise SystemExit(f"requests failed with HTTP {failures[0]}")
-    return sum(counts) / SECONDS
+    return sum(counts) / SECONDS, ms_per(meter.total, sum(counts))
 
 
 def prepare(env: dict[str, str]) -> str:
@@ -182,8 +192,11 @@ def main() -> None:
             ):
                 port = free_port()
                 process = serve(app_path, port, env)
+                pids = {"bench": os.getpid()}
+                if redis_server is not None and redis_server.process is not None:
+                    pids["redis"] = redis_server.process.pid
                 try:
-                    results[name] = drive(port, headers)
+                    results[name] = drive(port, headers, CpuMeter(pids, {"gunicorn": process.pid}))
                 finally:
                     process.terminate()
                     process.wait(timeout=30)
@@ -195,9 +208,9 @@ def main() -> None:
         f"gunicorn {WORKERS} gthread workers x {THREADS} threads, {CLIENTS} keep-alive clients, "
         f"{SECONDS:.0f} s each, {database}"
     )
-    for name, rate in results.items():
-        print(f"{name:<42} {rate:8.0f} req/s")
-    bare, intake = results.values()
+    for name, (rate, cpu) in results.items():
+        print(f"{name:<42} {rate:8.0f} req/s  {cpu:>9} CPU per request")
+    (bare, _), (intake, _) = results.values()
     print(f"{'intake / ceiling':<42} {intake / bare:8.2f}   (aim: >= 0.33)")
 
 

@@ -1,4 +1,4 @@
-"""Mandatory mailing end to end, against the naive way and the SMTP server's ceiling.
+"""Mandatory mailing end to end, against the naive way, with the SMTP server as a reference.
 
 Builds N synthetic accounts (about three recipients each after de-duplication), sends one
 mailing through real `helpdesk worker` processes into a local aiosmtpd server in its own
@@ -6,18 +6,25 @@ process, and prints in one run:
 
 - end to end: recipients per second from `start_sending` (audience resolution included) until
   every delivery record is finished;
-- naive: one RQ job per message, a new SMTP connection per message, Jinja rendering per
-  message and dkimpy RSA signing (what most Flask apps do), on a sample;
-- ceiling: raw messages per second the SMTP server takes on one connection, unsigned;
+- naive: one RQ job per message, a new SMTP connection per message, Jinja rendering and CSS
+  inlining per message, and both DKIM signatures (Ed25519 and RSA, relaxed/relaxed, the same
+  headers) computed by dkimpy, which is what most Flask apps do; on a sample;
+- reference: unsigned messages per second the SMTP server takes on one connection from this
+  process (not an upper bound: the workers send over one connection each, in parallel);
+- CPU milliseconds per message of every process involved (workers, Redis, the bench process
+  that resolves the audience and enqueues, the SMTP server), the machine-independent figure;
 - peak RSS of the worker processes for two values of N (memory must be flat in N).
 
-Usage: python bench/mailing.py [--accounts 20000] [--workers 2] [--naive 400]
+The workers of both ways are started, and idle, before the clock and the CPU meter start, so
+neither figure contains their start-up.
+
+Usage: python bench/mailing.py [--accounts 20000] [--workers 2] [--naive 400] [--reference 3000]
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import functools
 import multiprocessing
 import os
 import smtplib
@@ -27,6 +34,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from email.headerregistry import Address
 from pathlib import Path
 from typing import Any
@@ -36,14 +44,16 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from _cpu import CpuMeter, ms_per  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from accounts.models import Account, ContactPerson, DistributionListEntry  # noqa: E402
 from helpdesk.config import load_settings  # noqa: E402
 from helpdesk.migrate import upgrade  # noqa: E402
 from helpdesk.runtime import Runtime, install  # noqa: E402
-from tests.support import EmbeddedRedis, free_port  # noqa: E402
+from tests.support import EmbeddedRedis, free_port, wait_until  # noqa: E402
 
+SUBJECT = "DRINGEND: Update des Deutsche Fiskal Connectors bis 01.08.22"
 BODY = """Sehr geehrte Damen und Herren,
 
 bitte aktualisieren Sie den **Deutsche Fiskal Connector** bis zum 01.08.22. Ältere Versionen
@@ -126,94 +136,163 @@ def build_accounts(runtime: Runtime, count: int) -> None:
             connection.execute(insert(DistributionListEntry), entries)
 
 
-# -- the three measurements ----------------------------------------------------------------------
+# -- the workers ---------------------------------------------------------------------------------
 
 
-def ceiling(port: int, raw: bytes, messages: int) -> float:
+class Workers:
+    """``count`` `helpdesk worker` processes on the mail queue, up and idle once entered."""
+
+    def __init__(self, env: dict[str, str], count: int, runtime: Runtime) -> None:
+        self.env, self.count, self.runtime = env, count, runtime
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.peak_rss = 0
+
+    def __enter__(self) -> Workers:
+        from rq import Worker
+
+        command = [str(ROOT / ".venv" / "bin" / "helpdesk"), "worker", "--queue", "mail"]
+        self.processes = [
+            subprocess.Popen(command, env=self.env, cwd=ROOT, stderr=subprocess.DEVNULL)
+            for _ in range(self.count)
+        ]
+
+        def ready() -> bool:
+            workers = Worker.all(self.runtime.redis)
+            return len(workers) == self.count and all(w.state == "idle" for w in workers)
+
+        wait_until(ready, timeout=60, what="the workers to be up and idle")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for process in self.processes:
+            process.terminate()
+        for process in self.processes:
+            process.wait(timeout=60)
+
+    @property
+    def pids(self) -> dict[str, int]:
+        return {f"worker{n}": process.pid for n, process in enumerate(self.processes)}
+
+    def wait(self, done: Callable[[], bool]) -> None:
+        """Until ``done()``, sampling the workers' peak RSS; a worker that dies stops the run."""
+        handles = [psutil.Process(process.pid) for process in self.processes]
+        while not done():
+            for handle in handles:
+                self.peak_rss = max(self.peak_rss, handle.memory_info().rss)
+            if any(process.poll() is not None for process in self.processes):
+                raise SystemExit("a worker exited before its work was done")
+            time.sleep(0.5)
+
+
+@dataclass
+class Run:
+    """What one measured run did: units of work, wall seconds, CPU seconds per process."""
+
+    units: int
+    seconds: float
+    cpu: dict[str, float]
+    peak_rss: int = 0
+
+    @property
+    def rate(self) -> float:
+        return self.units / self.seconds
+
+    def cpu_of(self, prefix: str = "") -> float:
+        """CPU seconds of the processes whose name starts with ``prefix`` (all for "")."""
+        return sum(seconds for name, seconds in self.cpu.items() if name.startswith(prefix))
+
+    def ms_per_unit(self, prefix: str = "") -> float:
+        return self.cpu_of(prefix) / self.units * 1000
+
+    def cpu_line(self) -> str:
+        labels = {"worker": "workers", "redis": "Redis", "bench": "bench process", "smtp": "SMTP"}
+        shown = ", ".join(
+            f"{label} {ms_per(self.cpu_of(prefix), self.units)}"
+            for prefix, label in labels.items()
+            if any(name.startswith(prefix) for name in self.cpu)
+        )
+        return f"{ms_per(self.cpu_of(), self.units)} ({shown})"
+
+
+# -- the measurements ----------------------------------------------------------------------------
+
+
+def reference(port: int, raw: bytes, messages: int, server_pid: int) -> Run:
+    """Unsigned messages over one connection from this process: what SMTP alone costs."""
     client = smtplib.SMTP("127.0.0.1", port)
+    meter = CpuMeter({"bench": os.getpid(), "smtp": server_pid}).start()
     started = time.perf_counter()
     for n in range(messages):
         client.sendmail("bench@support.example.com", [f"r{n}@firma{n}.example"], raw)
     elapsed = time.perf_counter() - started
+    cpu = meter.stop()
     client.quit()
-    return messages / elapsed
+    return Run(messages, elapsed, cpu)
 
 
 def naive_job(to: str, company: str, customer_number: str) -> None:
-    """One message the naive way: render, dkimpy RSA sign, new connection, send."""
+    """One message the naive way: render the templates and inline the CSS for this recipient,
+    build it with the email package, sign it with dkimpy exactly as the real path signs (Ed25519
+    and RSA-SHA256, relaxed/relaxed, the same headers), open a new connection, send."""
+    import css_inline
     import dkim
 
     from helpdesk.runtime import current
-    from notifications import messages, rendering
+    from notifications import dkim_fast, messages, rendering
+    from notifications.mailings import composing
 
     runtime = current()
     settings = runtime.settings
-    rsa_key = runtime.dkim_keys[1]
     text, html = rendering.render(
-        "mandatory_mailing",
+        composing.TEMPLATE,
         {
-            "subject": "DRINGEND: Update des Deutsche Fiskal Connectors bis 01.08.22",
+            "subject": SUBJECT,
             "product_family": "JTL-Wawi",
             "banner_colour": "#2C6FB7",
-            "purpose_label": "Sicherheitshinweis",
-            "body_text": BODY,
-            "body_html": BODY,
+            "purpose_label": composing.PURPOSE_LABELS["outage"],
+            "body_text": BODY.strip(),
+            "body_html": _body_html(),
             "company": company,
             "customer_number": customer_number,
             "portal_url": settings.public_url,
-            "ticket_url": settings.public_url,
+            "ticket_url": f"{settings.public_url}/support/tickets/new",
             "dkim_domain": settings.dkim_domain,
             "original_subject": None,
         },
     )
     message = messages.build_message(
-        sender=Address("Kundencenter", addr_spec=settings.mail_from),
+        sender=Address("Kundencenter – Wichtiger Hinweis", addr_spec=settings.mail_from),
         recipient=to,
-        subject="DRINGEND: Update des Deutsche Fiskal Connectors bis 01.08.22",
+        subject=SUBJECT,
         text=text,
-        html=html,
+        html=css_inline.inline(html),
         message_id=messages.new_message_id(settings.mail_domain),
     )
     raw = message.as_bytes()
-    signature = dkim.sign(
-        raw,
-        rsa_key.selector.encode(),
-        settings.dkim_domain.encode(),
-        rsa_key.private_key,
-        linesep=b"\r\n",
+    signatures = b"".join(
+        dkim.sign(
+            raw,
+            key.selector.encode(),
+            settings.dkim_domain.encode(),
+            key.private_key,
+            canonicalize=(b"relaxed", b"relaxed"),
+            include_headers=list(dkim_fast.SIGNED_HEADERS),
+            signature_algorithm=key.algorithm.encode(),
+            linesep=b"\r\n",
+        )
+        for key in runtime.dkim_keys
     )
     client = smtplib.SMTP("127.0.0.1", int(settings.smtp_url.rsplit(":", 1)[1]))
-    client.sendmail(settings.mail_from, [to], signature + raw)
+    client.sendmail(settings.mail_from, [to], signatures + raw)
     client.quit()
 
 
-def run_workers(
-    env: dict[str, str], count: int, done: Callable[[], bool]
-) -> tuple[float, int, float]:
-    """Start ``count`` burst workers; return (seconds until ``done()``, peak RSS bytes, CPU
-    seconds the workers used, as last sampled)."""
-    command = [str(ROOT / ".venv" / "bin" / "helpdesk"), "worker", "--burst", "--queue", "mail"]
-    started = time.perf_counter()
-    workers = [
-        subprocess.Popen(command, env=env, cwd=ROOT, stderr=subprocess.DEVNULL)
-        for _ in range(count)
-    ]
-    peak = 0
-    handles = [psutil.Process(worker.pid) for worker in workers]
-    cpu = dict.fromkeys(range(count), 0.0)
-    while not done():
-        for index, handle in enumerate(handles):
-            with contextlib.suppress(psutil.NoSuchProcess):
-                peak = max(peak, handle.memory_info().rss)
-                times = handle.cpu_times()
-                cpu[index] = times.user + times.system
-        if all(worker.poll() is not None for worker in workers) and not done():
-            raise SystemExit("workers exited before the mailing finished")
-        time.sleep(0.5)
-    elapsed = time.perf_counter() - started
-    for worker in workers:
-        worker.wait(timeout=120)
-    return elapsed, peak, sum(cpu.values())
+@functools.cache
+def _body_html() -> Any:
+    """The body's HTML is the same for every recipient: even the naive way renders it once."""
+    from notifications.mailings.composing import body_html
+
+    return body_html(BODY, "markdown")
 
 
 def environment(var_dir: Path, redis_url: str, smtp_port: int) -> dict[str, str]:
@@ -234,68 +313,81 @@ def environment(var_dir: Path, redis_url: str, smtp_port: int) -> dict[str, str]
     }
 
 
-def end_to_end(base: Path, accounts: int, redis_url: str, port: int, workers: int) -> tuple:
-    from notifications.mailings import services as mailing_services
-    from notifications.mailings.composing import MailingDraft
-
-    var_dir = base / f"e2e-{accounts}"
-    env = environment(var_dir, redis_url, port)
+def prepared_runtime(var_dir: Path, redis: EmbeddedRedis, port: int) -> tuple[dict, Runtime]:
+    env = environment(var_dir, redis.url, port)
     os.environ.update(env)
     settings = load_settings(env)
     upgrade(settings)
     runtime = install(Runtime(settings))
     runtime.redis.flushdb()
+    runtime.dkim_keys  # noqa: B018 - generate the keys before the workers race for them
+    return env, runtime
+
+
+def end_to_end(
+    base: Path, accounts: int, redis: EmbeddedRedis, port: int, server_pid: int, workers: int
+) -> tuple[dict[str, int], Run, float]:
+    """(delivery states, the run, seconds of audience resolution) of one mailing."""
+    from notifications.mailings import services as mailing_services
+    from notifications.mailings.composing import MailingDraft
+
+    env, runtime = prepared_runtime(base / f"e2e-{accounts}", redis, port)
     build_accounts(runtime, accounts)
     mailing = mailing_services.create_mailing(
         runtime,
-        MailingDraft(
-            product_family="JTL-Wawi",
-            purpose="outage",
-            subject="DRINGEND: Update des Deutsche Fiskal Connectors bis 01.08.22",
-            body=BODY,
-        ),
+        MailingDraft(product_family="JTL-Wawi", purpose="outage", subject=SUBJECT, body=BODY),
         "bench",
     )
-    started = time.perf_counter()
-    mailing_services.start_sending(runtime, mailing.id, "bench")
-    resolved = time.perf_counter() - started
 
     def finished() -> bool:
         return mailing_services.progress(runtime, mailing.id, domains=0).finished
 
-    elapsed, peak, cpu = run_workers(env, workers, finished)
-    status = mailing_services.progress(runtime, mailing.id, domains=0)
+    with Workers(env, workers, runtime) as pool:
+        assert redis.process is not None
+        meter = CpuMeter(
+            {**pool.pids, "redis": redis.process.pid, "bench": os.getpid(), "smtp": server_pid}
+        ).start()
+        started = time.perf_counter()
+        mailing_services.start_sending(runtime, mailing.id, "bench")
+        resolved = time.perf_counter() - started
+        pool.wait(finished)
+        elapsed = time.perf_counter() - started
+        cpu = meter.stop()
+    counts = mailing_services.progress(runtime, mailing.id, domains=0).counts
     runtime.db.dispose()
-    return status.counts, resolved + elapsed, resolved, peak, cpu
+    return counts, Run(sum(counts.values()), elapsed, cpu, pool.peak_rss), resolved
 
 
-def naive(base: Path, redis_url: str, port: int, workers: int, messages: int) -> float:
+def naive(
+    base: Path,
+    redis: EmbeddedRedis,
+    port: int,
+    server_pid: int,
+    received: Any,
+    workers: int,
+    messages: int,
+) -> Run:
+    """``messages`` naive jobs; the clock starts with the first enqueue, the workers idle."""
     from rq import Queue
 
-    var_dir = base / "naive"
-    env = environment(var_dir, redis_url, port)
-    settings = load_settings(env)
-    runtime = install(Runtime(settings))
-    runtime.redis.flushdb()
-    runtime.dkim_keys  # noqa: B018 - generate the keys before the workers race for them
+    env, runtime = prepared_runtime(base / "naive", redis, port)
     queue = Queue("mail", connection=runtime.redis)
-    for n in range(messages):
-        queue.enqueue(
-            "mailing.naive_job", f"info@firma{n}.example", f"Händler {n} GmbH", f"K{n:07d}"
-        )
-    elapsed, _, _ = run_workers(env, workers, lambda: queue.count == 0 and _idle(runtime))
-    return messages / elapsed
-
-
-def _cpu_since(pid: int, before: Any) -> float:
-    after = psutil.Process(pid).cpu_times()
-    return after.user + after.system - before.user - before.system
-
-
-def _idle(runtime: Runtime) -> bool:
-    from rq import Worker
-
-    return all(worker.get_current_job_id() is None for worker in Worker.all(runtime.redis))
+    with Workers(env, workers, runtime) as pool:
+        assert redis.process is not None
+        expected = received.value + messages
+        meter = CpuMeter(
+            {**pool.pids, "redis": redis.process.pid, "bench": os.getpid(), "smtp": server_pid}
+        ).start()
+        started = time.perf_counter()
+        for n in range(messages):
+            # By name: run as a script, this module is __main__, which the workers cannot import.
+            queue.enqueue(
+                "mailing.naive_job", f"info@firma{n}.example", f"Händler {n} GmbH", f"K{n:07d}"
+            )
+        pool.wait(lambda: received.value >= expected)
+        elapsed = time.perf_counter() - started
+        cpu = meter.stop()
+    return Run(messages, elapsed, cpu, pool.peak_rss)
 
 
 def main() -> None:
@@ -303,56 +395,54 @@ def main() -> None:
     parser.add_argument("--accounts", type=int, default=20_000)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--naive", type=int, default=400, help="messages sent the naive way")
-    parser.add_argument("--ceiling", type=int, default=3000, help="messages for the ceiling")
+    parser.add_argument("--reference", type=int, default=3000, help="messages for the reference")
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="bench-mailing-"))
-    redis_server = EmbeddedRedis(base / "redis").start()
+    redis = EmbeddedRedis(base / "redis").start()
     port = free_port()
     context = multiprocessing.get_context("spawn")
-    counter, ready = context.Value("l", 0), context.Event()
-    server = context.Process(target=_serve, args=(port, counter, ready), daemon=True)
+    received, ready = context.Value("l", 0), context.Event()
+    server = context.Process(target=_serve, args=(port, received, ready), daemon=True)
     server.start()
     ready.wait(10)
     try:
         small = max(args.accounts // 4, 100)
-        counts_small, _, _, peak_small, _ = end_to_end(
-            base, small, redis_server.url, port, args.workers
+        counts_small, run_small, _ = end_to_end(base, small, redis, port, server.pid, args.workers)
+        counts, run, resolve_seconds = end_to_end(
+            base, args.accounts, redis, port, server.pid, args.workers
         )
-        server_cpu = psutil.Process(server.pid).cpu_times()
-        counts, seconds, resolve_seconds, peak, worker_cpu = end_to_end(
-            base, args.accounts, redis_server.url, port, args.workers
-        )
-        server_cpu = _cpu_since(server.pid, server_cpu)
-        recipients = sum(counts.values())
         from helpdesk.runtime import current
         from notifications import dkim_fast
 
         raw = _sample_message(current())
         signed_size = len(dkim_fast.sign(raw, "support.example.com", current().dkim_keys))
-        ceiling_rate = ceiling(port, raw, args.ceiling)
-        naive_rate = naive(base, redis_server.url, port, args.workers, args.naive)
+        smtp_alone = reference(port, raw, args.reference, server.pid)
+        naive_run = naive(base, redis, port, server.pid, received, args.workers, args.naive)
     finally:
         server.kill()
-        redis_server.stop()
-    e2e_rate = recipients / seconds
-    print(f"accounts: {args.accounts}, recipients: {recipients}, workers: {args.workers}")
+        redis.stop()
+    print(f"accounts: {args.accounts}, recipients: {run.units}, workers: {args.workers}")
     print(f"delivery states: {counts}")
     print(f"message size: {len(raw)} bytes unsigned, {signed_size} signed")
     print(f"audience resolution: {resolve_seconds:.2f} s")
-    print(f"end to end: {e2e_rate:8.1f} recipients/s ({seconds:.1f} s)")
-    print(f"naive:      {naive_rate:8.1f} recipients/s ({args.naive} messages)")
-    print(f"ceiling:    {ceiling_rate:8.1f} messages/s (one connection, unsigned)")
+    print(f"end to end: {run.rate:8.1f} recipients/s ({run.seconds:.1f} s)")
+    print(f"naive:      {naive_run.rate:8.1f} recipients/s ({args.naive} messages)")
+    print(f"reference:  {smtp_alone.rate:8.1f} messages/s (SMTP alone: one connection, unsigned)")
+    print("CPU per message, all processes (of which):")
+    print(f"  end to end: {run.cpu_line()}")
+    print(f"  naive:      {naive_run.cpu_line()}")
+    print(f"  reference:  {smtp_alone.cpu_line()}")
+    worker_ms = run.ms_per_unit("worker")
+    print(f"worker CPU per message: {worker_ms:.2f} ms (aim <= 1.5 ms)")
+    print(f"worker CPU, naive / end to end: {naive_run.ms_per_unit('worker') / worker_ms:.1f}x")
+    print(f"total CPU, naive / end to end:  {naive_run.ms_per_unit() / run.ms_per_unit():.1f}x")
+    print(f"end to end / naive, recipients/s: {run.rate / naive_run.rate:.1f}x")
+    print(f"end to end / reference, messages/s: {run.rate / smtp_alone.rate:.2f}")
     print(
-        f"CPU per recipient: workers {worker_cpu / recipients * 1000:.2f} ms, "
-        f"SMTP server {server_cpu / recipients * 1000:.2f} ms (2 cores for all)"
-    )
-    print(f"end to end / ceiling: {e2e_rate / ceiling_rate:.2f} (aim >= 0.5)")
-    print(f"end to end / naive:   {e2e_rate / naive_rate:.1f}x (aim >= 10)")
-    print(
-        f"peak worker RSS: {peak_small / 2**20:.0f} MiB at {small} accounts "
-        f"({sum(counts_small.values())} recipients), {peak / 2**20:.0f} MiB at "
-        f"{args.accounts} accounts ({recipients} recipients)"
+        f"peak worker RSS: {run_small.peak_rss / 2**20:.0f} MiB at {small} accounts "
+        f"({sum(counts_small.values())} recipients), {run.peak_rss / 2**20:.0f} MiB at "
+        f"{args.accounts} accounts ({run.units} recipients)"
     )
 
 

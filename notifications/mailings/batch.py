@@ -22,7 +22,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,9 +30,9 @@ from typing import Any
 
 from sqlalchemy import Row, select, update
 
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
-from notifications import dkim_fast, messages
+from notifications import messages
 from notifications.mailings import bounces, outcomes
 from notifications.mailings.messages import MessageFactory, Thread, threads
 from notifications.mailings.models import Mailing, MailingDelivery
@@ -117,7 +117,8 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
         if mailing is None or mailing.state != "sending":
             return result
         now = utcnow()
-        result.claimed = session.execute(
+        result.claimed = rows_changed(
+            session,
             update(MailingDelivery)
             .where(
                 MailingDelivery.mailing_id == mailing_id,
@@ -127,8 +128,8 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
                     (MailingDelivery.state == "deferred") & (MailingDelivery.next_attempt_at <= now)
                 ),
             )
-            .values(state="sending", claimed_by=claimer, claimed_at=now, updated_at=now)
-        ).rowcount
+            .values(state="sending", claimed_by=claimer, claimed_at=now, updated_at=now),
+        )
     if not result.claimed:
         return result
     with runtime.db.session() as session:
@@ -206,7 +207,7 @@ def _send_rows(
     runtime: Runtime,
     mailing: Mailing,
     claimer: str,
-    rows: list[Row[Any]],
+    rows: Sequence[Row[*tuple[Any, ...]]],
     thread_of: dict[tuple[int, str], Thread],
     result: BatchResult,
 ) -> None:
@@ -234,17 +235,16 @@ def _send_rows(
                     sender.inbox.put(_Prepared(row, retry_in=delay))
                     continue
                 date = utcnow()
-                message = factory.build(
+                message = factory.compose(
                     delivery_id=row.id,
-                    address=row.address,
+                    recipient=messages.transport_address(row.address),
                     company=row.company,
                     customer_number=row.customer_number,
                     date=date,
                     thread=thread_of.get((row.account_id, row.address)),
                 )
-                raw = dkim_fast.sign(message, settings.dkim_domain, runtime.dkim_keys)
-                recipient = messages.transport_address(row.address)
-                sender.inbox.put(_Prepared(row, recipient, raw, date))
+                raw = message.signed(settings.dkim_domain, runtime.dkim_keys)
+                sender.inbox.put(_Prepared(row, message.recipient, raw, date))
         finally:
             sender.inbox.put(None)
             sender.join()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import binascii
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from email.headerregistry import Address
@@ -22,13 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
-from notifications import messages
+from helpdesk.dkimkeys import DkimKey
+from notifications import dkim_fast, messages
+from notifications.dkim_fast import Field
 from notifications.mailings import bounces, composing
 from notifications.mailings.models import Mailing, MailingDelivery
 
 SENDER_NAME = "Kundencenter – Wichtiger Hinweis"
 MAX_THREAD_DEPTH = 20
-VARYING_HEADERS = {"to": "To", "date": "Date", "message-id": "Message-ID"}
 
 Recipient = tuple[int, str]  # (account id, address)
 
@@ -99,8 +100,25 @@ class _Skeleton:
     """A mailing's message serialised once by ``EmailMessage`` with marker payloads."""
 
     policy: Policy
-    fields: list[tuple[str, bytes]]  # (lower-case name, folded header field)
+    fields: list[Field]  # folded, and canonicalised once for the DKIM signatures
     pieces: list[bytes]  # body bytes around the text and the HTML payload
+
+
+@dataclass(frozen=True)
+class Composed:
+    """One recipient's message, unsigned: its transport address, header fields and body."""
+
+    recipient: str
+    fields: list[Field]
+    body: bytes
+
+    @property
+    def raw(self) -> bytes:
+        return b"".join(field.line for field in self.fields) + b"\r\n" + self.body
+
+    def signed(self, domain: str, keys: Sequence[DkimKey]) -> bytes:
+        """The message with its DKIM signatures on top, from the fields as canonicalised."""
+        return dkim_fast.signatures(self.fields, self.body, domain, keys) + self.raw
 
 
 class MessageFactory:
@@ -110,8 +128,9 @@ class MessageFactory:
     ``EmailMessage`` with the SMTP policy, with marker payloads in the text and HTML parts.
     Per account, the personalised text and HTML go into those parts, quoted-printable encoded;
     per recipient, the headers that name it (To, Date, Message-ID, In-Reply-To, References)
-    are folded and encoded by the same policy's ``fold_binary``. Rendering and MIME encoding
-    through the email package per message would cost more than signing it.
+    are folded and encoded by the same policy's ``fold_binary`` (Date once per second).
+    Rendering and MIME encoding through the email package per message would cost more than
+    signing it. Every field is canonicalised for DKIM when it is made, the constant ones once.
     """
 
     def __init__(self, settings: Settings, mailing: Mailing) -> None:
@@ -120,6 +139,7 @@ class MessageFactory:
         self._skeletons: dict[bool, _Skeleton] = {}
         self._account: tuple[str, str, bool] | None = None
         self._body = b""
+        self._date: tuple[datetime, bool, Field] | None = None
 
     def build(
         self,
@@ -131,8 +151,29 @@ class MessageFactory:
         date: datetime,
         thread: Thread | None = None,
     ) -> bytes:
-        recipient = messages.transport_address(messages.checked_header("To", address))
-        ascii_only = recipient.isascii()
+        """The message as sent to ``address``, without its DKIM signatures."""
+        return self.compose(
+            delivery_id=delivery_id,
+            recipient=messages.transport_address(messages.checked_header("To", address)),
+            company=company,
+            customer_number=customer_number,
+            date=date,
+            thread=thread,
+        ).raw
+
+    def compose(
+        self,
+        *,
+        delivery_id: int,
+        recipient: str,
+        company: str,
+        customer_number: str,
+        date: datetime,
+        thread: Thread | None = None,
+    ) -> Composed:
+        """The message to ``recipient``, an address in transport form
+        (``messages.transport_address``)."""
+        ascii_only = messages.checked_header("To", recipient).isascii()
         skeleton = self._skeletons.get(ascii_only) or self._skeleton(recipient)
         if self._account != (company, customer_number, ascii_only):
             parts = composing.personalise(self.mailing, company, customer_number)
@@ -142,24 +183,31 @@ class MessageFactory:
             )
             self._account = (company, customer_number, ascii_only)
         thread = thread or Thread()
-        varying = {
-            "to": recipient,
-            "date": format_datetime(date),
-            "message-id": bounces.message_id(self.settings, self.mailing.id, delivery_id),
-        }
-        head = []
-        for name, folded in skeleton.fields:
-            if name in varying:
-                head.append(skeleton.policy.fold_binary(VARYING_HEADERS[name], varying[name]))
-            else:
-                head.append(folded)
-            if name == "message-id":
+        fold = skeleton.policy.fold_binary
+        fields = []
+        for field in skeleton.fields:
+            if field.name == b"to":
+                fields.append(Field.parse(fold("To", recipient)))
+            elif field.name == b"date":
+                fields.append(self._date_field(skeleton, date, ascii_only))
+            elif field.name == b"message-id":
+                message_id = bounces.message_id(self.settings, self.mailing.id, delivery_id)
+                fields.append(Field.parse(fold("Message-ID", message_id)))
                 if thread.in_reply_to:
-                    head.append(skeleton.policy.fold_binary("In-Reply-To", thread.in_reply_to))
+                    fields.append(Field.parse(fold("In-Reply-To", thread.in_reply_to)))
                 if thread.references:
-                    references = " ".join(thread.references)
-                    head.append(skeleton.policy.fold_binary("References", references))
-        return b"".join(head) + b"\r\n" + self._body
+                    fields.append(Field.parse(fold("References", " ".join(thread.references))))
+            else:
+                fields.append(field)
+        return Composed(recipient, fields, self._body)
+
+    def _date_field(self, skeleton: _Skeleton, date: datetime, ascii_only: bool) -> Field:
+        """The Date field, made once per second (the header has no finer resolution)."""
+        second = date.replace(microsecond=0)
+        if self._date is None or self._date[:2] != (second, ascii_only):
+            folded = skeleton.policy.fold_binary("Date", format_datetime(second))
+            self._date = (second, ascii_only, Field.parse(folded))
+        return self._date[2]
 
     def _skeleton(self, recipient: str) -> _Skeleton:
         marker = f"payload{secrets.token_hex(8)}"
@@ -179,13 +227,13 @@ class MessageFactory:
         head, _, body = message.as_bytes().partition(b"\r\n\r\n")
         first, rest = body.split(f"{marker}text\r\n".encode())
         second, third = rest.split(f"{marker}html\r\n".encode())
-        fields: list[tuple[str, bytes]] = []
+        lines: list[bytes] = []
         for line in head.split(b"\r\n"):
             if line[:1] in (b" ", b"\t"):
-                name, folded = fields[-1]
-                fields[-1] = (name, folded + line + b"\r\n")
+                lines[-1] += line + b"\r\n"
             else:
-                fields.append((line.split(b":", 1)[0].decode().lower(), line + b"\r\n"))
+                lines.append(line + b"\r\n")
+        fields = [Field.parse(line) for line in lines]
         skeleton = _Skeleton(message.policy, fields, [first, second, third])
         self._skeletons[recipient.isascii()] = skeleton
         return skeleton

@@ -116,6 +116,24 @@ def test_follow_up_threads_with_the_message_each_address_received(runtime, work,
     assert "Folgemailing zu: DRINGEND" in message.get_body(("plain",)).get_content()
 
 
+def test_follow_up_to_a_non_ascii_mailbox_travels_with_smtputf8_and_both_signatures_verify(
+    runtime, work, smtp_sink, settings
+):
+    make_account(runtime, first_contact="jörg.größe@bäckerei.example")
+    original = make_mailing(runtime)
+    _send(runtime, work, original)
+    follow_up = make_mailing(runtime, subject="Update: Connector 2.1", follows_id=original)
+
+    _send(runtime, work, follow_up)
+
+    first, second = smtp_sink.wait_for(2)
+    assert second.rcpt_tos == ("jörg.größe@xn--bckerei-5wa.example",)
+    assert "To: jörg.größe@xn--bckerei-5wa.example".encode() in second.data
+    assert _parsed(second)["In-Reply-To"] == _parsed(first)["Message-ID"]
+    for mail in (first, second):
+        assert verify_all_signatures(mail.data, settings) == [b"ed25519-sha256", b"rsa-sha256"]
+
+
 def test_temporary_failure_is_deferred_then_retried_once(runtime, work, smtp_sink):
     make_account(runtime, first_contact="info@retry.example")
     smtp_sink.replies.append("451 4.3.0 try again later")

@@ -6,6 +6,7 @@ from email.headerregistry import Address
 
 import dkim
 import pytest
+from dkim.canonicalization import Relaxed
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -73,3 +74,16 @@ def test_any_subject_and_body_sign_and_verify(key_settings, subject, text):
     signed = dkim_fast.sign(raw, key_settings.dkim_domain, load_keys(key_settings))
 
     assert sorted(verify_all_signatures(signed, key_settings)) == [b"ed25519-sha256", b"rsa-sha256"]
+
+
+@given(
+    name=st.from_regex(rb"[\x21-\x39\x3b-\x7e]{1,20}", fullmatch=True),
+    value=st.lists(
+        st.sampled_from([b" ", b"\t", b"\r\n ", b"\r\n\t", b"a", b"Z", b";", b"\xc3\xa4", b"="]),
+        max_size=30,
+    ).map(b"".join),
+)
+def test_relaxed_form_is_what_dkimpy_hashes(name, value):
+    [(canonical_name, canonical_value)] = Relaxed.canonicalize_headers([(name, value + b"\r\n")])
+
+    assert dkim_fast.relaxed(name, value + b"\r\n") == canonical_name + b":" + canonical_value
