@@ -17,7 +17,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
-from helpdesk.db import utcnow
+from helpdesk.db import rows_changed, utcnow
 from notifications.mailings.models import MailingDelivery
 
 TAG_LENGTH = 10
@@ -81,7 +81,8 @@ def record_bounce(
         condition = (MailingDelivery.id == ids[1]) & (MailingDelivery.mailing_id == ids[0])
     if condition is None:
         return False
-    result = session.execute(
+    changed = rows_changed(
+        session,
         update(MailingDelivery)
         .where(condition)
         .values(
@@ -89,6 +90,6 @@ def record_bounce(
             smtp_reply=f"{status} {diagnostic}".strip()[:2000],
             claimed_by=None,
             updated_at=utcnow(),
-        )
+        ),
     )
-    return bool(result.rowcount)
+    return bool(changed)
