@@ -19,7 +19,6 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from accounts import vocabulary
 from accounts.models import Account, LicenseLock
 from accounts.services import today_in_germany
 from helpdesk.config import Settings
@@ -28,10 +27,11 @@ from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
-from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
+from tickets.models import Ticket, TicketEvent
 from tickets.routing import RuleSet, TicketFacts, routing_rules
 from tickets.sla import escalation
 from tickets.sla.clock import start_sla
+from vocabulary import CHANNELS, EDITIONS, PRIORITIES
 
 log = logging.getLogger(__name__)
 
@@ -362,7 +362,7 @@ def _facts(session: Session, draft: TicketDraft) -> tuple[str | None, TicketFact
         ).first()
         if row is not None:
             stored_edition = row[0]
-            known = vocabulary.editions().get(stored_edition)
+            known = EDITIONS.get(stored_edition)
             if known is not None:
                 edition, support_level = known.name, known.support_level
             locked = bool(row[1])
