@@ -9,9 +9,10 @@ from flask import Blueprint, jsonify, request
 from accounts import auth, people, services
 from accounts.models import Account
 from accounts.services import NotFound, ValidationError
-from accounts.vocabulary import contact_options, editions
+from accounts.vocabulary import contact_options
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
+from vocabulary import EDITIONS
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts")
 
@@ -40,7 +41,7 @@ def _json_body() -> dict[str, Any] | None:
 
 
 def account_document(account: Account) -> dict[str, Any]:
-    edition = editions()[account.edition]
+    edition = EDITIONS[account.edition]
     today = services.today_in_germany()
     return {
         "customer_number": account.customer_number,

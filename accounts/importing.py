@@ -22,9 +22,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from accounts.models import Account, AccountProduct, LicenseLock
-from accounts.vocabulary import edition_for, editions
 from helpdesk.runtime import Runtime
 from tickets.routing import routing_rules
+from vocabulary import EDITIONS, edition_for
 
 BATCH_SIZE = 500
 CSV_REQUIRED = ("customer_number", "company", "edition")
@@ -201,7 +201,8 @@ def _record(row: dict[str, Any], line: int, known_products: dict[str, str]) -> A
     company = _text(row, "company", 200)
     edition = edition_for(str(row.get("edition") or ""))
     if edition is None:
-        raise LineError(f"edition: {row.get('edition')!r} is not JTL Start/Advanced/Pro/Enterprise")
+        names = "/".join(known.name for known in EDITIONS.values())
+        raise LineError(f"edition: {row.get('edition')!r} is not one of {names}")
     key_accounting = _flag(row.get("key_accounting", False), "key_accounting")
     if key_accounting and not edition.key_accounting:
         raise LineError(f"key_accounting: only available in {_key_accounting_editions()}")
@@ -229,7 +230,7 @@ def _record(row: dict[str, Any], line: int, known_products: dict[str, str]) -> A
 
 
 def _key_accounting_editions() -> str:
-    return ", ".join(e.name for e in editions().values() if e.key_accounting)
+    return ", ".join(e.name for e in EDITIONS.values() if e.key_accounting)
 
 
 def _products(value: Any, known: dict[str, str]) -> frozenset[str]:

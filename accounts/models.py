@@ -22,8 +22,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import Base, UTCDateTime, in_values, utcnow
+from vocabulary import EDITIONS
 
-EDITIONS = ("start", "advanced", "pro", "enterprise")
 USER_KINDS = ("customer", "staff")
 CUSTOMER_PERMISSIONS = (
     "customer.tickets",
@@ -39,7 +39,7 @@ class Account(Base):
 
     __tablename__ = "accounts"
     __table_args__ = (
-        CheckConstraint(in_values("edition", EDITIONS), name="edition"),
+        CheckConstraint(in_values("edition", tuple(EDITIONS)), name="edition"),
         CheckConstraint("key_accounting = false OR edition = 'enterprise'", name="key_accounting"),
         CheckConstraint("customer_number <> ''", name="customer_number"),
     )

@@ -1,4 +1,4 @@
-"""Accounts: support level, look-ups, the first contact, search and the audit log.
+"""Accounts: look-ups, the first contact, search and the audit log.
 
 Contact persons and distribution lists live in ``accounts.people``; users, invitations and
 permissions in ``accounts.users``. Every change a customer makes is written to the audit log in
@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, or_, select, union_all
 from sqlalchemy.orm import Session, selectinload
 
-from accounts import addresses, vocabulary
+from accounts import addresses
 from accounts.models import Account, AuditEntry, ContactPerson, DistributionListEntry, User
 from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
@@ -34,14 +34,6 @@ def today_in_germany() -> date:
 
 class NotFound(Exception):
     """The thing asked for does not exist (or is not the caller's to see)."""
-
-
-def support_level(edition: str) -> str:
-    """The support level an edition implies (editions.yaml): e.g. ``pro`` -> ``Silber``."""
-    found = vocabulary.editions().get(edition)
-    if found is None:
-        raise ValueError(f"unknown edition {edition!r}")
-    return found.support_level
 
 
 def record_audit(

@@ -1,6 +1,7 @@
-"""The data behind accounts: editions and support levels, contact options, list purposes.
+"""The data behind contact persons: salutations, responsibilities, newsletters, list purposes.
 
-Read from ``editions.yaml`` and ``contact_options.yaml`` next to this module, once per process.
+Read from ``contact_options.yaml`` next to this module, once per process. Editions and support
+levels are the whole service's words: they live in ``vocabulary``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,6 @@ from typing import Any
 import yaml
 
 HERE = Path(__file__).resolve().parent
-
-
-@dataclass(frozen=True)
-class Edition:
-    id: str
-    name: str
-    support_level: str
-    key_accounting: bool
 
 
 @dataclass(frozen=True)
@@ -68,30 +61,6 @@ class ContactOptions:
 def _load(name: str) -> dict[str, Any]:
     with (HERE / name).open(encoding="utf-8") as handle:
         return yaml.safe_load(handle)
-
-
-@cache
-def editions() -> dict[str, Edition]:
-    """Editions by id, in the order of the file (Start first)."""
-    return {
-        item["id"]: Edition(
-            id=item["id"],
-            name=item["name"],
-            support_level=item["support_level"],
-            key_accounting=bool(item.get("key_accounting", False)),
-        )
-        for item in _load("editions.yaml")["editions"]
-    }
-
-
-def edition_for(text: str) -> Edition | None:
-    """The edition named by its id or name, case-insensitive ("pro", "JTL Pro", "Pro")."""
-    wanted = " ".join(text.split()).casefold()
-    for edition in editions().values():
-        name = edition.name.casefold()
-        if wanted in (edition.id, name, name.removeprefix("jtl ")):
-            return edition
-    return None
 
 
 def _option(item: dict[str, Any]) -> Option:

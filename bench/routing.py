@@ -175,10 +175,8 @@ def synthetic_document(rng: random.Random) -> tuple[dict, list[str], list[tuple[
         "catalog": {
             "families": families,
             "departments": ["Technik"],
-            "editions": [{"name": "JTL Start", "support_level": "Community"}],
         },
         "queues": queues,
-        "priorities": [{"id": p, "name": p} for p in ("low", "normal", "high", "critical")],
         "rules": rules,
         "default": {"queue": "triage"},
     }

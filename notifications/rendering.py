@@ -8,13 +8,15 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from helpdesk.config import PROJECT_ROOT
+from vocabulary import PRIORITY_LABELS
 
 MAIL_TEMPLATES = PROJECT_ROOT / "templates" / "mail"
 
 
 @cache
 def environment() -> Environment:
-    return Environment(
+    """Mails carry ids in their stored context; they print them by the vocabulary's labels."""
+    env = Environment(
         loader=FileSystemLoader(MAIL_TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
         undefined=StrictUndefined,
@@ -22,6 +24,8 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals["priority_labels"] = PRIORITY_LABELS
+    return env
 
 
 def render(name: str, context: dict[str, Any]) -> tuple[str, str]:

@@ -123,6 +123,8 @@ def cli_env(settings: Settings) -> dict[str, str]:
         "SECRET_KEY": settings.secret_key,
         "MAIL_DOMAIN": settings.mail_domain,
         "PUBLIC_URL": settings.public_url,
+        "ROUTING_RULES": str(settings.routing_rules_path),
+        "SLA_POLICIES": str(settings.sla_policies_path),
     }
 
 

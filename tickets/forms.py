@@ -22,15 +22,6 @@ from wtforms import (
 
 from tickets.services import Upload
 
-PRIORITY_LABELS = {"low": "Niedrig", "normal": "Normal", "high": "Hoch", "critical": "Kritisch"}
-STATUS_LABELS = {
-    "new": "Neu",
-    "open": "Offen",
-    "waiting": "Wartet auf Kunde",
-    "resolved": "Gelöst",
-    "closed": "Geschlossen",
-}
-
 
 class LenientSelect(SelectField):
     """Choices are offered, but the service decides what is valid and names the field."""

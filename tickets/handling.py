@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Account, User
 from helpdesk.runtime import Runtime
 from tickets.access import Viewer
-from tickets.models import PRIORITIES, STATUSES, BillingEvent, Ticket
+from tickets.models import BillingEvent, Ticket
 from tickets.routing import routing_rules
 from tickets.services import (
     TicketDraft,
@@ -23,6 +23,7 @@ from tickets.services import (
     parse_draft,
 )
 from tickets.thread import load_ticket, record
+from vocabulary import PRIORITIES, STATUSES
 
 REASON_MAX = 1000
 LOCKED_ACCESS_KEYWORD = "Zugang gesperrt"

@@ -21,7 +21,8 @@ from sqlalchemy.orm import Session, aliased
 from accounts.models import Account, User
 from helpdesk.db import UTCDateTime
 from tickets.access import Viewer
-from tickets.models import CHANNELS, OPEN_STATUSES, PRIORITIES, STATUSES, Ticket, format_number
+from tickets.models import OPEN_STATUSES, Ticket, format_number
+from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
 PAGE_SIZE = 25
 PAGE_MAX = 100

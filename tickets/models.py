@@ -18,11 +18,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import Base, UTCDateTime, in_values, utcnow
+from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
-CHANNELS = ("web", "api", "email", "phone")
-PRIORITIES = ("low", "normal", "high", "critical")
 MESSAGE_KINDS = ("customer", "agent", "internal")
-STATUSES = ("new", "open", "waiting", "resolved", "closed")
 OPEN_STATUSES = ("new", "open", "waiting")
 BILLING_KINDS = ("critical_not_emergency",)
 

@@ -1,8 +1,10 @@
 """Filing tickets: validate, route, store in one transaction, then acknowledge by mail.
 
-Every channel (web form, API, phone, e-mail) files through ``file_ticket``, so every ticket
-carries the routing decision that placed it. Sensitive data and attachments given with the
-ticket are stored in the same transaction: a failure leaves neither ticket nor files behind.
+Every channel (web form, API, phone, e-mail) files through ``store_ticket``, so every ticket is
+routed by the same facts of its account, starts its SLA clock the same way and gets the same
+history entry. ``file_ticket`` wraps it for the doors that file a form: sensitive data and
+attachments given with the ticket are stored in the same transaction, so a failure leaves
+neither ticket nor files behind. Mail-in stores its message in its own transaction around it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from redis.exceptions import RedisError
 from sqlalchemy import bindparam, exists, select
 from sqlalchemy.orm import Session
 
-from accounts import vocabulary
 from accounts.models import Account, LicenseLock
 from accounts.services import today_in_germany
 from helpdesk.config import Settings
@@ -26,10 +27,11 @@ from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
-from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
+from tickets.models import Ticket, TicketEvent
 from tickets.routing import RuleSet, TicketFacts, routing_rules
 from tickets.sla import escalation
 from tickets.sla.clock import start_sla
+from vocabulary import CHANNELS, EDITIONS, PRIORITIES
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,24 @@ class TicketDraft:
     tags: tuple[str, ...] = field(default=())
     account_id: int | None = None
     requester_id: int | None = None
+    mailbox: str | None = None  # the support address a mail was sent to
+    mailing_id: int | None = None  # the mandatory mailing a mail answers
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The mail confirming a new ticket; threaded under the customer's own mail if there is one."""
+
+    in_reply_to: str | None = None
+    references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Filed:
+    """A ticket stored in a transaction not yet committed, and its acknowledgement's outbox id."""
+
+    ticket: Ticket
+    acknowledgement_id: int | None
 
 
 @dataclass(frozen=True)
@@ -205,78 +225,116 @@ def file_ticket(
     Raises attachments.AttachmentRejected or sensitive.SensitiveDataError before anything is
     committed when an upload or the sensitive data is refused.
     """
-    rules = routing_rules(runtime)
     with runtime.db.session() as session:
-        edition, facts = _facts(session, draft)
-        decision = rules.route(facts)
-        ticket = Ticket(
-            account_id=draft.account_id,
-            requester_id=draft.requester_id,
-            reply_to=draft.reply_to,
-            product_family=draft.product_family,
-            component=draft.component,
-            department=draft.department,
-            subject=draft.subject,
-            body=draft.text,
-            channel=draft.channel,
-            requested_priority=draft.priority,
-            effective_priority=decision.priority,
-            queue=decision.queue,
-            status="new",
-            tags=sorted(set(decision.tags) | set(draft.tags)),
-            sla_policy=decision.sla_policy,
-            emergency_review=decision.emergency_review,
-            routing_rule=decision.rule_id,
-            routing_rule_line=decision.rule_line,
-            rules_version=decision.rules_version,
-        )
-        session.add(ticket)
-        start_sla(session, ticket, utcnow(), edition=edition)
-        session.add(
-            TicketEvent(
-                ticket_id=ticket.id,
-                actor=actor,
-                action="created",
-                changes={
-                    "queue": [None, decision.queue],
-                    "effective_priority": [None, decision.priority],
-                    "routing_rule": [None, decision.rule_id],
-                },
-            )
-        )
+        filed = store_ticket(runtime, session, draft, actor, acknowledgement=Acknowledgement())
         if secret is not None:
             keyring = sensitive.Keyring.from_settings(runtime.settings)
-            sensitive.add_item(session, keyring, ticket.id, secret.label, secret.value, actor)
+            sensitive.add_item(session, keyring, filed.ticket.id, secret.label, secret.value, actor)
         for upload in uploads:
             attachments.store_attachment(
                 runtime,
                 session,
-                ticket.id,
+                filed.ticket.id,
                 None,
                 upload.filename,
                 upload.content_type,
                 upload.stream,
                 uploaded_by=actor,
             )
-        acknowledgement = queue_new_mail(
+    hand_to_workers(runtime, filed)
+    return filed.ticket
+
+
+def store_ticket(
+    runtime: Runtime,
+    session: Session,
+    draft: TicketDraft,
+    actor: str,
+    *,
+    acknowledgement: Acknowledgement | None,
+    history: dict[str, object] | None = None,
+) -> Filed:
+    """Route the draft by its account's facts, store it with its SLA clock, its history entry
+    and (unless ``acknowledgement`` is None) its acknowledgement, in the caller's transaction.
+
+    Every door comes through here; ``history`` adds what only the door knows (the mailbox a
+    mail came to, how its sender was recognised) to the "created" entry. After the commit the
+    caller passes the result to ``hand_to_workers``.
+    """
+    rules = routing_rules(runtime)
+    edition, facts = _facts(session, draft)
+    decision = rules.route(facts)
+    ticket = Ticket(
+        account_id=draft.account_id,
+        requester_id=draft.requester_id,
+        mailing_id=draft.mailing_id,
+        reply_to=draft.reply_to,
+        product_family=draft.product_family,
+        component=draft.component,
+        department=draft.department,
+        subject=draft.subject,
+        body=draft.text,
+        channel=draft.channel,
+        requested_priority=draft.priority,
+        effective_priority=decision.priority,
+        queue=decision.queue,
+        status="new",
+        tags=sorted(set(decision.tags) | set(draft.tags)),
+        sla_policy=decision.sla_policy,
+        emergency_review=decision.emergency_review,
+        routing_rule=decision.rule_id,
+        routing_rule_line=decision.rule_line,
+        rules_version=decision.rules_version,
+    )
+    session.add(ticket)
+    start_sla(session, ticket, utcnow(), edition=edition)
+    session.add(
+        TicketEvent(
+            ticket_id=ticket.id,
+            actor=actor,
+            action="created",
+            changes={
+                "queue": [None, decision.queue],
+                "effective_priority": [None, decision.priority],
+                "routing_rule": [None, decision.rule_id],
+                **{key: [None, value] for key, value in (history or {}).items()},
+            },
+        )
+    )
+    acknowledgement_id = None
+    if acknowledgement is not None:
+        outbound = queue_new_mail(
             session,
-            acknowledgement_request(ticket, runtime.settings),
+            acknowledgement_request(
+                ticket,
+                runtime.settings,
+                in_reply_to=acknowledgement.in_reply_to,
+                references=acknowledgement.references,
+            ),
             runtime.settings.mail_domain,
         )
         session.flush()
-        outbound_id = acknowledgement.id
+        acknowledgement_id = outbound.id
+    return Filed(ticket, acknowledgement_id)
+
+
+def hand_to_workers(runtime: Runtime, filed: Filed) -> None:
+    """After the commit: the acknowledgement to the mail workers, the SLA steps to their timers.
+
+    Redis being away loses nothing: the outbox sweep and the SLA reconcile pick both up.
+    """
     try:
         with runtime.redis.pipeline() as pipeline:
-            enqueue_delivery(runtime, [outbound_id], pipeline)
-            escalation.timers_job(runtime, ticket.id, pipeline)
+            outbound = [filed.acknowledgement_id] if filed.acknowledgement_id is not None else []
+            enqueue_delivery(runtime, outbound, pipeline)
+            escalation.timers_job(runtime, filed.ticket.id, pipeline)
             pipeline.execute()
     except RedisError:
         log.exception(
             "ticket %s stored; acknowledgement and SLA timers left for the outbox sweep and "
             "the SLA reconcile",
-            ticket.number,
+            filed.ticket.number,
         )
-    return ticket
 
 
 # Built once: intake runs this for every ticket of a known account.
@@ -304,18 +362,19 @@ def _facts(session: Session, draft: TicketDraft) -> tuple[str | None, TicketFact
         ).first()
         if row is not None:
             stored_edition = row[0]
-            known = vocabulary.editions().get(stored_edition)
+            known = EDITIONS.get(stored_edition)
             if known is not None:
                 edition, support_level = known.name, known.support_level
             locked = bool(row[1])
     return stored_edition, TicketFacts(
-        product_family=draft.product_family,
-        component=draft.component,
+        product_family=draft.product_family or None,
+        component=draft.component or None,
         department=draft.department,
         subject=draft.subject,
         body=draft.text,
         channel=draft.channel,
         requested_priority=draft.priority,
+        mailbox=draft.mailbox,
         edition=edition,
         support_level=support_level,
         license_locked=locked,

@@ -16,10 +16,11 @@ from accounts.pages.forms import (
 )
 from accounts.services import NotFound, ValidationError
 from accounts.users import get_user
-from accounts.vocabulary import contact_options, editions
+from accounts.vocabulary import contact_options
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
+from vocabulary import EDITIONS
 
 blueprint = Blueprint("account", __name__, url_prefix="/konto")
 SAVED = "Ihre Änderungen wurden gespeichert."
@@ -39,7 +40,7 @@ def overview() -> Any:
     return render_template(
         "accounts/overview.html",
         account=account,
-        edition=editions()[account.edition],
+        edition=EDITIONS[account.edition],
         lists=people.distribution_lists(current(), account.id),
         purposes=contact_options().distribution_purposes,
     )

@@ -9,9 +9,10 @@ from flask import Blueprint, abort, render_template, request
 from accounts import auth, invitations, people, services
 from accounts.pages.forms import SearchForm
 from accounts.services import NotFound
-from accounts.vocabulary import contact_options, editions
+from accounts.vocabulary import contact_options
 from helpdesk.runtime import current
 from helpdesk.security import requires
+from vocabulary import EDITIONS
 
 blueprint = Blueprint("staff_accounts", __name__, url_prefix="/verwaltung/konten")
 
@@ -23,7 +24,7 @@ def search() -> Any:
     query = (form.q.data or "").strip()
     matches = services.find_accounts(current(), query) if query else []
     return render_template(
-        "accounts/staff_search.html", form=form, query=query, matches=matches, editions=editions()
+        "accounts/staff_search.html", form=form, query=query, matches=matches, editions=EDITIONS
     )
 
 
@@ -38,7 +39,7 @@ def detail(customer_number: str) -> Any:
     return render_template(
         "accounts/staff_account.html",
         account=account,
-        edition=editions()[account.edition],
+        edition=EDITIONS[account.edition],
         contacts=people.list_contacts(current(), account.id),
         lists=people.distribution_lists(current(), account.id),
         purposes=contact_options().distribution_purposes,

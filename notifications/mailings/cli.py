@@ -12,12 +12,12 @@ from typing import Any, TypeVar
 
 import click
 
-from accounts.models import EDITIONS
 from helpdesk.commands import runtime_or_exit
 from helpdesk.runtime import Runtime
 from notifications.mailings import services
 from notifications.mailings.composing import DraftError, MailingDraft
 from notifications.mailings.models import PURPOSES
+from vocabulary import EDITIONS
 
 POLL_SECONDS = 0.5
 T = TypeVar("T")

@@ -17,11 +17,11 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from accounts.models import EDITIONS
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
 from notifications import rendering
 from notifications.mailings.models import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
+from vocabulary import EDITIONS
 
 TEMPLATE = "mandatory_mailing"
 SUBJECT_MAX = 250

@@ -7,12 +7,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
-from accounts.models import EDITIONS
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from notifications.mailings import services
 from notifications.mailings.api import actor
 from notifications.mailings.composing import PURPOSE_LABELS, DraftError, MailingDraft
+from vocabulary import EDITIONS
 
 blueprint = Blueprint("mailings", __name__, url_prefix="/ops/mailings")
 

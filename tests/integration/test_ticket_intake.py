@@ -102,7 +102,9 @@ def test_acknowledgement_arrives_in_german_and_both_dkim_signatures_verify(
     text = message.get_body(preferencelist=("plain",)).get_content()
     html = message.get_body(preferencelist=("html",)).get_content()
     assert f"unter der Nummer {number} erfasst" in text
+    assert "Priorität:    Hoch" in text, "the priority by its German label, not its id"
     assert f"<strong>{number}</strong>" in html
+    assert ">Hoch</td>" in html
     assert b"\n" not in mail.data.replace(b"\r\n", b""), "every line ends in CRLF"
 
 

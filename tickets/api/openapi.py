@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tickets.models import CHANNELS, PRIORITIES, STATUSES
+from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
 NULLABLE_STRING = {"type": ["string", "null"]}
 ERRORS = {"type": "object", "additionalProperties": {"type": "string"}}

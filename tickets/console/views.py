@@ -13,8 +13,6 @@ from helpdesk.security import current_principal, requires
 from tickets import handling, listing, search, sensitive, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
-    PRIORITY_LABELS,
-    STATUS_LABELS,
     AssignForm,
     BillingForm,
     ChangeForm,
@@ -24,8 +22,9 @@ from tickets.forms import (
     request_uploads,
 )
 from tickets.inbound import authentication
-from tickets.models import STATUSES, parse_number
+from tickets.models import parse_number
 from tickets.routing import routing_rules
+from vocabulary import PRIORITY_LABELS, STATUS_LABELS, STATUSES
 
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
 

@@ -10,20 +10,13 @@ agent sets the account later.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import literal, select, union_all
 from sqlalchemy.orm import Session
 
-from accounts.models import Account, ContactPerson, DistributionListEntry, LicenseLock, User
+from accounts.models import Account, ContactPerson, DistributionListEntry, User
 
 RANKS = ("user", "first_contact", "contact_person", "distribution_list")
-EDITION_NAMES = {
-    "start": "JTL Start",
-    "advanced": "JTL Advanced",
-    "pro": "JTL Pro",
-    "enterprise": "JTL Enterprise",
-}
 
 
 @dataclass(frozen=True)
@@ -35,15 +28,13 @@ class Sender:
     user_id: int | None = None
     via: str | None = None
     candidates: tuple[int, ...] = ()
-    edition: str | None = None
-    license_locked: bool = False
 
     @property
     def ambiguous(self) -> bool:
         return self.account_id is None and len(self.candidates) > 1
 
 
-def identify(session: Session, address_key: str, today: date) -> Sender:
+def identify(session: Session, address_key: str) -> Sender:
     """Match ``address_key`` (lower-cased normalised address) against every kind of contact."""
     matches = union_all(
         select(User.account_id, User.id, literal("user").label("via")).where(
@@ -63,36 +54,19 @@ def identify(session: Session, address_key: str, today: date) -> Sender:
     ).subquery()
     rows = list(
         session.execute(
-            select(
-                matches.c[0],
-                matches.c[1],
-                matches.c[2],
-                Account.edition,
-                select(LicenseLock.id)
-                .where(
-                    LicenseLock.account_id == Account.id,
-                    LicenseLock.since <= today,
-                    (LicenseLock.until.is_(None)) | (LicenseLock.until >= today),
-                )
-                .exists()
-                .label("locked"),
-            ).join(Account, (Account.id == matches.c[0]) & Account.active.is_(True))
+            select(matches.c[0], matches.c[1], matches.c[2]).join(
+                Account, (Account.id == matches.c[0]) & Account.active.is_(True)
+            )
         )
     )
     if not rows:
         return Sender(address_key)
-    best = min(RANKS.index(via) for _account, _user, via, _edition, _locked in rows)
+    best = min(RANKS.index(via) for _account, _user, via in rows)
     strongest = [row for row in rows if RANKS.index(row[2]) == best]
     accounts = sorted({row[0] for row in strongest})
     if len(accounts) > 1:
         return Sender(address_key, via=RANKS[best], candidates=tuple(accounts))
-    account_id, user_id, via, edition, locked = strongest[0]
+    account_id, user_id, via = strongest[0]
     return Sender(
-        address_key,
-        account_id=account_id,
-        user_id=user_id,
-        via=via,
-        candidates=(account_id,),
-        edition=EDITION_NAMES.get(edition),
-        license_locked=bool(locked),
+        address_key, account_id=account_id, user_id=user_id, via=via, candidates=(account_id,)
     )

@@ -4,7 +4,8 @@ Every door (the LMTP server, the pipe command) calls ``take_message`` once per e
 recipient. A message is stored in one transaction with its attachments; the same Message-ID
 delivered twice yields one ticket or one reply (a unique constraint decides a race). The
 acknowledgement of a new ticket is queued in that transaction and handed to the mail workers
-after it commits, at most ``MAIL_IN_ACKS_PER_HOUR`` times per sender and hour.
+after it commits, at most ``MAIL_IN_ACKS_PER_HOUR`` times per sender and hour. A new ticket is
+filed through ``tickets.services.store_ticket``, as from every other door.
 """
 
 from __future__ import annotations
@@ -12,9 +13,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 
-from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -23,8 +22,6 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications.mailings import bounces
-from notifications.outbox.models import OutboundMessage
-from notifications.outbox.services import enqueue_delivery, queue_mail
 from tickets.inbound import authentication, quarantine, reports
 from tickets.inbound.authentication import SenderCheck
 from tickets.inbound.classify import classify
@@ -34,8 +31,7 @@ from tickets.inbound.parsing import MalformedMessage, ParsedMail, address_key, p
 from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
-from tickets.routing import TicketFacts, routing_rules
-from tickets.services import acknowledgement_request
+from tickets.services import Acknowledgement, Filed, TicketDraft, hand_to_workers, store_ticket
 from tickets.sla.clock import apply_sla
 
 log = logging.getLogger(__name__)
@@ -148,7 +144,7 @@ def _take_from_person(
     message_id = _stored_message_id(mail.message_id, raw)
     # A From that fails DMARC may be forged: it joins nothing by number or references.
     unverified = check if check is not None and check.unverified else None
-    acknowledge: list[int] = []
+    filed: Filed | None = None
     rejected: list[str] = []
     try:
         with runtime.db.session() as session:
@@ -165,15 +161,13 @@ def _take_from_person(
             ):
                 # Ticket numbers are guessable; a number alone does not let a stranger write
                 # into someone else's ticket. The mail opens a new ticket naming the old one.
-                outcome, entry, ack = _create(runtime, session, mail, message_id, mailbox, ticket)
-                acknowledge.extend(ack)
+                outcome, entry, filed = _create(runtime, session, mail, message_id, mailbox, ticket)
             elif ticket is not None and match is not None and ticket.status != "closed":
                 outcome, entry = _append(session, ticket, mail, message_id, match.via)
             else:
-                outcome, entry, ack = _create(
+                outcome, entry, filed = _create(
                     runtime, session, mail, message_id, mailbox, ticket, unverified
                 )
-                acknowledge.extend(ack)
             if check is not None:
                 session.flush()
                 session.add(_check_record(check, entry.id))
@@ -189,10 +183,8 @@ def _take_from_person(
             runtime.settings, raw, "attachments not taken: " + "; ".join(rejected), mailbox=mailbox
         )
         log.warning("%s: attachments not taken, message kept as %s", outcome.ticket, name)
-    try:
-        enqueue_delivery(runtime, acknowledge)
-    except RedisError:
-        log.exception("%s stored; acknowledgement left for the outbox sweep", outcome.ticket)
+    if filed is not None:
+        hand_to_workers(runtime, filed)
     return outcome
 
 
@@ -223,7 +215,7 @@ def _may_write_to(session: Session, ticket: Ticket, mail: ParsedMail) -> bool:
         return True
     if ticket.account_id is None:
         return False
-    return identify(session, key, datetime.now(UTC).date()).account_id == ticket.account_id
+    return identify(session, key).account_id == ticket.account_id
 
 
 def _append(
@@ -256,7 +248,8 @@ def _create(
     mailbox: str,
     follows: Ticket | None,
     unverified: SenderCheck | None = None,
-) -> tuple[Outcome, TicketMessage, list[int]]:
+) -> tuple[Outcome, TicketMessage, Filed]:
+    """File the mail as a new ticket through the one filing service, then add the mail to it."""
     settings = runtime.settings
     key = address_key(mail.sender) or mail.sender.lower()
     opened = _count_new_ticket(runtime, key)
@@ -266,57 +259,43 @@ def _create(
             "tickets by mail in the last hour"
         )
     # An unverified From inherits no account: anyone could have written it.
-    sender = Sender(key) if unverified else identify(session, key, datetime.now(UTC).date())
-    subject = mail.subject or NO_SUBJECT
-    text = mail.text or NO_TEXT
-    decision = routing_rules(runtime).route(
-        TicketFacts(
-            subject=subject,
-            body=text,
-            channel="email",
-            mailbox=mailbox,
-            edition=sender.edition,
-            license_locked=sender.license_locked,
-        )
-    )
-    ticket = Ticket(
-        account_id=sender.account_id,
-        requester_id=sender.user_id,
+    sender = Sender(key) if unverified else identify(session, key)
+    draft = TicketDraft(
         reply_to=mail.reply_to,
         product_family="",
         component="",
-        subject=subject,
-        body=text,
+        subject=mail.subject or NO_SUBJECT,
+        text=mail.text or NO_TEXT,
         channel="email",
-        requested_priority="normal",
-        effective_priority=decision.priority,
-        queue=decision.queue,
-        status="new",
-        tags=sorted(set(decision.tags) | ({UNVERIFIED_TAG} if unverified else set())),
-        sla_policy=decision.sla_policy,
-        emergency_review=decision.emergency_review,
-        routing_rule=decision.rule_id,
-        routing_rule_line=decision.rule_line,
-        rules_version=decision.rules_version,
+        tags=(UNVERIFIED_TAG,) if unverified else (),
+        account_id=sender.account_id,
+        requester_id=sender.user_id,
+        mailbox=mailbox,
         mailing_id=find_mailing(session, settings, mail),
     )
-    session.add(ticket)
-    session.flush()
+    acknowledgement = None
+    if unverified is None and opened <= settings.mail_in_acks_per_hour:
+        acknowledgement = Acknowledgement(
+            in_reply_to=message_id, references=_references(mail, message_id)
+        )
+    filed = store_ticket(
+        runtime,
+        session,
+        draft,
+        ACTOR,
+        acknowledgement=acknowledgement,
+        history=_provenance(draft, sender, follows, unverified),
+    )
+    ticket = filed.ticket
     entry = _message(ticket.id, mail, message_id)
     session.add(entry)
-    apply_sla(session, ticket, utcnow(), reason="filed")
-    session.add(_created_event(ticket, sender, mailbox, follows, unverified))
-    acknowledgements: list[int] = []
-    if unverified is None and opened <= settings.mail_in_acks_per_hour:
-        acknowledgement = _acknowledge(session, settings, ticket, mail, message_id)
-        session.flush()
-        acknowledgements.append(acknowledgement.id)
-    reason = f"new ticket in queue {decision.queue} (rule {decision.rule_id}); " + _who(sender)
+    session.flush()
+    reason = f"new ticket in queue {ticket.queue} (rule {ticket.routing_rule}); " + _who(sender)
     if unverified is not None:
         reason += f"; unverified sender ({unverified.summary}): no account, no acknowledgement"
-    elif not acknowledgements:
+    elif acknowledgement is None:
         reason += "; no acknowledgement: sender over its hourly limit"
-    return Outcome("created", reason, ticket.number), entry, acknowledgements
+    return Outcome("created", reason, ticket.number), entry, filed
 
 
 def _message(ticket_id: int, mail: ParsedMail, message_id: str) -> TicketMessage:
@@ -331,43 +310,29 @@ def _message(ticket_id: int, mail: ParsedMail, message_id: str) -> TicketMessage
     )
 
 
-def _created_event(
-    ticket: Ticket,
-    sender: Sender,
-    mailbox: str,
-    follows: Ticket | None,
-    unverified: SenderCheck | None = None,
-) -> TicketEvent:
-    changes: dict[str, list[object]] = {
-        "queue": [None, ticket.queue],
-        "effective_priority": [None, ticket.effective_priority],
-        "routing_rule": [None, ticket.routing_rule],
-        "mailbox": [None, mailbox],
-        "sender_match": [None, sender.via],
-    }
+def _provenance(
+    draft: TicketDraft, sender: Sender, follows: Ticket | None, unverified: SenderCheck | None
+) -> dict[str, object]:
+    """What the history entry of a mailed ticket adds: mailbox, sender match, what it answers."""
+    details: dict[str, object] = {"mailbox": draft.mailbox, "sender_match": sender.via}
     if sender.ambiguous:
-        changes["account_candidates"] = [None, list(sender.candidates)]
-    if ticket.mailing_id is not None:
-        changes["mailing"] = [None, ticket.mailing_id]
+        details["account_candidates"] = list(sender.candidates)
+    if draft.mailing_id is not None:
+        details["mailing"] = draft.mailing_id
     if follows is not None:
-        changes["follows"] = [None, follows.number]
+        details["follows"] = follows.number
     if unverified is not None:
-        changes["sender_check"] = [None, f"unverified: {unverified.summary}"]
-    return TicketEvent(ticket_id=ticket.id, actor=ACTOR, action="created", changes=changes)
+        details["sender_check"] = f"unverified: {unverified.summary}"
+    return details
 
 
-def _acknowledge(
-    session: Session, settings: Settings, ticket: Ticket, mail: ParsedMail, message_id: str
-) -> OutboundMessage:
-    references = tuple(
+def _references(mail: ParsedMail, message_id: str) -> tuple[str, ...]:
+    """The acknowledgement's References: the customer's thread and mail, as far as they fit."""
+    return tuple(
         reference
         for reference in (*mail.references[-10:], message_id)
         if len(reference) <= MESSAGE_ID_MAX
     )
-    request = acknowledgement_request(
-        ticket, settings, in_reply_to=message_id, references=references
-    )
-    return queue_mail(session, request, settings.mail_domain)
 
 
 def _check_record(check: SenderCheck, message_id: int) -> SenderCheckRecord:

@@ -29,8 +29,6 @@ from tickets import listing, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.attachments import AttachmentRejected
 from tickets.forms import (
-    PRIORITY_LABELS,
-    STATUS_LABELS,
     ReplyForm,
     SensitiveForm,
     TicketForm,
@@ -38,6 +36,7 @@ from tickets.forms import (
 )
 from tickets.routing import routing_rules
 from tickets.sensitive import SensitiveDataError
+from vocabulary import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 
 portal = Blueprint("tickets", __name__)
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -47,7 +46,11 @@ TICKET_USERS = "account.view"
 
 @portal.app_context_processor
 def _labels() -> dict[str, Any]:
-    return {"priority_labels": PRIORITY_LABELS, "status_labels": STATUS_LABELS}
+    return {
+        "priority_labels": PRIORITY_LABELS,
+        "status_labels": STATUS_LABELS,
+        "channel_labels": CHANNEL_LABELS,
+    }
 
 
 @portal.app_template_filter("berlin")

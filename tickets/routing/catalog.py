@@ -1,4 +1,5 @@
-"""What the rules file declares besides rules: products, departments, editions, queues."""
+"""What the rules file declares besides rules: products, departments, queues; and priorities
+as the ticket form offers them (from the vocabulary)."""
 
 from __future__ import annotations
 
@@ -12,12 +13,6 @@ class Family:
     name: str
     colour: str
     components: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Edition:
-    name: str
-    support_level: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +34,3 @@ class Priority:
 class Catalog:
     families: tuple[Family, ...]
     departments: tuple[str, ...]
-    editions: tuple[Edition, ...]

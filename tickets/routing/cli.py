@@ -12,8 +12,9 @@ import click
 from helpdesk.commands import runtime_or_exit, settings_or_exit
 from helpdesk.yamlsource import SourceError
 from tickets.routing.engine import RuleSet
-from tickets.routing.facts import CHANNELS, Decision, TicketFacts
-from tickets.routing.rules import PRIORITY_IDS, check_rules, load_rules
+from tickets.routing.facts import Decision, TicketFacts
+from tickets.routing.rules import check_rules, load_rules
+from vocabulary import CHANNELS, PRIORITIES, SUPPORT_LEVELS, edition_for
 
 
 def _default_rules_path() -> Path:
@@ -57,11 +58,15 @@ def check(file: Path | None) -> None:
 @click.option("--component", "-c", help="Komponente, e.g. 'Fragen zu Firmendaten/Kundenkonto'.")
 @click.option("--subject", "-s", default="", help="Betreff.")
 @click.option("--department", "-d", help="Abteilung.")
-@click.option("--priority", "-p", type=click.Choice(PRIORITY_IDS), default="normal")
+@click.option("--priority", "-p", type=click.Choice(PRIORITIES), default="normal")
 @click.option("--channel", type=click.Choice(CHANNELS), default="web", show_default=True)
 @click.option("--mailbox", help="Recipient address of an e-mail (with --channel email).")
-@click.option("--edition", help="The account's edition, e.g. 'JTL Pro'.")
-@click.option("--support-level", help="The account's support level, e.g. Silber.")
+@click.option("--edition", help="The account's edition, e.g. 'JTL Pro' or pro.")
+@click.option(
+    "--support-level",
+    type=click.Choice(SUPPORT_LEVELS),
+    help="The account's support level (default: the edition's).",
+)
 @click.option("--license-locked", is_flag=True, help="The account has a locked license.")
 @click.option(
     "--body-file", type=click.File("r", encoding="utf-8"), help="Ticket text ('-': stdin)."
@@ -84,6 +89,11 @@ def explain(
 ) -> None:
     """Show where a ticket would go, and why each rule did or did not match."""
     rules = _load_or_exit(rules_file or _default_rules_path())
+    if edition is not None:
+        known = edition_for(edition)
+        if known is None:
+            raise click.BadParameter(f"unknown edition {edition!r}", param_hint="--edition")
+        edition, support_level = known.name, support_level or known.support_level
     facts = TicketFacts(
         product_family=product_family,
         component=component,

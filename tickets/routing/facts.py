@@ -5,8 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-CHANNELS = ("web", "api", "email", "phone")
-
 
 @dataclass(frozen=True, slots=True)
 class TicketFacts:
@@ -17,11 +15,11 @@ class TicketFacts:
     department: str | None = None
     subject: str = ""
     body: str = ""
-    channel: str = "web"  # web | api | email | phone
-    requested_priority: str = "normal"  # low | normal | high | critical
+    channel: str = "web"  # vocabulary.CHANNELS
+    requested_priority: str = "normal"  # vocabulary.PRIORITIES
     mailbox: str | None = None  # recipient address for channel=email
-    edition: str | None = None  # "JTL Start" | "JTL Advanced" | "JTL Pro" | "JTL Enterprise"
-    support_level: str | None = None  # Community | Bronze | Silber | Gold
+    edition: str | None = None  # an edition's name, e.g. "JTL Pro" (vocabulary.EDITIONS)
+    support_level: str | None = None  # vocabulary.SUPPORT_LEVELS
     license_locked: bool = False
 
 

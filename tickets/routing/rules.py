@@ -24,15 +24,28 @@ from helpdesk.yamlsource import (
     read_source,
     suggest,
 )
-from tickets.routing.catalog import Catalog, Edition, Family, Priority, Queue
+from tickets.routing.catalog import Catalog, Family, Priority, Queue
 from tickets.routing.conditions import CONDITION_KEYS, Condition
 from tickets.routing.engine import Action, Rule, RuleSet
-from tickets.routing.facts import CHANNELS
 from tickets.routing.normalise import normalise_text
 from tickets.routing.shadowing import shadowing_rule
+from vocabulary import (
+    CHANNELS,
+    EDITIONS,
+    PRIORITIES,
+    PRIORITY_HINTS,
+    PRIORITY_LABELS,
+    SUPPORT_LEVELS,
+)
 
 SCHEMA_VERSIONS = (1,)
-PRIORITY_IDS = ("low", "normal", "high", "critical")
+# Editions, support levels, priorities and channels are the vocabulary's; conditions naming
+# any other are refused, with where they are written.
+EDITION_NAMES = tuple(edition.name for edition in EDITIONS.values())
+PRIORITY_CATALOG = tuple(
+    Priority(priority, label, PRIORITY_HINTS.get(priority, ""))
+    for priority, label in PRIORITY_LABELS.items()
+)
 TRIAGE_QUEUE = "triage"
 ACTION_KEYS = ("queue", "priority", "priority_at_least", "tags", "sla", "emergency_review")
 
@@ -78,15 +91,13 @@ class _Builder:
         self.read = reader
         self.family_components: dict[str, frozenset[str]] = {}
         self.departments: frozenset[str] = frozenset()
-        self.editions: frozenset[str] = frozenset()
-        self.support_levels: frozenset[str] = frozenset()
         self.queue_ids: set[str] = set()
 
     def build(self, root: Node, path: Path, version: str) -> RuleSet | None:
         top = self.read.fields(
             root,
             "the rules file",
-            required=("version", "catalog", "queues", "priorities", "rules", "default"),
+            required=("version", "catalog", "queues", "rules", "default"),
         )
         if top is None:
             return None
@@ -98,33 +109,29 @@ class _Builder:
         # Catalog and queues first: rules refer to them.
         catalog = self._catalog(top["catalog"]) if "catalog" in top else None
         queues = self._queues(top["queues"]) if "queues" in top else ()
-        priorities = self._priorities(top["priorities"]) if "priorities" in top else None
         rules = self._rules(top["rules"]) if "rules" in top else ()
         default = (
             self._default(top.key_nodes["default"], top["default"]) if "default" in top else None
         )
-        if self.read.problems or None in (schema_version, catalog, priorities, default):
+        if self.read.problems or None in (schema_version, catalog, default):
             return None
-        assert schema_version is not None and catalog is not None
-        assert priorities is not None and default is not None
+        assert schema_version is not None and catalog is not None and default is not None
         return RuleSet(
             path=path,
             version=version,
             schema_version=schema_version,
             catalog=catalog,
             queues=queues,
-            priorities=priorities,
+            priorities=PRIORITY_CATALOG,
             rules=rules,
             default=default,
         )
 
-    # -- catalog, queues, priorities ----------------------------------------------------------
+    # -- catalog and queues --------------------------------------------------------------------
 
     def _catalog(self, node: Node) -> Catalog | None:
-        section = self.read.fields(
-            node, "catalog", required=("families", "departments", "editions")
-        )
-        if section is None or len(section) < 3:
+        section = self.read.fields(node, "catalog", required=("families", "departments"))
+        if section is None or len(section) < 2:
             return None
         families: list[Family] = []
         for item in self.read.sequence(section["families"], "catalog.families"):
@@ -138,22 +145,7 @@ class _Builder:
             families.append(family)
         departments = self._unique_strings(section["departments"], "catalog.departments")
         self.departments = frozenset(departments)
-        editions: list[Edition] = []
-        for item in self.read.sequence(section["editions"], "catalog.editions"):
-            fields = self.read.fields(item, "edition", required=("name", "support_level"))
-            if fields is None or len(fields) < 2:
-                continue
-            name = self.read.string(fields["name"], "edition name")
-            level = self.read.string(fields["support_level"], "support_level")
-            if name is None or level is None:
-                continue
-            if name in self.editions:
-                self.read.problem(item, f"edition {name!r} is listed twice")
-                continue
-            self.editions |= {name}
-            editions.append(Edition(name, level))
-        self.support_levels = frozenset(edition.support_level for edition in editions)
-        return Catalog(tuple(families), tuple(departments), tuple(editions))
+        return Catalog(tuple(families), tuple(departments))
 
     def _family(self, node: Node) -> Family | None:
         fields = self.read.fields(node, "product family", required=("name", "colour", "components"))
@@ -203,27 +195,6 @@ class _Builder:
                 node, f"a queue with id {TRIAGE_QUEUE!r} is required: unmatched mail goes there"
             )
         return tuple(queues)
-
-    def _priorities(self, node: Node) -> tuple[Priority, ...] | None:
-        priorities: list[Priority] = []
-        for item in self.read.sequence(node, "priorities"):
-            fields = self.read.fields(
-                item, "priority", required=("id", "name"), optional=("description",)
-            )
-            if fields is None or "id" not in fields or "name" not in fields:
-                return None
-            priority_id = self.read.string(fields["id"], "priority id")
-            name = self.read.string(fields["name"], "priority name")
-            description = ""
-            if "description" in fields:
-                description = self.read.string(fields["description"], "description") or ""
-            if priority_id is None or name is None:
-                return None
-            priorities.append(Priority(priority_id, name, description))
-        if tuple(priority.id for priority in priorities) != PRIORITY_IDS:
-            self.read.problem(node, f"priorities must be {', '.join(PRIORITY_IDS)}, in this order")
-            return None
-        return tuple(priorities)
 
     # -- rules ----------------------------------------------------------------------------------
 
@@ -316,9 +287,9 @@ class _Builder:
         known: Collection[str] = {
             "department": self.departments,
             "channel": CHANNELS,
-            "edition": self.editions,
-            "support_level": self.support_levels,
-            "requested_priority": PRIORITY_IDS,
+            "edition": EDITION_NAMES,
+            "support_level": SUPPORT_LEVELS,
+            "requested_priority": PRIORITIES,
         }[key]
         return Condition.build(key, self._members(node, key.replace("_", " "), known))
 
@@ -372,9 +343,9 @@ class _Builder:
         for key in ("priority", "priority_at_least"):
             if key in fields:
                 value = self.read.string(fields[key], key)
-                if value is not None and value not in PRIORITY_IDS:
+                if value is not None and value not in PRIORITIES:
                     self.read.problem(
-                        fields[key], f"unknown priority {value!r}{suggest(value, PRIORITY_IDS)}"
+                        fields[key], f"unknown priority {value!r}{suggest(value, PRIORITIES)}"
                     )
                 priorities[key] = value
         if len(priorities) == 2:

@@ -8,8 +8,9 @@ from flask import Blueprint, jsonify, request
 
 from helpdesk.runtime import current
 from helpdesk.security import public, requires
-from tickets.routing.facts import CHANNELS, TicketFacts
+from tickets.routing.facts import TicketFacts
 from tickets.routing.live import routing_rules
+from vocabulary import CHANNELS
 
 blueprint = Blueprint("routing_api", __name__, url_prefix="/api/v1")
 

@@ -1,21 +1,10 @@
 """SLA targets: business calendars, policies per support level and priority, due times."""
 
 from tickets.sla.calendar import AroundTheClock, BusinessCalendar, Clock, MonthDay, Pause
-from tickets.sla.levels import (
-    EDITION_SUPPORT_LEVELS,
-    PRIORITIES,
-    SUPPORT_LEVELS,
-    TARGET_KINDS,
-    UnknownEdition,
-    support_level_for_edition,
-)
 from tickets.sla.policies import check_policies, load_policies
-from tickets.sla.targets import Ladder, Policy, SlaPolicies, Target, UnknownPolicy
+from tickets.sla.targets import TARGET_KINDS, Ladder, Policy, SlaPolicies, Target, UnknownPolicy
 
 __all__ = [
-    "EDITION_SUPPORT_LEVELS",
-    "PRIORITIES",
-    "SUPPORT_LEVELS",
     "TARGET_KINDS",
     "AroundTheClock",
     "BusinessCalendar",
@@ -26,9 +15,7 @@ __all__ = [
     "Policy",
     "SlaPolicies",
     "Target",
-    "UnknownEdition",
     "UnknownPolicy",
     "check_policies",
     "load_policies",
-    "support_level_for_edition",
 ]

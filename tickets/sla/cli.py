@@ -14,9 +14,9 @@ import click
 from helpdesk.config import PROJECT_ROOT
 from helpdesk.yamlsource import SourceError
 from tickets.sla.calendar import BusinessCalendar, Pause
-from tickets.sla.levels import PRIORITIES, SUPPORT_LEVELS, TARGET_KINDS
 from tickets.sla.policies import check_policies, load_policies
-from tickets.sla.targets import SlaPolicies, UnknownPolicy
+from tickets.sla.targets import TARGET_KINDS, SlaPolicies, UnknownPolicy
+from vocabulary import PRIORITIES, SUPPORT_LEVELS
 
 DISPLAY_TIMEZONE = ZoneInfo("Europe/Berlin")
 

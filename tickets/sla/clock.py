@@ -20,10 +20,10 @@ from tickets.models import Ticket, TicketEvent, TicketMessage
 from tickets.routing import RuleSet
 from tickets.sla import escalation
 from tickets.sla.labels import format_berlin
-from tickets.sla.levels import UnknownEdition, support_level_for_edition
 from tickets.sla.live import current_policies
 from tickets.sla.models import SlaPause
 from tickets.sla.targets import Policy, SlaPolicies, UnknownPolicy
+from vocabulary import UnknownEdition, support_level_for_edition
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from yaml.nodes import Node
 
 from helpdesk.yamlsource import NodeReader, Problem, SourceError, compose, read_source
 from tickets.sla.calendar import WEEKDAY_NAMES, AroundTheClock, BusinessCalendar, Clock, MonthDay
-from tickets.sla.levels import PRIORITIES, SUPPORT_LEVELS, TARGET_KINDS
-from tickets.sla.targets import Ladder, Policy, SlaPolicies
+from tickets.sla.targets import TARGET_KINDS, Ladder, Policy, SlaPolicies
+from vocabulary import PRIORITIES, SUPPORT_LEVELS
 
 FORMAT_VERSION = 1
 CLOCKS = ("business", "around_the_clock")

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from tickets.sla.calendar import BusinessCalendar, Clock, Pause
-from tickets.sla.levels import PRIORITIES, SUPPORT_LEVELS, TARGET_KINDS
+from vocabulary import PRIORITIES, SUPPORT_LEVELS
+
+TARGET_KINDS = ("first_response", "next_response", "resolution")
 
 
 class UnknownPolicy(ValueError):

@@ -111,7 +111,7 @@ def test_import_is_idempotent_and_shown_by_the_api(app, runtime, settings, tmp_p
 
     assert "2 created" in first.output and "2 unchanged" in second.output, first.output
     account = services.account_by_number(runtime, "70001")
-    assert services.support_level(account.edition) == "Silber"
+    assert account.edition == "pro"
     assert {(lock.product, lock.until is None) for lock in account.license_locks} == {
         ("JTL-Shop", False),
         ("JTL-Wawi", True),

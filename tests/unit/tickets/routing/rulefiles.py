@@ -28,18 +28,10 @@ def small_document(rules: list[dict[str, Any]], **sections: Any) -> dict[str, An
                 },
             ],
             "departments": ["Technischer Support", "Buchhaltung"],
-            "editions": [
-                {"name": "JTL Start", "support_level": "Community"},
-                {"name": "JTL Pro", "support_level": "Silber"},
-            ],
         },
         "queues": [
             {"id": queue, "name": queue.title(), "team": "Team", "description": "Queue."}
             for queue in ("triage", "support", "accounting", "wawi", "on-call")
-        ],
-        "priorities": [
-            {"id": priority, "name": priority.title()}
-            for priority in ("low", "normal", "high", "critical")
         ],
         "rules": rules,
         "default": {"queue": "support"},

@@ -57,19 +57,21 @@ def test_all_reference_errors_in_one_run(write_rules):
             "department": "Marketing",
             "channel": "fax",
             "edition": "JTL Ultra",
+            "support_level": "Platin",
             "requested_priority": "urgent",
         },
         "then": {"queue": "nowhere", "priority": "asap"},
     }
     found = messages(write_rules(small_document([rule])))
 
-    assert len(found) == 7
+    assert len(found) == 8
     joined = "\n".join(found)
     for expected in (
         "unknown product family 'JTL-Wawy' (did you mean 'JTL-Wawi'?)",
         "unknown department 'Marketing'",
         "unknown channel 'fax'",
         "unknown edition 'JTL Ultra'",
+        "unknown support level 'Platin'",
         "unknown requested priority 'urgent'",
         "unknown queue 'nowhere'",
         "unknown priority 'asap'",
@@ -217,3 +219,22 @@ def test_string_that_yaml_reads_as_a_boolean_is_explained(write_rules):
     (message,) = messages(path)
 
     assert "must be text (quote it" in message
+
+
+def test_editions_and_support_levels_are_the_vocabularys_and_the_file_may_not_redefine_them(
+    write_rules,
+):
+    rule = {
+        "id": "gold",
+        "description": "Every edition the vocabulary knows, by the name it shows.",
+        "when": {"edition": "JTL Enterprise", "support_level": ["Silber", "Gold"]},
+        "then": {"queue": "support"},
+    }
+    catalog = small_document([rule])["catalog"]
+    editions = [{"name": "JTL Platinum", "support_level": "Platin"}]
+
+    assert messages(write_rules(small_document([rule]))) == []
+    (message,) = messages(
+        write_rules(small_document([rule], catalog={**catalog, "editions": editions}))
+    )
+    assert "catalog: unknown key 'editions'" in message

@@ -11,8 +11,6 @@ import pytest
 from helpdesk.config import PROJECT_ROOT
 from helpdesk.yamlsource import SourceError
 from tickets.sla import (
-    PRIORITIES,
-    SUPPORT_LEVELS,
     AroundTheClock,
     BusinessCalendar,
     Ladder,
@@ -21,6 +19,7 @@ from tickets.sla import (
     check_policies,
     load_policies,
 )
+from vocabulary import PRIORITIES, SUPPORT_LEVELS
 
 BERLIN = ZoneInfo("Europe/Berlin")
 BUSINESS = "{clock: business, first_response: 4h, next_response: 1d, resolution: 5d}"

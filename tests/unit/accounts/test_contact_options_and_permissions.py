@@ -1,27 +1,10 @@
-"""Support levels come from editions.yaml; roles imply what they include."""
+"""Contact options come from contact_options.yaml; roles imply what they include."""
 
 from __future__ import annotations
 
-import pytest
-
 from accounts.models import User
-from accounts.services import support_level
 from accounts.users import granted_permissions
-from accounts.vocabulary import contact_options, edition_for
-
-
-@pytest.mark.parametrize(
-    ("edition", "level"),
-    [("start", "Community"), ("advanced", "Bronze"), ("pro", "Silber"), ("enterprise", "Gold")],
-)
-def test_support_level_follows_the_edition(edition, level):
-    assert support_level(edition) == level
-
-
-def test_editions_are_found_by_name_or_id():
-    assert edition_for("JTL Enterprise").id == "enterprise"
-    assert edition_for(" pro ").id == "pro"
-    assert edition_for("Platin") is None
+from accounts.vocabulary import contact_options
 
 
 def test_both_distribution_lists_exist():
