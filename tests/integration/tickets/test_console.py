@@ -5,6 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.policy import default as default_policy
 
+import pytest
 from sqlalchemy import event, select
 
 from notifications.outbox.models import OutboundMessage
@@ -146,6 +147,56 @@ def agent_email(runtime, queue):
 
     with runtime.db.session() as session:
         return session.scalars(select(User.email).where(User.kind == "staff")).first()
+
+
+@pytest.mark.parametrize(
+    ("roles", "queues", "status"),
+    [
+        (("agent",), ("accounting",), 302),
+        (("agent",), ("support", "wawi"), 403),
+        (("agent",), (), 403),
+        (("supervisor",), (), 302),
+        (("admin",), (), 302),
+        (("ops",), ("accounting",), 403),
+    ],
+)
+def test_only_staff_who_work_the_tickets_queue_may_claim_it(app, runtime, roles, queues, status):
+    ticket_id = make_ticket(runtime)
+    number = format_number(ticket_id)
+    staff = make_staff(runtime, *roles, queues=queues)
+    client = app.test_client()
+    assert sign_in(client, staff.email).status_code == 302
+    with runtime.db.session() as session:
+        assert session.get(Ticket, ticket_id).queue == "accounting"
+
+    response = client.post(
+        f"/konsole/tickets/{number}/uebernehmen",
+        data={"csrf_token": csrf_token(client, "/konto/sicherheit")},
+    )
+
+    assert response.status_code == status
+    with runtime.db.session() as session:
+        claimed = session.get(Ticket, ticket_id).assignee_id
+    assert claimed == (staff.id if status == 302 else None)
+
+
+def test_a_customer_cannot_claim_a_ticket_in_the_console(app, runtime):
+    account = make_account(runtime)
+    customer = make_customer(runtime, account, owner=True)
+    ticket_id = make_ticket(runtime)
+    with runtime.db.session() as session:
+        session.get(Ticket, ticket_id).account_id = account.id
+    client = app.test_client()
+    assert sign_in(client, customer.email).status_code == 302
+
+    response = client.post(
+        f"/konsole/tickets/{format_number(ticket_id)}/uebernehmen",
+        data={"csrf_token": csrf_token(client, "/konto/sicherheit")},
+    )
+
+    assert response.status_code == 403
+    with runtime.db.session() as session:
+        assert session.get(Ticket, ticket_id).assignee_id is None
 
 
 def test_changing_the_queue_needs_a_reason_and_is_recorded_before_and_after(app, runtime):
