@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -94,6 +95,29 @@ def test_a_bad_cursor_is_a_field_error(client, customer):
 
     assert response.status_code == 422
     assert set(response.get_json()["errors"]) == {"cursor"}
+
+
+def test_a_forged_or_tampered_cursor_is_refused(client, customer):
+    from tickets.listing import encode_cursor
+
+    _account, headers = customer
+    first, second = (file(client, headers, subject=f"Frage {n}")["number"] for n in range(2))
+    page = client.get("/api/v1/tickets?limit=1&status=alle", headers=headers).get_json()
+    genuine = page["next_cursor"]
+    payload, signature = genuine.split(".")
+    forged = encode_cursor([datetime.now(UTC) + timedelta(days=1), 0], "changed", "guessed")
+    tampered = f"{forged.split('.')[0]}.{signature}"
+
+    def answer(cursor: str):
+        query = {"limit": 1, "status": "alle", "cursor": cursor}
+        return client.get("/api/v1/tickets", query_string=query, headers=headers)
+
+    assert [item["number"] for item in page["items"]] == [second]
+    assert [item["number"] for item in answer(genuine).get_json()["items"]] == [first]
+    for cursor in (forged, tampered, payload, f"{payload}."):
+        response = answer(cursor)
+        assert response.status_code == 422, cursor
+        assert set(response.get_json()["errors"]) == {"cursor"}
 
 
 @hypothesis_settings(
