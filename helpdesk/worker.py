@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from redis.exceptions import RedisError
 from rq import SimpleWorker, worker_registration
 
+from helpdesk import broker
 from helpdesk.runtime import Runtime, install
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,9 @@ def run_worker(
     """
     install(runtime)
     stop = threading.Event()
-    worker = SimpleWorker([runtime.queue(name) for name in queues], connection=runtime.redis)
+    connection = broker.connect(runtime.settings, wait_out_restarts=True)
+    work_queues = [broker.queue(connection, name) for name in queues]
+    worker = SimpleWorker(work_queues, connection=connection)
     if not burst:
         for job in periodic:
             if job.at_start:

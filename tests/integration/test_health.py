@@ -94,6 +94,8 @@ def test_a_worker_is_reported_alive_again_within_a_minute_after_redis_restarts_e
         assert redis.Redis.from_url(server.url).get("before-the-restart") is None
 
         wait_until(worker_alive, timeout=60, what="the worker registered again")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- worker log ---\n{log.read_text()}") from error
     finally:
         worker.terminate()
         worker.wait(timeout=30)
