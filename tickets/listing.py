@@ -2,13 +2,16 @@
 
 A list page costs the same number of statements whatever its length: the rows come with the
 account and assignee columns joined in, never loaded ticket by ticket. Pagination is by cursor
-over the sort key (no OFFSET), so a page deep in a queue is as cheap as the first.
+over the sort key (no OFFSET), so a page deep in a queue is as cheap as the first. Cursors are
+signed with the secret key: a cursor this service did not make never reaches a query.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -165,10 +168,12 @@ def list_tickets(
     viewer: Viewer,
     ticket_filter: TicketFilter,
     *,
+    secret: str,
     order: str = "due",
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
 ) -> Page:
+    """One page of the viewer's tickets after ``cursor``; ``secret`` signs and checks cursors."""
     keys, descending = ORDERS[order]
     assignee = aliased(User)
     statement = (
@@ -203,7 +208,7 @@ def list_tickets(
         .where(viewer.readable(), *_conditions(viewer, ticket_filter))
     )
     if cursor:
-        values = decode_cursor(cursor, keys, order)
+        values = decode_cursor(cursor, keys, order, secret)
         position = tuple_(*(key.expression for key in keys))
         bound = tuple_(
             *(
@@ -221,7 +226,9 @@ def list_tickets(
     next_cursor = None
     if more:
         last = rows[-1]
-        next_cursor = encode_cursor([getattr(last, f"sort_{key.name}") for key in keys], order)
+        next_cursor = encode_cursor(
+            [getattr(last, f"sort_{key.name}") for key in keys], order, secret
+        )
     return Page([_row(row) for row in rows], next_cursor)
 
 
@@ -271,21 +278,33 @@ def _row(row: Any) -> TicketRow:
     )
 
 
-def encode_cursor(values: Sequence[Any], order: str) -> str:
+def encode_cursor(values: Sequence[Any], order: str, secret: str) -> str:
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    raw = json.dumps([order, plain], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    payload = _base64(json.dumps([order, plain], separators=(",", ":")).encode())
+    return f"{payload}.{_cursor_tag(payload, secret)}"
 
 
-def decode_cursor(cursor: str, keys: Sequence[SortKey], order: str) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey], order: str, secret: str) -> list[Any]:
+    """The sort-key values of a cursor this service made for ``order``; BadCursor otherwise."""
+    payload, _, tag = cursor.rpartition(".")
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        made_for, values = json.loads(raw)
+        if not hmac.compare_digest(tag.encode(), _cursor_tag(payload, secret).encode()):
+            raise BadCursor("cursor not made by this service")
+        made_for, values = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
         if made_for != order or len(values) != len(keys):
             raise BadCursor("cursor for another order")
         return [key.decode(value) for key, value in zip(keys, values, strict=True)]
     except (binascii.Error, ValueError, TypeError) as error:
         raise BadCursor(str(error)) from None
+
+
+def _cursor_tag(payload: str, secret: str) -> str:
+    digest = hmac.new(secret.encode(), f"ticket-cursor:{payload}".encode(), hashlib.sha256)
+    return _base64(digest.digest()[:16])
+
+
+def _base64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
 @dataclass(frozen=True)

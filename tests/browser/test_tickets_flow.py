@@ -14,6 +14,7 @@ def _sign_in(page, base: str, email: str) -> None:
     page.get_by_label("E-Mail-Adresse").fill(email)
     page.get_by_label("Passwort").fill(PASSWORD)
     page.get_by_role("button", name="Anmelden").click()
+    page.wait_for_url(lambda url: "/anmelden" not in url)  # signed in, not back at the form
 
 
 def test_locked_access_ticket_from_form_to_answer_in_the_email_history(

@@ -1,17 +1,24 @@
-"""/healthz reports every part by name."""
+"""/healthz reports every part by name, and sees workers again after Redis restarts empty."""
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
+import redis
 from rq import SimpleWorker
 
 from helpdesk.app import create_app
 from helpdesk.config import PROJECT_ROOT
-from tests.support import wait_until
+from tests.support import EmbeddedRedis, wait_until
 from tickets.sla.live import current_policies
+
+HELPDESK = Path(sys.executable).parent / "helpdesk"
 
 
 def test_healthz_is_503_and_names_the_worker_when_none_runs(client):
@@ -59,3 +66,39 @@ def test_a_broken_sla_policy_file_keeps_the_policies_and_healthz_names_the_line(
         assert current_policies(policy_file).due("Community", "normal", filed) == due
     finally:
         app.extensions["runtime"].db.dispose()
+
+
+def test_a_worker_is_reported_alive_again_within_a_minute_after_redis_restarts_empty(
+    settings, cli_env, tmp_path
+):
+    directory = tmp_path / "redis"
+    server = EmbeddedRedis(directory).start()
+    client = create_app(replace(settings, redis_url=server.url)).test_client()
+    log = tmp_path / "worker.log"
+
+    def worker_alive() -> bool:
+        return client.get("/healthz").get_json()["checks"]["worker"]["ok"]
+
+    with log.open("ab") as output:
+        worker = subprocess.Popen(
+            [HELPDESK, "worker"],
+            env={**os.environ, **cli_env, "REDIS_URL": server.url},
+            stdout=output,
+            stderr=output,
+        )
+    try:
+        wait_until(worker_alive, timeout=60, what="the worker's first registration")
+        redis.Redis.from_url(server.url).set("before-the-restart", "1")
+        server.stop()  # removes its directory: the new server starts empty
+        server = EmbeddedRedis(directory).start()
+        assert redis.Redis.from_url(server.url).get("before-the-restart") is None
+
+        wait_until(worker_alive, timeout=60, what="the worker registered again")
+    except AssertionError as error:
+        raise AssertionError(f"{error}\n--- worker log ---\n{log.read_text()}") from error
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+        server.stop()
+
+    assert "registered again" in log.read_text()

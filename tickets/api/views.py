@@ -77,6 +77,7 @@ def list_tickets() -> Any:
                 session,
                 viewer,
                 ticket_filter,
+                secret=current().settings.secret_key,
                 order=order,
                 cursor=request.args.get("cursor"),
                 limit=listing.page_size(request.args.get("limit")),

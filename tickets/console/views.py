@@ -48,7 +48,11 @@ def queues() -> Any:
             )
         try:
             page = listing.list_tickets(
-                session, viewer, ticket_filter, cursor=request.args.get("cursor")
+                session,
+                viewer,
+                ticket_filter,
+                secret=current().settings.secret_key,
+                cursor=request.args.get("cursor"),
             )
         except listing.BadCursor:
             abort(400)

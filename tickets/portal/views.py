@@ -69,7 +69,12 @@ def my_tickets() -> Any:
     with current().db.session() as session:
         try:
             page = listing.list_tickets(
-                session, viewer, ticket_filter, order="changed", cursor=request.args.get("cursor")
+                session,
+                viewer,
+                ticket_filter,
+                secret=current().settings.secret_key,
+                order="changed",
+                cursor=request.args.get("cursor"),
             )
         except listing.BadCursor:
             abort(400)

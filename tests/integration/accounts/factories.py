@@ -6,8 +6,8 @@ import itertools
 import re
 from typing import Any
 
-import pyotp
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from accounts import people, services, tokens, users
 from accounts.models import CUSTOMER_PERMISSIONS, Account
@@ -87,16 +87,21 @@ def csrf_token(client: FlaskClient, path: str) -> str:
     return match.group(1)
 
 
-def sign_in(
-    client: FlaskClient, email: str, password: str = PASSWORD, totp_secret: str | None = None
-):
-    response = client.post(
+def attempt_sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> TestResponse:
+    """Post the sign-in form once; the caller asserts what the answer should be."""
+    return client.post(
         "/anmelden",
         data={"csrf_token": csrf_token(client, "/anmelden"), "email": email, "password": password},
     )
-    if totp_secret is not None:
-        token = csrf_token(client, "/anmelden/code")
-        response = client.post(
-            "/anmelden/code", data={"csrf_token": token, "code": pyotp.TOTP(totp_secret).now()}
-        )
-    return response
+
+
+def sign_in(client: FlaskClient, email: str, password: str = PASSWORD) -> None:
+    """Sign ``client`` in and assert that it worked: the session now leads past the sign-in."""
+    response = attempt_sign_in(client, email, password)
+    assert (response.status_code, response.headers.get("Location")) == (302, "/"), (
+        f"sign-in of {email} failed with {response.status_code}"
+    )
+    start = client.get("/")
+    assert start.status_code == 302 and not start.headers["Location"].startswith("/anmelden"), (
+        f"{email} is not signed in"
+    )

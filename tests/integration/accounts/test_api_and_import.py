@@ -40,12 +40,13 @@ def owner_api(app, runtime):
 def test_bad_addresses_get_422_and_change_nothing(owner_api, runtime, address):
     client, account, headers = owner_api
     path = f"/api/v1/accounts/{account.customer_number}/distribution-lists/emergency"
+    people.replace_distribution_list(runtime, account.id, "emergency", ["alt@firma.example"], "t")
 
     response = client.put(path, json={"addresses": ["ok@firma.example", address]}, headers=headers)
 
     assert response.status_code == 422
     assert "addresses" in response.get_json()["errors"]
-    assert people.distribution_lists(runtime, account.id)["emergency"] == []
+    assert people.distribution_lists(runtime, account.id)["emergency"] == ["alt@firma.example"]
 
 
 def test_contact_person_via_api_external_gets_no_newsletter_by_default(owner_api):

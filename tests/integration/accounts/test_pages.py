@@ -9,6 +9,7 @@ from accounts import people, services, users
 from accounts.credentials import new_totp_secret
 from accounts.models import AuditEntry, ContactPerson
 from tests.integration.accounts.factories import (
+    attempt_sign_in,
     csrf_token,
     make_account,
     make_customer,
@@ -136,7 +137,7 @@ def test_sign_in_with_totp_and_a_replayed_code_is_refused(app, runtime):
     users.enable_totp(runtime, user.id, secret, pyotp.TOTP(secret).now())
     client = app.test_client()
 
-    first = sign_in(client, user.email)
+    first = attempt_sign_in(client, user.email)
     assert first.headers["Location"] == "/anmelden/code"
     replay = client.post(
         "/anmelden/code",
@@ -160,7 +161,7 @@ def test_staff_with_enforced_2fa_must_set_it_up_before_anything_else(app, runtim
     staff = make_staff(runtime, "admin", require_totp=True)
     client = app.test_client()
 
-    response = sign_in(client, staff.email)
+    response = attempt_sign_in(client, staff.email)
 
     assert response.headers["Location"] == "/anmelden/zwei-faktor-einrichten"
     assert client.get("/verwaltung/konten").status_code == 302
@@ -172,11 +173,12 @@ def test_sign_in_attempts_are_rate_limited(app, runtime):
     client = app.test_client()
 
     statuses = [
-        sign_in(client, user.email, password="falsch-falsch-falsch").status_code for _ in range(11)
+        attempt_sign_in(client, user.email, password="falsch-falsch-falsch").status_code
+        for _ in range(11)
     ]
 
     assert statuses[:10] == [401] * 10 and statuses[10] == 429
-    assert sign_in(client, user.email).status_code == 429
+    assert attempt_sign_in(client, user.email).status_code == 429
 
 
 def test_staff_find_an_account_by_an_address_of_its_lists(app, runtime):

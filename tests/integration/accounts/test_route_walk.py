@@ -89,7 +89,7 @@ def _principal_client(app, runtime, world, role, api: bool):
             )
         )
         return client, {"Authorization": f"Bearer {token_for(runtime, user, *scopes)}"}
-    assert sign_in(client, user.email).status_code == 302
+    sign_in(client, user.email)
     return client, {}
 
 
@@ -151,30 +151,6 @@ def test_agents_see_accounts_and_ops_do_not(app, runtime, world):
         client = app.test_client()
         sign_in(client, world["people"][role].email)
         assert client.get(f"/verwaltung/konten/{number}").status_code == status, role
-
-
-def test_queue_access_follows_the_agents_queues(app, world):
-    from werkzeug.exceptions import Forbidden
-
-    from accounts.auth import require_queue_access
-
-    for role, queue, allowed in (
-        ("agent", "support", True),
-        ("agent", "accounting", False),
-        ("supervisor", "accounting", True),
-        ("ops", "support", False),
-        ("owner", "support", False),
-    ):
-        client = app.test_client()
-        sign_in(client, world["people"][role].email)
-        with client:
-            client.get("/konto/sicherheit")
-            try:
-                require_queue_access(queue)
-                outcome = True
-            except Forbidden:
-                outcome = False
-        assert outcome is allowed, (role, queue)
 
 
 def test_cookies_are_not_trusted_by_the_api(app, world):

@@ -97,6 +97,7 @@ def test_a_status_change_ends_the_wait_too(runtime):
 def test_a_paused_ticket_plans_no_escalation(runtime):
     ticket_id = make_ticket(runtime, **WAWI)
     clock_from(runtime, ticket_id, MONDAY_8)
+    assert [step for step in steps(runtime, ticket_id) if step.fired_at is None] != []
 
     set_status(runtime, ticket_id, "waiting", berlin("2026-03-30 09:00"))
 

@@ -114,11 +114,16 @@ def test_agent_acknowledges_a_page_and_paging_stops(client, runtime, work, smtp_
 
 def test_acknowledging_needs_the_csrf_token(client, runtime):
     ticket_id = make_ticket(runtime, **WAWI, priority="critical")
-    sign_in(client, make_staff(runtime, "agent").email)
+    sign_in(client, make_staff(runtime, "agent", queues=("on-call",)).email)
+    path = f"/konsole/tickets/{ticket(runtime, ticket_id).number}/sla"
 
-    client.post(f"/konsole/tickets/{ticket(runtime, ticket_id).number}/sla/uebernehmen")
+    without = client.post(f"{path}/uebernehmen")
+    unacknowledged = ticket(runtime, ticket_id).acknowledged_at
+    with_token = client.post(f"{path}/uebernehmen", data={"csrf_token": csrf_token(client, path)})
 
-    assert ticket(runtime, ticket_id).acknowledged_at is None
+    assert (without.status_code, unacknowledged) == (400, None)
+    assert with_token.status_code == 303
+    assert ticket(runtime, ticket_id).acknowledged_at is not None  # the same post, with token
 
 
 def test_console_list_shows_the_due_time(client, runtime):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -96,6 +97,29 @@ def test_a_bad_cursor_is_a_field_error(client, customer):
     assert set(response.get_json()["errors"]) == {"cursor"}
 
 
+def test_a_forged_or_tampered_cursor_is_refused(client, customer):
+    from tickets.listing import encode_cursor
+
+    _account, headers = customer
+    first, second = (file(client, headers, subject=f"Frage {n}")["number"] for n in range(2))
+    page = client.get("/api/v1/tickets?limit=1&status=alle", headers=headers).get_json()
+    genuine = page["next_cursor"]
+    payload, signature = genuine.split(".")
+    forged = encode_cursor([datetime.now(UTC) + timedelta(days=1), 0], "changed", "guessed")
+    tampered = f"{forged.split('.')[0]}.{signature}"
+
+    def answer(cursor: str):
+        query = {"limit": 1, "status": "alle", "cursor": cursor}
+        return client.get("/api/v1/tickets", query_string=query, headers=headers)
+
+    assert [item["number"] for item in page["items"]] == [second]
+    assert [item["number"] for item in answer(genuine).get_json()["items"]] == [first]
+    for cursor in (forged, tampered, payload, f"{payload}."):
+        response = answer(cursor)
+        assert response.status_code == 422, cursor
+        assert set(response.get_json()["errors"]) == {"cursor"}
+
+
 @hypothesis_settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -116,9 +140,14 @@ def test_the_listing_and_the_ticket_never_carry_sensitive_data(client, runtime, 
         sensitive.add_item(session, keyring, parse_number(number), "SSH", "root / Xy-Geheim", "t")
     agent = bearer(agent_token(runtime))
 
-    for path in ("/api/v1/tickets", f"/api/v1/tickets/{number}", "/api/v1/tickets?q=Geheim"):
-        for who in (headers, agent):
-            assert "Xy-Geheim" not in client.get(path, headers=who).get_data(as_text=True)
+    for who in (headers, agent):
+        for path in ("/api/v1/tickets", f"/api/v1/tickets/{number}", f"/api/v1/tickets?q={number}"):
+            response = client.get(path, headers=who)
+            assert response.status_code == 200, (path, response.status_code)
+            assert number in response.get_data(as_text=True), path
+            assert "Xy-Geheim" not in response.get_data(as_text=True)
+        searched = client.get("/api/v1/tickets?q=Geheim", headers=who)
+        assert (searched.status_code, searched.get_json()["items"]) == (200, [])
     detail = client.get(f"/api/v1/tickets/{number}", headers=agent).get_json()
     assert detail["sensitive_data_items"] == 1
 

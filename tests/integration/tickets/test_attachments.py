@@ -64,6 +64,7 @@ def test_a_rolled_back_transaction_removes_the_written_file(runtime):
     ticket_id = make_ticket(runtime)
     with pytest.raises(RuntimeError), runtime.db.session() as session:
         store_attachment(runtime, session, ticket_id, None, "a.png", None, PNG)
+        assert [p for p in runtime.settings.attachment_dir.rglob("*") if p.is_file()] != []
         raise RuntimeError("failure after the upload")
 
     assert [p for p in runtime.settings.attachment_dir.rglob("*") if p.is_file()] == []

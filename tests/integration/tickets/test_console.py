@@ -5,6 +5,7 @@ from __future__ import annotations
 from email import message_from_bytes
 from email.policy import default as default_policy
 
+import pytest
 from sqlalchemy import event, select
 
 from notifications.outbox.models import OutboundMessage
@@ -122,8 +123,11 @@ def test_only_an_agent_of_the_queue_sees_the_sensitive_data_and_each_reveal_is_a
     other_client = app.test_client()
     sign_in(other_client, other.email)
     path = f"/konsole/tickets/{ticket.number}"
+    page = agent.get(path)
 
-    assert "Streng-Geheim-123" not in agent.get(path).get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Wawi-Login" in page.get_data(as_text=True)  # the item is there, its value hidden
+    assert "Streng-Geheim-123" not in page.get_data(as_text=True)
     refused = other_client.post(
         f"{path}/sensible-daten", data={"csrf_token": csrf_token(other_client, path)}
     )
@@ -133,7 +137,9 @@ def test_only_an_agent_of_the_queue_sees_the_sensitive_data_and_each_reveal_is_a
     assert shown.status_code == 200
     assert "Streng-Geheim-123" in shown.get_data(as_text=True)
     assert shown.headers["Cache-Control"] == "no-store"
-    assert "Streng-Geheim-123" not in agent.get("/konsole?status=alle").get_data(as_text=True)
+    listed = agent.get("/konsole?status=alle").get_data(as_text=True)
+    assert ticket.number in listed
+    assert "Streng-Geheim-123" not in listed
     with runtime.db.session() as session:
         reveals = session.scalars(
             select(TicketEvent.actor).where(TicketEvent.action == "sensitive_data.revealed")
@@ -142,10 +148,63 @@ def test_only_an_agent_of_the_queue_sees_the_sensitive_data_and_each_reveal_is_a
 
 
 def agent_email(runtime, queue):
+    """The address of the one staff user who works ``queue``."""
     from accounts.models import User
 
     with runtime.db.session() as session:
-        return session.scalars(select(User.email).where(User.kind == "staff")).first()
+        staff = session.scalars(select(User).where(User.kind == "staff")).all()
+    [email] = [user.email for user in staff if queue in user.queues]
+    return email
+
+
+@pytest.mark.parametrize(
+    ("roles", "queues", "status"),
+    [
+        (("agent",), ("accounting",), 302),
+        (("agent",), ("support", "wawi"), 403),
+        (("agent",), (), 403),
+        (("supervisor",), (), 302),
+        (("admin",), (), 302),
+        (("ops",), ("accounting",), 403),
+    ],
+)
+def test_only_staff_who_work_the_tickets_queue_may_claim_it(app, runtime, roles, queues, status):
+    ticket_id = make_ticket(runtime)
+    number = format_number(ticket_id)
+    staff = make_staff(runtime, *roles, queues=queues)
+    client = app.test_client()
+    sign_in(client, staff.email)
+    with runtime.db.session() as session:
+        assert session.get(Ticket, ticket_id).queue == "accounting"
+
+    response = client.post(
+        f"/konsole/tickets/{number}/uebernehmen",
+        data={"csrf_token": csrf_token(client, "/konto/sicherheit")},
+    )
+
+    assert response.status_code == status
+    with runtime.db.session() as session:
+        claimed = session.get(Ticket, ticket_id).assignee_id
+    assert claimed == (staff.id if status == 302 else None)
+
+
+def test_a_customer_cannot_claim_a_ticket_in_the_console(app, runtime):
+    account = make_account(runtime)
+    customer = make_customer(runtime, account, owner=True)
+    ticket_id = make_ticket(runtime)
+    with runtime.db.session() as session:
+        session.get(Ticket, ticket_id).account_id = account.id
+    client = app.test_client()
+    sign_in(client, customer.email)
+
+    response = client.post(
+        f"/konsole/tickets/{format_number(ticket_id)}/uebernehmen",
+        data={"csrf_token": csrf_token(client, "/konto/sicherheit")},
+    )
+
+    assert response.status_code == 403
+    with runtime.db.session() as session:
+        assert session.get(Ticket, ticket_id).assignee_id is None
 
 
 def test_changing_the_queue_needs_a_reason_and_is_recorded_before_and_after(app, runtime):
@@ -254,7 +313,7 @@ def test_the_queue_list_costs_the_same_statements_for_3_and_30_tickets(app, runt
     sign_in(client, agent.email)
     account = make_account(runtime)
 
-    def statements_for_list() -> int:
+    def statements_for_list(expected_rows: int) -> int:
         count = 0
 
         def counter(*_args):
@@ -263,9 +322,12 @@ def test_the_queue_list_costs_the_same_statements_for_3_and_30_tickets(app, runt
 
         event.listen(runtime.db.engine, "before_cursor_execute", counter)
         try:
-            assert client.get("/konsole?queue=accounting").status_code == 200
+            response = client.get("/konsole?queue=accounting")
         finally:
             event.remove(runtime.db.engine, "before_cursor_execute", counter)
+        assert response.status_code == 200
+        rows = response.get_data(as_text=True).split('<table id="ticket-list">')[1]
+        assert rows.count(account.company) == expected_rows, "the list shows the account's tickets"
         return count
 
     def add(n):
@@ -275,8 +337,8 @@ def test_the_queue_list_costs_the_same_statements_for_3_and_30_tickets(app, runt
                 session.get(Ticket, ticket_id).account_id = account.id
 
     add(3)
-    few = statements_for_list()
+    few = statements_for_list(3)
     add(27)
-    many = statements_for_list()
+    many = statements_for_list(25)
 
     assert few == many

@@ -106,6 +106,7 @@ def test_sensitive_data_filed_with_the_ticket_is_stored_sealed_and_never_shown_b
     assert b"Sehr-Geheim-99" not in item.sealed
     for path in ("/tickets", f"/tickets/{ticket.number}"):
         page = client.get(path).get_data(as_text=True)
+        assert ticket.number in page, path
         assert "Sehr-Geheim-99" not in page
     assert "FTP-Zugang" in client.get(f"/tickets/{ticket.number}").get_data(as_text=True)
 
@@ -152,6 +153,7 @@ def test_a_refused_form_does_not_echo_the_sensitive_data_back_nor_log_it(client,
     )
 
     assert response.status_code == 422
+    assert 'value="SSH"' in response.get_data(as_text=True)  # the form came back filled in
     assert "Nie-Zeigen-77" not in response.get_data(as_text=True)
     assert "Nie-Zeigen-77" not in caplog.text
     with runtime.db.session() as session:

@@ -122,7 +122,8 @@ def test_apply_moves_them_with_a_history_entry_each(runtime, rule_files, tickets
 
 
 def test_apply_twice_moves_nothing_the_second_time(runtime, rule_files, tickets, cli_env):
-    diff(rule_files, cli_env, "--apply")
+    _code, first = diff(rule_files, cli_env, "--apply")
+    assert "1 moved" in first
 
     code, output = diff(rule_files, cli_env, "--apply")
 

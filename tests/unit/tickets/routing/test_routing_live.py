@@ -104,9 +104,12 @@ def test_many_threads_route_while_the_file_changes(write_rules):
     seen: set[str] = set()
     errors: list[BaseException] = []
     writes_done = threading.Event()
+    threads_routing = threading.Barrier(5)  # four routing threads and this one
 
     def route_until_done() -> None:
         try:
+            seen.add(live.current().route(WAWI).queue)
+            threads_routing.wait(timeout=30)
             while not writes_done.is_set():
                 seen.add(live.current().route(WAWI).queue)
         except BaseException as error:  # reported to the main thread below
@@ -115,6 +118,7 @@ def test_many_threads_route_while_the_file_changes(write_rules):
     threads = [threading.Thread(target=route_until_done) for _ in range(4)]
     for thread in threads:
         thread.start()
+    threads_routing.wait(timeout=30)  # every thread has routed before the file changes
     for queue in ("accounting", "wawi", "support", "accounting"):
         write_rules(small_document([wawi_rule(queue)]), name="live.yaml")
     writes_done.set()
@@ -122,5 +126,6 @@ def test_many_threads_route_while_the_file_changes(write_rules):
         thread.join(timeout=30)
 
     assert errors == []
+    assert "wawi" in seen
     assert seen <= {"wawi", "accounting", "support"}
     assert live.current().route(WAWI).queue == "accounting"
