@@ -1,0 +1,106 @@
+"""deploy/: the systemd units pass `systemd-analyze verify`, start what `helpdesk stack` starts,
+and the container image builds where a builder runs."""
+
+from __future__ import annotations
+
+import configparser
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from helpdesk.config import PROJECT_ROOT
+from helpdesk.stack import process_commands
+
+UNITS = PROJECT_ROOT / "deploy" / "systemd"
+INSTALLED_VENV = "/opt/helpdesk/.venv"
+# Unit name -> the process of `helpdesk stack` it runs in production.
+STACK_PROCESS = {
+    "helpdesk-web.service": "web",
+    "helpdesk-worker@.service": "worker",
+    "helpdesk-mail-in.service": "mail-in",
+}
+
+
+def _exec_start(unit: Path) -> list[str]:
+    parser = configparser.ConfigParser(strict=False, interpolation=None)
+    parser.optionxform = str  # type: ignore[assignment,method-assign]
+    parser.read(unit)
+    return shlex.split(parser["Service"]["ExecStart"])
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze not here")
+def test_units_pass_systemd_analyze_verify(tmp_path):
+    # The units name the installed virtualenv; verify checks that the commands exist, so the
+    # copies point at this checkout's instead.
+    venv = str(Path(sys.executable).parent.parent)
+    for unit in UNITS.glob("helpdesk*.*"):
+        if unit.suffix in (".service", ".target"):
+            text = unit.read_text().replace(INSTALLED_VENV, venv)
+            (tmp_path / unit.name).write_text(text)
+    names = [
+        "helpdesk-web.service",
+        "helpdesk-worker@1.service",
+        "helpdesk-mail-in.service",
+        "helpdesk-migrate.service",
+        "helpdesk.target",
+    ]
+
+    result = subprocess.run(
+        ["systemd-analyze", "verify", "--man=no", *(f"./{name}" for name in names)],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    ours = [line for line in result.stderr.splitlines() if "helpdesk" in line]
+    assert result.returncode == 0, result.stderr
+    assert ours == []
+
+
+@pytest.mark.parametrize("unit_name", sorted(STACK_PROCESS))
+def test_each_unit_starts_the_process_helpdesk_stack_starts(unit_name):
+    bin_dir = Path(INSTALLED_VENV) / "bin"
+    stack = process_commands(bin_dir, 8000, 4)[STACK_PROCESS[unit_name]]
+
+    unit = _exec_start(UNITS / unit_name)
+
+    assert unit[0] == stack[0]
+    if STACK_PROCESS[unit_name] == "web":  # gunicorn options differ (bind, workers), not the app
+        assert unit[-1] == stack[-1] == "helpdesk.wsgi:app"
+    else:
+        assert unit[1:] == stack[1:]
+
+
+def _builder() -> str | None:
+    for tool in ("podman", "docker"):
+        if (
+            shutil.which(tool)
+            and subprocess.run([tool, "info"], capture_output=True).returncode == 0
+        ):
+            return tool
+    return None
+
+
+def test_container_image_builds_and_runs_the_cli():
+    builder = _builder()
+    if builder is None:
+        pytest.skip("no container builder answers here (podman or docker with a daemon)")
+    tag = "helpdesk-deploy-test:latest"
+    subprocess.run(
+        [builder, "build", "-f", str(PROJECT_ROOT / "deploy" / "Containerfile"), "-t", tag, "."],
+        cwd=PROJECT_ROOT,
+        check=True,
+        timeout=900,
+    )
+    result = subprocess.run(
+        [builder, "run", "--rm", tag, "helpdesk", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "mail-in" in result.stdout
