@@ -104,3 +104,23 @@ def test_container_image_builds_and_runs_the_cli():
         check=True,
     )
     assert "mail-in" in result.stdout
+
+
+PROMETHEUS = PROJECT_ROOT / "deploy" / "prometheus"
+
+
+@pytest.mark.skipif(
+    shutil.which("promtool") is None,
+    reason="promtool not here: install Debian's prometheus package (.ci/run does)",
+)
+@pytest.mark.parametrize(
+    "command",
+    [["check", "rules", "helpdesk-alerts.yml"], ["test", "rules", "helpdesk-alerts.test.yml"]],
+    ids=["check", "unit-tests"],
+)
+def test_alert_rules_pass_promtool(command):
+    result = subprocess.run(
+        ["promtool", *command], cwd=PROMETHEUS, capture_output=True, text=True, check=False
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
