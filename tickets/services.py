@@ -26,6 +26,7 @@ from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
+from tickets.metrics import TICKETS_FILED
 from tickets.models import CHANNELS, PRIORITIES, Ticket, TicketEvent
 from tickets.routing import RuleSet, TicketFacts, routing_rules
 from tickets.sla import escalation
@@ -276,6 +277,7 @@ def file_ticket(
             "the SLA reconcile",
             ticket.number,
         )
+    TICKETS_FILED.labels(ticket.channel, ticket.queue).inc()
     return ticket
 
 

@@ -68,7 +68,7 @@ class _Smtp:
     """One SMTP connection per batch, opened on first use and re-opened at most RECONNECTS."""
 
     def __init__(self, url: str) -> None:
-        self._transport = SmtpTransport(url)
+        self._transport = SmtpTransport(url, "mailing")
         self._stack = ExitStack()
         self._connection: SmtpConnection | None = None
         self._opened = 0

@@ -267,7 +267,7 @@ def test_send(
         message_id=messages.new_message_id(settings.mail_domain),
     )
     raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
-    with SmtpTransport(settings.smtp_url).connect() as connection:
+    with SmtpTransport(settings.smtp_url, "test").connect() as connection:
         return connection.send(settings.mail_from, recipient, raw)
 
 

@@ -144,7 +144,7 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
     raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
 
     try:
-        with SmtpTransport(settings.smtp_url).connect() as connection:
+        with SmtpTransport(settings.smtp_url, "outbox").connect() as connection:
             result = connection.send(
                 settings.mail_from, messages.transport_address(outbound.recipient), raw
             )

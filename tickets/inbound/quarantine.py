@@ -42,3 +42,9 @@ def entries(settings: Settings) -> list[tuple[str, dict[str, object]]]:
         return []
     names = sorted((path.stem for path in directory.glob("*.eml")), reverse=True)
     return [(name, json.loads((directory / f"{name}.json").read_text())) for name in names]
+
+
+def count(settings: Settings) -> int:
+    """How many messages are kept."""
+    directory: Path = settings.quarantine_dir
+    return sum(1 for _ in directory.glob("*.eml")) if directory.exists() else 0

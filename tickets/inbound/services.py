@@ -33,6 +33,7 @@ from tickets.inbound.models import SenderCheckRecord
 from tickets.inbound.parsing import MalformedMessage, ParsedMail, address_key, parse_message
 from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
+from tickets.metrics import MAIL_IN, TICKETS_FILED
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.routing import TicketFacts, routing_rules
 from tickets.services import acknowledgement_request
@@ -64,9 +65,10 @@ class Outcome:
 class MailRefused(Exception):
     """The message cannot be taken, now or later; ``smtp`` is the reply for the MTA."""
 
-    def __init__(self, reason: str, smtp: str = "550 5.6.0") -> None:
+    def __init__(self, reason: str, smtp: str = "550 5.6.0", *, quarantined: bool = False) -> None:
         super().__init__(reason)
         self.smtp = smtp
+        self.quarantined = quarantined  # kept in the quarantine folder
 
 
 class MailDeferred(Exception):
@@ -94,6 +96,21 @@ def take_message(
     envelope_sender: str | None = None,
 ) -> Outcome:
     """Take ``raw`` as delivered to ``mailbox``; raise MailRefused or MailDeferred."""
+    try:
+        outcome = _take(runtime, raw, mailbox, envelope_sender)
+    except MailRefused as error:
+        MAIL_IN.labels("quarantined" if error.quarantined else "refused").inc()
+        raise
+    except MailDeferred:
+        MAIL_IN.labels("deferred").inc()
+        raise
+    MAIL_IN.labels(outcome.action).inc()
+    return outcome
+
+
+def _take(
+    runtime: Runtime, raw: bytes, mailbox: str | None, envelope_sender: str | None
+) -> Outcome:
     settings = runtime.settings
     if len(raw) > settings.mail_in_max_bytes:
         raise MailRefused(
@@ -134,7 +151,7 @@ def take_message(
 def _refused(settings: Settings, raw: bytes, mailbox: str | None, reason: str) -> MailRefused:
     """Keep ``raw`` in the quarantine and say so in the permanent refusal."""
     name = quarantine.keep(settings, raw, reason, mailbox=mailbox)
-    return MailRefused(f"{reason}; kept in quarantine as {name}")
+    return MailRefused(f"{reason}; kept in quarantine as {name}", quarantined=True)
 
 
 def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:
@@ -178,6 +195,7 @@ def _take_from_person(
                 session.flush()
                 session.add(_check_record(check, entry.id))
             rejected = store_mail_attachments(runtime, session, entry, mail, raw)
+            filed_queue = session.get_one(Ticket, entry.ticket_id).queue
     except IntegrityError:
         with runtime.db.session() as session:
             duplicate = _ticket_of_message(session, message_id)
@@ -193,6 +211,8 @@ def _take_from_person(
         enqueue_delivery(runtime, acknowledge)
     except RedisError:
         log.exception("%s stored; acknowledgement left for the outbox sweep", outcome.ticket)
+    if outcome.action == "created":
+        TICKETS_FILED.labels("email", filed_queue).inc()
     return outcome
 
 
