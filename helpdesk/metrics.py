@@ -145,6 +145,7 @@ def scrape() -> Response:
         abort(404)
     offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(offered.encode(), token.encode()):
-        abort(401)
+        # Answered here: the app's 401 handler would send a scraper to the sign-in page.
+        return Response("bearer token required\n", 401, {"WWW-Authenticate": "Bearer"})
     body = exposition(runtime, current_app.extensions.get("metric_gauges", {}).values())
     return Response(body, content_type=CONTENT_TYPE_LATEST)
