@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 from flask import Flask, Response, g, request
 
@@ -26,7 +26,7 @@ from helpdesk.config import Settings
 
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s%(context)s"
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
-CONTEXT_FIELDS = ("request_id", "job_id", "job", "ticket", "mailing_id", "mailbox")
+CONTEXT_FIELDS = ("request_id", "job_id", "job", "ticket", "mailing_id", "outbound_id", "mailbox")
 
 _context: ContextVar[dict[str, Any]] = ContextVar("log_context", default={})  # noqa: B039 - never mutated
 log = logging.getLogger("helpdesk.requests")
@@ -77,19 +77,37 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(line, ensure_ascii=False, default=str)
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time (click's runner swaps it per command)."""
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: Any) -> None:
+        """The stream is always the current standard error."""
+
+
+def handler(log_format: str, process: str, stream: TextIO | None = None) -> logging.Handler:
+    """Lines in ``log_format`` (text or json) to ``stream``, by default standard error."""
+    target = _StandardError() if stream is None else logging.StreamHandler(stream)
+    target.addFilter(_ContextFilter(process))
+    if log_format == "json":
+        target.setFormatter(JsonFormatter())
+    else:
+        target.setFormatter(logging.Formatter(TEXT_FORMAT))
+    return target
+
+
 def setup(settings: Settings, process: str) -> None:
     """Send every log line of this process to standard error in the configured form."""
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_ContextFilter(process))
-    if settings.log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
     for previous in [h for h in root.handlers if getattr(h, "helpdesk", False)]:
         root.removeHandler(previous)
-    handler.helpdesk = True  # type: ignore[attr-defined]
-    root.addHandler(handler)
+    installed = handler(settings.log_format, process)
+    installed.helpdesk = True  # type: ignore[attr-defined]
+    root.addHandler(installed)
     root.setLevel(settings.log_level)
 
 
@@ -111,7 +129,7 @@ def _log_request(response: Response) -> Response:
     fields = _context.get()
     if "request_id" in fields:
         response.headers["X-Request-ID"] = fields["request_id"]
-    started = g.get("log_started")
+    started = g.pop("log_started", None)
     if started is not None:
         route = request.url_rule.rule if request.url_rule is not None else "(no route)"
         log.info(
@@ -125,6 +143,6 @@ def _log_request(response: Response) -> Response:
 
 
 def _end_request(_error: BaseException | None) -> None:
-    token = g.get("log_context")
+    token = g.pop("log_context", None)  # g outlives the request inside an outer app context
     if token is not None:
         _context.reset(token)

@@ -105,7 +105,7 @@ def _start_timer() -> None:
 
 
 def _observe(response: Response) -> Response:
-    started = g.get("request_started")
+    started = g.pop("request_started", None)
     if started is not None:
         REQUEST_SECONDS.labels(
             request.blueprint or "none", request.method, str(response.status_code)
@@ -145,7 +145,7 @@ def scrape() -> Response:
         abort(404)
     offered = request.headers.get("Authorization", "").removeprefix("Bearer ").strip()
     if not hmac.compare_digest(offered.encode(), token.encode()):
-        # Answered here: the app's 401 handler would send a scraper to the sign-in page.
-        return Response("bearer token required\n", 401, {"WWW-Authenticate": "Bearer"})
+        # 403, not 401: no sign-in helps here, only the configured token.
+        return Response("the bearer token METRICS_TOKEN is required\n", 403)
     body = exposition(runtime, current_app.extensions.get("metric_gauges", {}).values())
     return Response(body, content_type=CONTENT_TYPE_LATEST)

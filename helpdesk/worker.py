@@ -8,8 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker
+from rq import Queue, SimpleWorker
+from rq.executions import Execution
+from rq.job import Job
 
+from helpdesk import logs
 from helpdesk.runtime import Runtime, install
 
 log = logging.getLogger(__name__)
@@ -51,11 +54,19 @@ def run_worker(
             name="periodic",
             daemon=True,
         ).start()
-    worker = SimpleWorker([runtime.queue(name) for name in queues], connection=runtime.redis)
+    worker = Worker([runtime.queue(name) for name in queues], connection=runtime.redis)
     try:
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()
+
+
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker; every line a job logs carries the job's id and function."""
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        with logs.scope(job_id=job.id, job=job.func_name):
+            return super().perform_job(job, queue, execution)
 
 
 def _enqueue_periodic(
