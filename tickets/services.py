@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from accounts import vocabulary
 from accounts.models import Account, LicenseLock
 from accounts.services import today_in_germany
+from helpdesk import logs
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
@@ -278,6 +279,8 @@ def file_ticket(
             ticket.number,
         )
     TICKETS_FILED.labels(ticket.channel, ticket.queue).inc()
+    logs.bind(ticket=ticket.number)
+    log.info("filed by %s into %s (%s)", ticket.channel, ticket.queue, ticket.effective_priority)
     return ticket
 
 

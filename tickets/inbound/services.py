@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from helpdesk import logs
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
@@ -100,11 +101,16 @@ def take_message(
         outcome = _take(runtime, raw, mailbox, envelope_sender)
     except MailRefused as error:
         MAIL_IN.labels("quarantined" if error.quarantined else "refused").inc()
+        log.info("refused (%s): %s", error.smtp, error)
         raise
-    except MailDeferred:
+    except MailDeferred as error:
         MAIL_IN.labels("deferred").inc()
+        log.info("deferred (%s): %s", error.smtp, error)
         raise
     MAIL_IN.labels(outcome.action).inc()
+    if outcome.ticket:
+        logs.bind(ticket=outcome.ticket)
+    log.info("%s: %s", outcome.action, outcome.reason)
     return outcome
 
 
