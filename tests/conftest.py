@@ -16,7 +16,6 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
 from helpdesk import metrics
@@ -24,6 +23,7 @@ from helpdesk.app import create_app
 from helpdesk.config import Settings, load_settings
 from helpdesk.migrate import model_metadata, upgrade
 from helpdesk.runtime import Runtime, current
+from helpdesk.worker import Worker
 from tests.support import EmbeddedRedis, SmtpSink
 
 SECRET = "test-secret-key-not-for-production"
@@ -167,7 +167,7 @@ def work(runtime: Runtime):
 
     def drain(*queues: str) -> None:
         names = queues or ("mail", "default")
-        worker = SimpleWorker([runtime.queue(name) for name in names], connection=runtime.redis)
+        worker = Worker([runtime.queue(name) for name in names], connection=runtime.redis)
         worker.work(burst=True, with_scheduler=False)
 
     return drain

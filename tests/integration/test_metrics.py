@@ -67,8 +67,8 @@ def _mail(number: int) -> bytes:
 def test_metrics_answer_only_to_the_configured_token(app, settings):
     client = app.test_client()
 
-    assert client.get("/metrics").status_code == 401
-    assert client.get("/metrics", headers={"Authorization": "Bearer falsch"}).status_code == 401
+    assert client.get("/metrics").status_code == 403
+    assert client.get("/metrics", headers={"Authorization": "Bearer falsch"}).status_code == 403
     unconfigured = create_app(dataclasses.replace(settings, metrics_token=""))
     try:
         response = unconfigured.test_client().get(
