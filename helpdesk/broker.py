@@ -54,13 +54,14 @@ def failed_jobs(connection: redis.Redis, limit: int = 200) -> list[FailedJob]:
         for job in Job.fetch_many(registry.get_job_ids(0, limit - 1, desc=True), connection):
             if job is None:
                 continue
-            trace = job.exc_info or ""
+            result = job.latest_result()
+            trace = (result.exc_string if result is not None else None) or ""
             lines = trace.strip().splitlines()
             found.append(
                 FailedJob(
                     id=job.id,
                     queue=name,
-                    call=job.get_call_string() or job.func_name,
+                    call=job.get_call_string() or "",
                     error=lines[-1] if lines else "",
                     traceback=trace,
                     failed_at=job.ended_at,

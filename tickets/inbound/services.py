@@ -114,6 +114,28 @@ def take_message(
     return outcome
 
 
+def release(runtime: Runtime, name: str) -> Outcome:
+    """Take a quarantined message as if it had just arrived (after a fix).
+
+    The entry goes once the message became a ticket, a reply or a bounce. An ignored message
+    stays (a duplicate of a ticket whose attachments were not taken still holds them).
+    Refused again, a malformed message is kept under a new entry with the new reason; the
+    error is raised either way. KeyError when there is no such entry.
+    """
+    record, raw = quarantine.load(runtime.settings, name)
+    try:
+        outcome = take_message(
+            runtime, raw, mailbox=record["mailbox"], envelope_sender=record.get("envelope_sender")
+        )
+    except MailRefused as error:
+        if error.quarantined:  # kept again under a new name: one entry, the current reason
+            quarantine.discard(runtime.settings, name)
+        raise
+    if outcome.action != "ignored":
+        quarantine.discard(runtime.settings, name)
+    return outcome
+
+
 def _take(
     runtime: Runtime, raw: bytes, mailbox: str | None, envelope_sender: str | None
 ) -> Outcome:
@@ -131,12 +153,16 @@ def _take(
         mail = parse_message(raw)
         verdict = classify(mail, own, envelope_sender)
     except MalformedMessage as error:
-        raise _refused(settings, raw, mailbox, f"malformed message ({error})") from None
+        raise _refused(
+            settings, raw, mailbox, envelope_sender, f"malformed message ({error})"
+        ) from None
     except Exception as error:
         # Reading a message touches no database or network: what fails here fails every time,
         # so the MTA gets a permanent answer (a 4xx would make it retry for days).
         log.exception("mail to %s could not be read; refused and kept", mailbox)
-        raise _refused(settings, raw, mailbox, f"unreadable message ({error!r})") from None
+        raise _refused(
+            settings, raw, mailbox, envelope_sender, f"unreadable message ({error!r})"
+        ) from None
     mailbox = mailbox or _mailbox_from_headers(settings, mail)
     if verdict.kind == "bounce" and verdict.bounce is not None:
         with runtime.db.session() as session:
@@ -149,14 +175,22 @@ def _take(
     if bounces.parse_verp(settings, mailbox) is not None:
         return Outcome("ignored", "mail to a bounce address that is no delivery report")
     if mail.defects:
-        raise _refused(settings, raw, mailbox, f"malformed message ({'; '.join(mail.defects)})")
+        raise _refused(
+            settings,
+            raw,
+            mailbox,
+            envelope_sender,
+            f"malformed message ({'; '.join(mail.defects)})",
+        )
     check = authentication.check_sender(settings, raw, mail, envelope_sender)
     return _take_from_person(runtime, raw, mail, mailbox, check)
 
 
-def _refused(settings: Settings, raw: bytes, mailbox: str | None, reason: str) -> MailRefused:
+def _refused(
+    settings: Settings, raw: bytes, mailbox: str | None, envelope_sender: str | None, reason: str
+) -> MailRefused:
     """Keep ``raw`` in the quarantine and say so in the permanent refusal."""
-    name = quarantine.keep(settings, raw, reason, mailbox=mailbox)
+    name = quarantine.keep(settings, raw, reason, mailbox=mailbox, envelope_sender=envelope_sender)
     return MailRefused(f"{reason}; kept in quarantine as {name}", quarantined=True)
 
 
