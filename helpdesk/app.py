@@ -65,6 +65,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from accounts.auth import load_principal
     from accounts.pages import account, security, signin, staff
     from notifications import metrics as notifications_metrics
+    from notifications.failed_work import views as failed_work
     from notifications.mailings import api as mailings_api
     from notifications.mailings import views as mailings_pages
     from tickets import metrics as tickets_metrics
@@ -91,6 +92,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         console.blueprint,
         sla_pages.blueprint,
         mailings_pages.blueprint,
+        failed_work.blueprint,
     )
     for blueprint in pages:
         app.register_blueprint(blueprint)

@@ -10,6 +10,7 @@ from accounts.cli import accounts
 from helpdesk import logs, metrics
 from helpdesk.commands import runtime_or_exit, settings_or_exit
 from helpdesk.config import ConfigError, load_settings
+from notifications.failed_work.cli import failed
 from notifications.mailings.cli import mailings
 from tickets.cli import keys
 from tickets.inbound.cli import mail_in
@@ -127,3 +128,4 @@ main.add_command(routes)
 main.add_command(keys)
 main.add_command(mailings)
 main.add_command(mail_in)
+main.add_command(failed)
