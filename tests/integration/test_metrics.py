@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import smtplib
 from collections import Counter
 from collections.abc import Iterator
 from email.message import EmailMessage
 
 import pytest
+from prometheus_client import Counter as PrometheusCounter
+from prometheus_client import Histogram
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
+from accounts import metrics as accounts_metrics
+from helpdesk import metrics as helpdesk_metrics
 from helpdesk.app import create_app
+from helpdesk.config import PROJECT_ROOT
+from notifications import metrics as notifications_metrics
 from notifications.mailings import services as mailing_services
 from notifications.mailings.models import MailingDelivery
 from notifications.outbox.models import OutboundMessage
@@ -22,6 +29,7 @@ from tests.integration.notifications.factories import make_account as make_maili
 from tests.integration.notifications.factories import make_mailing
 from tests.integration.tickets.factories import LOCKED_ACCESS, customer_token
 from tests.support import free_port
+from tickets import metrics as tickets_metrics
 from tickets.inbound.lmtp import start_server
 from tickets.models import Ticket
 
@@ -158,3 +166,33 @@ def test_counters_and_gauges_follow_an_intake_burst_and_a_mailing(
     )
     assert value(after, "helpdesk_rq_queue_jobs", queue="mail") == 0
     assert len(smtp_sink.wait_for(12)) == 12
+
+
+def test_every_metric_the_alert_rules_and_the_dashboard_use_exists(client):
+    deploy = PROJECT_ROOT / "deploy"
+    used = set(
+        re.findall(
+            r"helpdesk_[a-z_]+",
+            (deploy / "prometheus" / "helpdesk-alerts.yml").read_text()
+            + (deploy / "grafana" / "helpdesk-dashboard.json").read_text(),
+        )
+    )
+    declared = {
+        f"{metric._name}_total" if isinstance(metric, PrometheusCounter) else metric._name
+        for module in (helpdesk_metrics, tickets_metrics, notifications_metrics, accounts_metrics)
+        for metric in vars(module).values()
+        if isinstance(metric, PrometheusCounter | Histogram)
+    }
+    exposition = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    gauges = {
+        family.name
+        for family in text_string_to_metric_families(exposition.get_data(as_text=True))
+        if family.type == "gauge"
+    }
+    histogram_series = {
+        f"{name}{suffix}" for name in declared for suffix in ("_bucket", "_count", "_sum")
+    }
+
+    assert len(used) > 10
+    assert used - declared - gauges - histogram_series == set()
+    assert {"helpdesk_quarantined_messages", "helpdesk_outbox_messages"} <= gauges
