@@ -4,6 +4,7 @@ and the container image builds where a builder runs."""
 from __future__ import annotations
 
 import configparser
+import json
 import shlex
 import shutil
 import subprocess
@@ -124,3 +125,16 @@ def test_alert_rules_pass_promtool(command):
     )
 
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_image_copies_what_exists_and_serves_the_app_stack_serves():
+    lines = (PROJECT_ROOT / "deploy" / "Containerfile").read_text().splitlines()
+    copied = [part for line in lines if line.startswith("COPY ") for part in line.split()[1:-1]]
+    [command] = [json.loads(line.removeprefix("CMD ")) for line in lines if line.startswith("CMD ")]
+
+    assert [path for path in copied if not (PROJECT_ROOT / path).exists()] == []
+    assert {"helpdesk", "tickets", "accounts", "notifications", "workers", "migrations"} <= set(
+        copied
+    )
+    assert command[0] == "gunicorn"
+    assert command[-1] == process_commands(Path("/"), 8000, 4)["web"][-1]
