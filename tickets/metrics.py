@@ -23,7 +23,7 @@ MAIL_IN = metrics.counter(
 )
 SLA_ESCALATIONS = metrics.counter(
     "helpdesk_sla_escalations_total",
-    "SLA escalation steps fired: warnings, breach notices and on-call pages",
+    "SLA escalation steps that came due (warnings, breaches, on-call pages), told or not",
     ["kind", "step"],
 )
 

@@ -262,7 +262,7 @@ def fire(runtime: Runtime, ticket_id: int, step: str, due_at: datetime, now: dat
             jobs.post_sla_page_webhook, row.id, job_id=f"sla-webhook-{row.id}", retry=WEBHOOK_RETRY
         )
     log.info("SLA step %s of ticket %s (due %s): %s", step, ticket_id, due_at, fired.outcome)
-    if fired.outcome == "fired":
+    if fired.outcome in ("fired", "skipped"):  # came due; skipped: nobody to tell
         SLA_ESCALATIONS.labels(escalation_kind(step), step).inc()
     return Fired(fired.outcome, fired.recipients, tuple(outbound_ids))
 
