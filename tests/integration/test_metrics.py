@@ -25,13 +25,16 @@ from notifications.mailings.models import MailingDelivery
 from notifications.outbox.models import OutboundMessage
 from tests.conftest import METRICS_TOKEN
 from tests.corpus import load
+from tests.integration.accounts.factories import make_account, make_customer, sign_in
 from tests.integration.notifications.factories import make_account as make_mailing_account
 from tests.integration.notifications.factories import make_mailing
-from tests.integration.tickets.factories import LOCKED_ACCESS, customer_token
+from tests.integration.sla.helpers import WAWI, steps
+from tests.integration.tickets.factories import LOCKED_ACCESS, customer_token, make_ticket
 from tests.support import free_port
 from tickets import metrics as tickets_metrics
 from tickets.inbound.lmtp import start_server
 from tickets.models import Ticket
+from tickets.sla.timers import reconcile
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -196,3 +199,24 @@ def test_every_metric_the_alert_rules_and_the_dashboard_use_exists(client):
     assert len(used) > 10
     assert used - declared - gauges - histogram_series == set()
     assert {"helpdesk_quarantined_messages", "helpdesk_outbox_messages"} <= gauges
+
+
+def test_sla_steps_and_sign_in_lockouts_are_counted_as_they_happen(app, client, runtime):
+    before = scrape(client)
+    ticket_id = make_ticket(runtime, **WAWI)
+    breach = next(s for s in steps(runtime, ticket_id) if s.step == "breach_first_response")
+    reconcile(runtime, breach.fire_at)  # the worker catches up on every step due by then
+    person = make_customer(runtime, make_account(runtime))
+    for _ in range(10):  # the tenth failure reaches the limit per address
+        sign_in(app.test_client(), person.email, password="falsch-falsch-falsch")
+
+    after = scrape(client)
+
+    fired = Counter(s.step for s in steps(runtime, ticket_id) if s.fired_at is not None)
+    assert fired["breach_first_response"] == 1
+    for step, count in fired.items():
+        kind = tickets_metrics.escalation_kind(step)
+        assert moved(before, after, "helpdesk_sla_escalations_total", kind=kind, step=step) == count
+    assert moved(before, after, "helpdesk_signin_failures_total", step="password") == 10
+    assert moved(before, after, "helpdesk_signin_lockouts_total", scope="email") == 1
+    assert moved(before, after, "helpdesk_signin_lockouts_total", scope="ip") == 0
