@@ -61,7 +61,14 @@ class _ContextFilter(logging.Filter):
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, message, process, context, exception."""
+    """One JSON object per line: time, level, logger, message, process, context, exception.
+
+    ``process`` names lines that come without one (gunicorn's own, deploy/gunicorn-logging.json).
+    """
+
+    def __init__(self, process: str | None = None) -> None:
+        super().__init__()
+        self.process = process
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -69,7 +76,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "message": record.getMessage(),
-            "process": getattr(record, "process_name", None),
+            "process": getattr(record, "process_name", self.process),
             **getattr(record, "fields", {}),
         }
         if record.exc_info:

@@ -138,3 +138,32 @@ def test_the_image_copies_what_exists_and_serves_the_app_stack_serves():
     )
     assert command[0] == "gunicorn"
     assert command[-1] == process_commands(Path("/"), 8000, 4)["web"][-1]
+
+
+def test_gunicorns_own_lines_come_as_json_with_the_units_log_config():
+    # As gunicorn's --log-config-json does it: the file's sections over gunicorn's defaults.
+    script = (
+        "import json, logging, logging.config, sys; "
+        "from gunicorn.glogging import CONFIG_DEFAULTS; "
+        "config = {**CONFIG_DEFAULTS, **json.load(open(sys.argv[1]))}; "
+        "logging.config.dictConfig(config); "
+        "logging.getLogger('gunicorn.error').info('Booting worker with pid: %s', 4711)"
+    )
+    config = PROJECT_ROOT / "deploy" / "gunicorn-logging.json"
+    web = _exec_start(UNITS / "helpdesk-web.service")
+
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(config)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+    line = json.loads(result.stderr)
+    assert (line["logger"], line["process"]) == ("gunicorn.error", "gunicorn")
+    assert line["message"] == "Booting worker with pid: 4711"
+    assert (
+        web[web.index("--log-config-json") + 1]
+        == f"/opt/helpdesk/{config.relative_to(PROJECT_ROOT)}"
+    )
