@@ -14,6 +14,7 @@ from flask import abort, request, session
 from redis.exceptions import RedisError
 
 from accounts import tokens
+from accounts.metrics import SIGNIN_FAILURES, SIGNIN_LOCKOUTS
 from accounts.models import User
 from accounts.users import SESSION, granted_permissions
 from helpdesk.runtime import current
@@ -127,11 +128,16 @@ def check_attempts(email: str | None = None, user_id: int | None = None) -> None
 
 def count_failure(email: str | None = None, user_id: int | None = None) -> None:
     """Count a failed password or code in Redis; the counters expire after the window."""
+    keys = _limit_keys(email, user_id)
     with current().redis.pipeline() as pipe:
-        for key, _limit in _limit_keys(email, user_id):
+        for key, _limit in keys:
             pipe.set(key, 0, ex=SIGN_IN_WINDOW, nx=True)  # the window starts at the first failure
             pipe.incr(key)
-        pipe.execute()
+        results = pipe.execute()
+    SIGNIN_FAILURES.labels("code" if user_id is not None else "password").inc()
+    for (key, limit), count in zip(keys, results[1::2], strict=True):
+        if int(count) == limit:  # this failure reached the limit: a lockout begins
+            SIGNIN_LOCKOUTS.labels(key.split(":")[1]).inc()
 
 
 def count_reset_request(email: str) -> None:

@@ -249,13 +249,17 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what on an account's first contact, contact persons or lists, and when."""
+    """Who changed what on an account's first contact, contact persons or lists, and when.
+
+    Entries without an account record what ops did to failed work (retried, discarded,
+    released from quarantine).
+    """
 
     __tablename__ = "audit_entries"
     __table_args__ = (Index("ix_audit_entries_account_created", "account_id", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     actor: Mapped[str] = mapped_column(String(320))
     action: Mapped[str] = mapped_column(String(60))
     subject_id: Mapped[int | None]

@@ -39,14 +39,14 @@ class NotFound(Exception):
 def record_audit(
     session: Session,
     *,
-    account_id: int,
+    account_id: int | None,
     actor: str,
     action: str,
     subject_id: int | None = None,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
 ) -> None:
-    """Add an audit entry to the caller's transaction."""
+    """Add an audit entry to the caller's transaction (no account: ops on failed work)."""
     session.add(
         AuditEntry(
             account_id=account_id,

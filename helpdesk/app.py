@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import logging
 from http import HTTPStatus
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, Unauthorized
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpdesk import health, security
+from helpdesk import health, logs, metrics, security
 from helpdesk.config import PROJECT_ROOT, Settings, load_settings
 from helpdesk.error_pages import error_page
 from helpdesk.navigation import navigation
@@ -24,9 +24,7 @@ MAX_REQUEST_BYTES = 25 * 1024 * 1024
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or load_settings()
     runtime = install(Runtime(settings))
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logs.setup(settings, "web")
 
     app = Flask(
         __name__,
@@ -44,6 +42,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         JSON_SORT_KEYS=False,
     )
     app.extensions["runtime"] = runtime
+    if settings.proxy_hops:
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops
+        )
+    # First: every request gets its id and its timer before any other hook can answer it.
+    logs.init_app(app)
+    metrics.init_app(app, settings)
     csrf.init_app(app)
 
     _register_blueprints(app, settings)
@@ -59,8 +64,11 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from accounts import api as accounts_api
     from accounts.auth import load_principal
     from accounts.pages import account, security, signin, staff
+    from notifications import metrics as notifications_metrics
+    from notifications.failed_work import views as failed_work
     from notifications.mailings import api as mailings_api
     from notifications.mailings import views as mailings_pages
+    from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
     from tickets.console import views as console
     from tickets.portal import views as portal
@@ -73,6 +81,8 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)
     health.register(app, "sla_policies", sla_status)
+    metrics.register_gauges(app, "tickets", tickets_metrics.gauges)
+    metrics.register_gauges(app, "notifications", notifications_metrics.gauges)
     pages = (
         signin.blueprint,
         account.blueprint,
@@ -82,6 +92,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         console.blueprint,
         sla_pages.blueprint,
         mailings_pages.blueprint,
+        failed_work.blueprint,
     )
     for blueprint in pages:
         app.register_blueprint(blueprint)

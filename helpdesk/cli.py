@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
 
 from accounts.cli import accounts
+from helpdesk import logs, metrics
 from helpdesk.commands import runtime_or_exit, settings_or_exit
+from helpdesk.config import ConfigError, load_settings
+from notifications.failed_work.cli import failed
 from notifications.mailings.cli import mailings
 from tickets.cli import keys
 from tickets.inbound.cli import mail_in
 from tickets.routing.cli import routes
 from tickets.sla.cli import sla
 
+# The long-running commands name their process in log lines; everything else is "cli".
+PROCESS_NAMES = {"worker": "worker", "mail-in": "mail-in", "stack": "stack"}
+
 
 @click.group()
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Support tickets and mandatory mailings."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    try:
+        settings = load_settings()
+    except ConfigError:
+        return  # the command that reads the settings names the malformed one
+    logs.setup(settings, PROCESS_NAMES.get(context.invoked_subcommand or "", "cli"))
+    metrics.configure(settings.metrics_dir)
 
 
 @main.group()
@@ -119,3 +128,4 @@ main.add_command(routes)
 main.add_command(keys)
 main.add_command(mailings)
 main.add_command(mail_in)
+main.add_command(failed)

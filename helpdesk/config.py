@@ -21,6 +21,7 @@ from email_validator import EmailNotValidError, validate_email
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
+LOG_FORMATS = ("text", "json")
 # The seeds' address for mail without a login (death of the company owner, locked access).
 DEFAULT_ACCOUNTING_MAILBOX = "buchhaltung@jtl-software.de"
 
@@ -52,6 +53,10 @@ class Settings:
     routing_rules_path: Path
     sla_policies_path: Path
     log_level: str = "INFO"
+    log_format: str = "text"  # "json": one JSON object per line (production's log systems)
+    metrics_token: str = field(default="", repr=False)  # GET /metrics answers only to it
+    metrics_dir: Path = Path("var/metrics")  # every process's counters (multi-process mode)
+    proxy_hops: int = 0  # reverse proxies in front whose X-Forwarded-* headers are trusted
     mail_in_host: str = "127.0.0.1"
     mail_in_port: int = 8024
     support_mailboxes: tuple[str, ...] = ()
@@ -151,6 +156,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         routing_rules_path=Path(env.get("ROUTING_RULES") or PROJECT_ROOT / "routing_rules.yaml"),
         sla_policies_path=Path(env.get("SLA_POLICIES") or PROJECT_ROOT / "sla_policies.yaml"),
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
+        log_format=_choice(
+            env, "LOG_FORMAT", "text" if environment == "development" else "json", LOG_FORMATS
+        ),
+        metrics_token=env.get("METRICS_TOKEN", ""),
+        metrics_dir=Path(env.get("METRICS_DIR") or var_dir / "metrics"),
+        proxy_hops=_non_negative(env, "PROXY_HOPS", 0, int),
         attachment_max_bytes=_positive_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
         sensitive_master_key=_aes_key(
             "SENSITIVE_MASTER_KEY",

@@ -112,6 +112,8 @@ class _StoreHandler:
 
 def serve(store: MailStore, host: str, port: int, relay: LmtpRelay | None = None) -> Controller:
     """Start the SMTP server in a background thread; the caller stops it."""
+    # aiosmtpd logs every command and peer at INFO; the store keeps each message anyway.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     controller = Controller(
         _StoreHandler(store, relay),
         hostname=host,

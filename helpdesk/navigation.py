@@ -19,6 +19,7 @@ MENU = (
     ("Konten", "staff_accounts.search", "agent"),
     ("SLA-Bericht", "sla.report", "supervisor"),
     ("Mailings", "mailings.index", "ops"),
+    ("Fehlgeschlagen", "failed_work.index", "ops"),
     ("Sicherheit", "security.overview", "session"),
 )
 

@@ -44,7 +44,8 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
         if "MAIL_IN_PORT" not in os.environ:
             lmtp_port = _free_port(settings.mail_in_port)
             env["MAIL_IN_PORT"] = str(lmtp_port)
-        children.append(("mail-in", _spawn([str(bin_dir / "helpdesk"), "mail-in", "serve"], env)))
+        commands = process_commands(bin_dir, port, int(env.get("WEB_CONCURRENCY", "2")))
+        children.append(("mail-in", _spawn(commands["mail-in"], env)))
         if "SMTP_URL" not in os.environ:
             smtp_port = _free_port(DEV_SMTP_PORT)
             relay = LmtpRelay(
@@ -55,18 +56,8 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
             )
             mail_server = serve(MailStore(settings.mail_store_dir), "127.0.0.1", smtp_port, relay)
             env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
-        children.append(("worker", _spawn([str(bin_dir / "helpdesk"), "worker"], env)))
-        web = [
-            str(bin_dir / "gunicorn"),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            str(int(env.get("WEB_CONCURRENCY", "2"))),
-            "--access-logfile",
-            "-",
-            "helpdesk.wsgi:app",
-        ]
-        children.append(("web", _spawn(web, env)))
+        children.append(("worker", _spawn(commands["worker"], env)))
+        children.append(("web", _spawn(commands["web"], env)))
         _announce(settings, port, env, notes)
         while not stopping:
             for name, process in children:
@@ -83,6 +74,24 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
         if mail_server is not None:
             mail_server.stop()
         print("stack: stopped", flush=True)
+
+
+def process_commands(bin_dir: Path, port: int, web_workers: int) -> dict[str, list[str]]:
+    """The service's own processes; deploy/ starts the same ones in production."""
+    return {
+        "mail-in": [str(bin_dir / "helpdesk"), "mail-in", "serve"],
+        "worker": [str(bin_dir / "helpdesk"), "worker"],
+        "web": [
+            str(bin_dir / "gunicorn"),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--workers",
+            str(web_workers),
+            # No gunicorn access log: it would show the paths of reset and invitation links.
+            # The app logs each request with its route pattern instead.
+            "helpdesk.wsgi:app",
+        ],
+    }
 
 
 def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:

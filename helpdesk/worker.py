@@ -8,9 +8,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from redis.exceptions import RedisError
-from rq import SimpleWorker, worker_registration
+from rq import Queue, SimpleWorker, worker_registration
+from rq.executions import Execution
+from rq.job import Job
 
-from helpdesk import broker
+from helpdesk import broker, logs
 from helpdesk.runtime import Runtime, install
 
 log = logging.getLogger(__name__)
@@ -44,7 +46,7 @@ def run_worker(
     stop = threading.Event()
     connection = broker.connect(runtime.settings, wait_out_restarts=True)
     work_queues = [broker.queue(connection, name) for name in queues]
-    worker = SimpleWorker(work_queues, connection=connection)
+    worker = Worker(work_queues, connection=connection)
     if not burst:
         for job in periodic:
             if job.at_start:
@@ -59,6 +61,14 @@ def run_worker(
         return worker.work(burst=burst, with_scheduler=True, logging_level="INFO")
     finally:
         stop.set()
+
+
+class Worker(SimpleWorker):
+    """RQ's SimpleWorker; every line a job logs carries the job's id and function."""
+
+    def perform_job(self, job: Job, queue: Queue, execution: Execution) -> bool:
+        with logs.scope(job_id=job.id, job=job.func_name):
+            return super().perform_job(job, queue, execution)
 
 
 def _keep_up(

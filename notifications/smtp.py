@@ -9,7 +9,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from notifications.metrics import MESSAGES_SENT, SMTP_REPLIES
+
 TIMEOUT_SECONDS = 30
+REPLY_CLASSES = {"sent": "2xx", "temporary": "4xx", "permanent": "5xx"}
 
 
 @dataclass(frozen=True)
@@ -54,10 +57,22 @@ class _AddressesAsGivenSsl(_AddressesAsGiven, smtplib.SMTP_SSL):
 class SmtpConnection:
     """An open SMTP session that sends many messages and classifies each reply."""
 
-    def __init__(self, client: smtplib.SMTP) -> None:
+    def __init__(self, client: smtplib.SMTP, stream: str) -> None:
         self._client = client
+        self._stream = stream
 
     def send(self, sender: str, recipient: str, raw: bytes) -> SmtpResult:
+        try:
+            result = self._send(sender, recipient, raw)
+        except SmtpUnavailable:
+            SMTP_REPLIES.labels(self._stream, "connection").inc()
+            raise
+        SMTP_REPLIES.labels(self._stream, REPLY_CLASSES[result.outcome]).inc()
+        if result.sent:
+            MESSAGES_SENT.labels(self._stream).inc()
+        return result
+
+    def _send(self, sender: str, recipient: str, raw: bytes) -> SmtpResult:
         options = [] if (sender + recipient).isascii() else ["SMTPUTF8"]
         try:
             refused = self._client.sendmail(sender, [recipient], raw, mail_options=options)
@@ -94,6 +109,7 @@ class SmtpUnavailable(Exception):
 @dataclass(frozen=True)
 class SmtpTransport:
     url: str
+    stream: str  # what is sent (outbox, mailing, test): the label of the SMTP metrics
 
     @contextmanager
     def connect(self) -> Iterator[SmtpConnection]:
@@ -114,9 +130,10 @@ class SmtpTransport:
             if parts.username:
                 client.login(unquote(parts.username), unquote(parts.password or ""))
         except (smtplib.SMTPException, OSError) as error:
+            SMTP_REPLIES.labels(self.stream, "connection").inc()
             raise SmtpUnavailable(f"cannot connect to {host}: {error}") from error
         try:
-            yield SmtpConnection(client)
+            yield SmtpConnection(client, self.stream)
         finally:
             try:
                 client.quit()

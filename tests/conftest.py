@@ -16,16 +16,18 @@ import pytest
 import redis
 from flask import Flask
 from flask.testing import FlaskClient
-from rq import SimpleWorker
 from sqlalchemy import create_engine, text
 
+from helpdesk import metrics
 from helpdesk.app import create_app
 from helpdesk.config import Settings, load_settings
 from helpdesk.migrate import model_metadata, upgrade
 from helpdesk.runtime import Runtime, current
+from helpdesk.worker import Worker
 from tests.support import EmbeddedRedis, SmtpSink
 
 SECRET = "test-secret-key-not-for-production"
+METRICS_TOKEN = "test-metrics-token"
 
 
 @pytest.fixture(scope="session")
@@ -36,6 +38,14 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     server = EmbeddedRedis(tmp_path_factory.mktemp("redis")).start()
     yield server.url
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def metrics_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One directory for every counter of the test process, chosen before anything counts."""
+    directory = tmp_path_factory.mktemp("metrics")
+    metrics.configure(directory)
+    return directory
 
 
 @pytest.fixture(scope="session")
@@ -84,7 +94,12 @@ def database_url(migrated_template: str, tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def settings(
-    tmp_path: Path, database_url: str, redis_url: str, smtp_sink: SmtpSink, dkim_key_dir: Path
+    tmp_path: Path,
+    database_url: str,
+    redis_url: str,
+    smtp_sink: SmtpSink,
+    dkim_key_dir: Path,
+    metrics_dir: Path,
 ) -> Settings:
     redis.Redis.from_url(redis_url).flushdb()
     smtp_sink.reset()
@@ -95,6 +110,8 @@ def settings(
             "REDIS_URL": redis_url,
             "SMTP_URL": smtp_sink.url,
             "DKIM_KEY_DIR": str(dkim_key_dir),
+            "METRICS_DIR": str(metrics_dir),
+            "METRICS_TOKEN": METRICS_TOKEN,
         }
     )
 
@@ -152,7 +169,7 @@ def work(runtime: Runtime):
 
     def drain(*queues: str) -> None:
         names = queues or ("mail", "default")
-        worker = SimpleWorker([runtime.queue(name) for name in names], connection=runtime.redis)
+        worker = Worker([runtime.queue(name) for name in names], connection=runtime.redis)
         worker.work(burst=True, with_scheduler=False)
 
     return drain

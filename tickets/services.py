@@ -21,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from accounts.models import Account, LicenseLock
 from accounts.services import today_in_germany
+from helpdesk import logs
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
+from tickets.metrics import TICKETS_FILED
 from tickets.models import Ticket, TicketEvent
 from tickets.routing import RuleSet, TicketFacts, routing_rules
 from tickets.sla import escalation
@@ -335,6 +337,10 @@ def hand_to_workers(runtime: Runtime, filed: Filed) -> None:
             "the SLA reconcile",
             filed.ticket.number,
         )
+    ticket = filed.ticket
+    TICKETS_FILED.labels(ticket.channel, ticket.queue).inc()
+    logs.bind(ticket=ticket.number)
+    log.info("filed by %s into %s (%s)", ticket.channel, ticket.queue, ticket.effective_priority)
 
 
 # Built once: intake runs this for every ticket of a known account.

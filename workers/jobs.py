@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from helpdesk import logs
 from helpdesk.db import utcnow
 from helpdesk.runtime import current
 
@@ -16,6 +17,7 @@ def deliver_outbound(outbound_id: int) -> str:
     """Send one outbox message (idempotent: a sent message is never sent again)."""
     from notifications.outbox import services
 
+    logs.bind(outbound_id=outbound_id)
     return services.deliver(current(), outbound_id)
 
 
@@ -30,6 +32,7 @@ def send_mailing_batch(mailing_id: int, first_id: int, last_id: int) -> dict[str
     """Send the due delivery records of one batch of a mandatory mailing (safe to run twice)."""
     from notifications.mailings import batch, dispatch
 
+    logs.bind(mailing_id=mailing_id)
     runtime = current()
     result = batch.send_batch(runtime, mailing_id, first_id, last_id)
     with runtime.db.session() as session:
@@ -47,8 +50,10 @@ def mailing_tick() -> dict[str, int]:
 
 def fire_sla_step(ticket_id: int, step: str, due_iso: str) -> str:
     """Fire one SLA escalation step (warning, breach notice or page) once, when still due."""
+    from tickets.models import format_number
     from tickets.sla import escalation
 
+    logs.bind(ticket=format_number(ticket_id))
     return escalation.fire(
         current(), ticket_id, step, datetime.fromisoformat(due_iso), utcnow()
     ).outcome

@@ -68,7 +68,7 @@ class _Smtp:
     """One SMTP connection per batch, opened on first use and re-opened at most RECONNECTS."""
 
     def __init__(self, url: str) -> None:
-        self._transport = SmtpTransport(url)
+        self._transport = SmtpTransport(url, "mailing")
         self._stack = ExitStack()
         self._connection: SmtpConnection | None = None
         self._opened = 0
@@ -147,7 +147,13 @@ def send_batch(runtime: Runtime, mailing_id: int, first_id: int, last_id: int) -
             .order_by(MailingDelivery.account_id, MailingDelivery.id)
         ).all()
         thread_of = threads(session, settings, mailing, ((r.account_id, r.address) for r in rows))
-    _send_rows(runtime, mailing, claimer, rows, thread_of, result)
+    try:
+        _send_rows(runtime, mailing, claimer, rows, thread_of, result)
+    except Exception:
+        # The job fails and shows on the failed-work page; retrying it must find the records.
+        with runtime.db.engine.connect() as db:
+            outcomes.give_back(db, claimer)
+        raise
     return result
 
 

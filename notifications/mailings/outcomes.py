@@ -97,6 +97,13 @@ def release(db: Connection, claimer: str, mailing_state: str) -> None:
     db.commit()
 
 
+def give_back(db: Connection, claimer: str) -> None:
+    """The batch failed: what it had not sent is queued again, for a retry of the job (or the
+    tick, after the lease) to send."""
+    _update_claimed(db, claimer, {"state": "queued", "claimed_by": None, "updated_at": utcnow()})
+    db.commit()
+
+
 def defer_rest(db: Connection, claimer: str, reason: str) -> None:
     """The SMTP server is gone: the records not yet tried wait for the first backoff step."""
     now = utcnow()

@@ -6,6 +6,7 @@ parse input and call them.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from email.headerregistry import Address
 from typing import Any
@@ -14,6 +15,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
 from accounts.models import Account
+from helpdesk import logs
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications import dkim_fast, messages
@@ -23,6 +25,8 @@ from notifications.mailings.messages import SENDER_NAME
 from notifications.mailings.models import DELIVERY_STATES, Mailing, MailingDelivery
 from notifications.smtp import SmtpResult, SmtpTransport
 from tickets.routing import routing_rules
+
+log = logging.getLogger(__name__)
 
 SAMPLE_ACCOUNT = ("Musterfirma GmbH", "000000")
 
@@ -130,6 +134,7 @@ def approve(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
         if mailing.state != "draft":
             raise MailingRefused("Nur ein Entwurf kann freigegeben werden.")
         mailing.approved_by, mailing.approved_at = actor, utcnow()
+    log.info("approved by %s", actor)
     return mailing
 
 
@@ -152,6 +157,7 @@ def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     with runtime.db.session() as session:
         ids = dispatch.queued_ids(session, mailing_id)
     dispatch.enqueue_batches(runtime, mailing_id, ids)
+    log.info("sending started by %s: %d delivery records", actor, len(ids))
     return get_mailing(runtime, mailing_id)
 
 
@@ -182,6 +188,7 @@ def cancel(runtime: Runtime, mailing_id: int) -> Mailing:
             )
             .values(state="cancelled", updated_at=utcnow())
         )
+    log.info("cancelled")
     return mailing
 
 
@@ -267,11 +274,12 @@ def test_send(
         message_id=messages.new_message_id(settings.mail_domain),
     )
     raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
-    with SmtpTransport(settings.smtp_url).connect() as connection:
+    with SmtpTransport(settings.smtp_url, "test").connect() as connection:
         return connection.send(settings.mail_from, recipient, raw)
 
 
 def _locked(session: Session, mailing_id: int) -> Mailing:
+    logs.bind(mailing_id=mailing_id)
     mailing = session.get(Mailing, mailing_id, with_for_update=True)
     if mailing is None:
         raise MailingNotFound(mailing_id)
@@ -284,4 +292,5 @@ def _move(runtime: Runtime, mailing_id: int, source: str, target: str) -> Mailin
         if mailing.state != source:
             raise MailingRefused(f"Nur ein Mailing im Zustand {source} kann {target} werden.")
         mailing.state = target
+    log.info("%s -> %s", source, target)
     return mailing

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import Base, UTCDateTime, utcnow
 
-OUTBOUND_STATES = ("queued", "sending", "sent", "deferred", "failed")
+# discarded: given up by an ops person (failed-work page), never sent
+OUTBOUND_STATES = ("queued", "sending", "sent", "deferred", "failed", "discarded")
 
 
 class OutboundMessage(Base):

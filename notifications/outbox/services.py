@@ -144,7 +144,7 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
     raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
 
     try:
-        with SmtpTransport(settings.smtp_url).connect() as connection:
+        with SmtpTransport(settings.smtp_url, "outbox").connect() as connection:
             result = connection.send(
                 settings.mail_from, messages.transport_address(outbound.recipient), raw
             )
@@ -202,3 +202,56 @@ def requeue_stale(runtime: Runtime) -> list[int]:
             )
     enqueue_delivery(runtime, list(stale))
     return list(stale)
+
+
+# Failed work (the ops page and `helpdesk failed`): what failed or waits, and the two remedies.
+RETRYABLE = ("failed", "deferred", "queued")
+
+
+class NotRetryable(Exception):
+    """The message was sent, discarded or is being sent: there is nothing to retry or discard."""
+
+
+def failed_or_waiting(runtime: Runtime, limit: int = 200) -> list[OutboundMessage]:
+    """Failed and deferred messages, and those queued or sending for longer than they should."""
+    now = utcnow()
+    with runtime.db.reading() as session:
+        return list(
+            session.scalars(
+                select(OutboundMessage)
+                .where(
+                    or_(
+                        OutboundMessage.state.in_(("failed", "deferred")),
+                        (OutboundMessage.state == "queued")
+                        & (OutboundMessage.updated_at < now - STALE_QUEUED),
+                        (OutboundMessage.state == "sending")
+                        & (OutboundMessage.updated_at < now - STALE_SENDING),
+                    )
+                )
+                .order_by(OutboundMessage.updated_at.desc())
+                .limit(limit)
+            )
+        )
+
+
+def retry(runtime: Runtime, outbound_id: int) -> None:
+    """Queue a failed or waiting message again and hand it to a worker now."""
+    _move(runtime, outbound_id, "queued")
+    enqueue_delivery(runtime, [outbound_id])
+
+
+def discard(runtime: Runtime, outbound_id: int) -> None:
+    """Give a failed or waiting message up: it is never sent (a pending retry finds it so)."""
+    _move(runtime, outbound_id, "discarded")
+
+
+def _move(runtime: Runtime, outbound_id: int, state: str) -> None:
+    with runtime.db.session() as session:
+        moved = rows_changed(
+            session,
+            update(OutboundMessage)
+            .where(OutboundMessage.id == outbound_id, OutboundMessage.state.in_(RETRYABLE))
+            .values(state=state, updated_at=utcnow()),
+        )
+    if not moved:
+        raise NotRetryable(outbound_id)

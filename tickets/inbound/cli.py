@@ -80,7 +80,7 @@ def deliver(mailbox: str | None, sender: str | None) -> None:
 def quarantine_list(as_json: bool) -> None:
     """List the mail kept in quarantine, newest first, with why it was not taken.
 
-    A fixed message is taken again with `helpdesk mail-in deliver --to MAILBOX < FILE.eml`.
+    Once the cause is fixed, `helpdesk failed retry quarantine:NAME` takes a message again.
     """
     from tickets.inbound import quarantine
 

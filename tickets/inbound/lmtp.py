@@ -18,6 +18,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import Envelope, Session
 
+from helpdesk import logs
 from helpdesk.runtime import Runtime
 from tickets.inbound.parsing import envelope_address
 from tickets.inbound.services import MailDeferred, MailRefused, check_mailbox, take_message
@@ -72,6 +73,10 @@ class MailInHandler:
         return "\r\n".join(replies)
 
     def _take(self, raw: bytes, mailbox: str, envelope_sender: str | None) -> str:
+        with logs.scope(mailbox=mailbox):
+            return self._reply(raw, mailbox, envelope_sender)
+
+    def _reply(self, raw: bytes, mailbox: str, envelope_sender: str | None) -> str:
         try:
             outcome = take_message(
                 self.runtime, raw, mailbox=mailbox, envelope_sender=envelope_sender

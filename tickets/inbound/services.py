@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from helpdesk import logs
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
@@ -30,6 +31,7 @@ from tickets.inbound.models import SenderCheckRecord
 from tickets.inbound.parsing import MalformedMessage, ParsedMail, address_key, parse_message
 from tickets.inbound.storing import store_mail_attachments
 from tickets.inbound.threading import find_mailing, find_ticket
+from tickets.metrics import MAIL_IN
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.services import Acknowledgement, Filed, TicketDraft, hand_to_workers, store_ticket
 from tickets.sla.clock import apply_sla
@@ -60,9 +62,10 @@ class Outcome:
 class MailRefused(Exception):
     """The message cannot be taken, now or later; ``smtp`` is the reply for the MTA."""
 
-    def __init__(self, reason: str, smtp: str = "550 5.6.0") -> None:
+    def __init__(self, reason: str, smtp: str = "550 5.6.0", *, quarantined: bool = False) -> None:
         super().__init__(reason)
         self.smtp = smtp
+        self.quarantined = quarantined  # kept in the quarantine folder
 
 
 class MailDeferred(Exception):
@@ -90,6 +93,48 @@ def take_message(
     envelope_sender: str | None = None,
 ) -> Outcome:
     """Take ``raw`` as delivered to ``mailbox``; raise MailRefused or MailDeferred."""
+    try:
+        outcome = _take(runtime, raw, mailbox, envelope_sender)
+    except MailRefused as error:
+        MAIL_IN.labels("quarantined" if error.quarantined else "refused").inc()
+        log.info("refused (%s): %s", error.smtp, error)
+        raise
+    except MailDeferred as error:
+        MAIL_IN.labels("deferred").inc()
+        log.info("deferred (%s): %s", error.smtp, error)
+        raise
+    MAIL_IN.labels(outcome.action).inc()
+    if outcome.ticket:
+        logs.bind(ticket=outcome.ticket)
+    log.info("%s: %s", outcome.action, outcome.reason)
+    return outcome
+
+
+def release(runtime: Runtime, name: str) -> Outcome:
+    """Take a quarantined message as if it had just arrived (after a fix).
+
+    The entry goes once the message became a ticket, a reply or a bounce. An ignored message
+    stays (a duplicate of a ticket whose attachments were not taken still holds them).
+    Refused again, a malformed message is kept under a new entry with the new reason; the
+    error is raised either way. KeyError when there is no such entry.
+    """
+    record, raw = quarantine.load(runtime.settings, name)
+    try:
+        outcome = take_message(
+            runtime, raw, mailbox=record["mailbox"], envelope_sender=record.get("envelope_sender")
+        )
+    except MailRefused as error:
+        if error.quarantined:  # kept again under a new name: one entry, the current reason
+            quarantine.discard(runtime.settings, name)
+        raise
+    if outcome.action != "ignored":
+        quarantine.discard(runtime.settings, name)
+    return outcome
+
+
+def _take(
+    runtime: Runtime, raw: bytes, mailbox: str | None, envelope_sender: str | None
+) -> Outcome:
     settings = runtime.settings
     if len(raw) > settings.mail_in_max_bytes:
         raise MailRefused(
@@ -104,12 +149,16 @@ def take_message(
         mail = parse_message(raw)
         verdict = classify(mail, own, envelope_sender)
     except MalformedMessage as error:
-        raise _refused(settings, raw, mailbox, f"malformed message ({error})") from None
+        raise _refused(
+            settings, raw, mailbox, envelope_sender, f"malformed message ({error})"
+        ) from None
     except Exception as error:
         # Reading a message touches no database or network: what fails here fails every time,
         # so the MTA gets a permanent answer (a 4xx would make it retry for days).
         log.exception("mail to %s could not be read; refused and kept", mailbox)
-        raise _refused(settings, raw, mailbox, f"unreadable message ({error!r})") from None
+        raise _refused(
+            settings, raw, mailbox, envelope_sender, f"unreadable message ({error!r})"
+        ) from None
     mailbox = mailbox or _mailbox_from_headers(settings, mail)
     if verdict.kind == "bounce" and verdict.bounce is not None:
         with runtime.db.session() as session:
@@ -122,15 +171,23 @@ def take_message(
     if bounces.parse_verp(settings, mailbox) is not None:
         return Outcome("ignored", "mail to a bounce address that is no delivery report")
     if mail.defects:
-        raise _refused(settings, raw, mailbox, f"malformed message ({'; '.join(mail.defects)})")
+        raise _refused(
+            settings,
+            raw,
+            mailbox,
+            envelope_sender,
+            f"malformed message ({'; '.join(mail.defects)})",
+        )
     check = authentication.check_sender(settings, raw, mail, envelope_sender)
     return _take_from_person(runtime, raw, mail, mailbox, check)
 
 
-def _refused(settings: Settings, raw: bytes, mailbox: str | None, reason: str) -> MailRefused:
+def _refused(
+    settings: Settings, raw: bytes, mailbox: str | None, envelope_sender: str | None, reason: str
+) -> MailRefused:
     """Keep ``raw`` in the quarantine and say so in the permanent refusal."""
-    name = quarantine.keep(settings, raw, reason, mailbox=mailbox)
-    return MailRefused(f"{reason}; kept in quarantine as {name}")
+    name = quarantine.keep(settings, raw, reason, mailbox=mailbox, envelope_sender=envelope_sender)
+    return MailRefused(f"{reason}; kept in quarantine as {name}", quarantined=True)
 
 
 def _mailbox_from_headers(settings: Settings, mail: ParsedMail) -> str:

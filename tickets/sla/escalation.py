@@ -28,6 +28,7 @@ from accounts.models import User
 from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime, current
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
+from tickets.metrics import SLA_ESCALATIONS, escalation_kind
 from tickets.models import Ticket
 from tickets.sla.calendar import Pause
 from tickets.sla.labels import TARGET_LABELS, format_berlin
@@ -261,6 +262,8 @@ def fire(runtime: Runtime, ticket_id: int, step: str, due_at: datetime, now: dat
             jobs.post_sla_page_webhook, row.id, job_id=f"sla-webhook-{row.id}", retry=WEBHOOK_RETRY
         )
     log.info("SLA step %s of ticket %s (due %s): %s", step, ticket_id, due_at, fired.outcome)
+    if fired.outcome in ("fired", "skipped"):  # came due; skipped: nobody to tell
+        SLA_ESCALATIONS.labels(escalation_kind(step), step).inc()
     return Fired(fired.outcome, fired.recipients, tuple(outbound_ids))
 
 

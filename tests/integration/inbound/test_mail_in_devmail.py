@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 
 import pytest
@@ -72,3 +73,18 @@ def test_the_relay_takes_mailboxes_and_bounce_addresses_only(settings):
     assert relay.takes("bounce-12-abcdef0123@support.example.com")
     assert not relay.takes("bounce-12-abcdef0123@elsewhere.example")
     assert not relay.takes("kunde@example.com")
+
+
+def test_the_mail_store_does_not_log_each_smtp_command(settings, tmp_path, caplog):
+    caplog.set_level(logging.DEBUG)
+    port = free_port()
+    controller = serve(MailStore(tmp_path / "mail"), "127.0.0.1", port)
+    try:
+        with smtplib.SMTP("127.0.0.1", port) as client:
+            client.sendmail(
+                "support@support.example.com", ["kunde@example.com"], b"Subject: x\r\n\r\nx"
+            )
+    finally:
+        controller.stop()
+
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("mail.log")] == []
