@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -96,7 +96,7 @@ def store_attachment(
     message_id: int | None,
     filename: str,
     content_type: str | None,
-    data: bytes | BinaryIO,
+    data: bytes | IO[bytes],
     uploaded_by: str = "system",
 ) -> TicketAttachment:
     """Write the file and add its row to ``session``'s transaction; raise AttachmentRejected.
@@ -145,7 +145,7 @@ def store_attachment(
     return attachment
 
 
-def _chunks(data: bytes | BinaryIO) -> Iterable[bytes]:
+def _chunks(data: bytes | IO[bytes]) -> Iterable[bytes]:
     if isinstance(data, bytes | bytearray | memoryview):
         view = memoryview(data)
         for start in range(0, len(view), CHUNK):

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select, tuple_
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from accounts.models import Account, User
 from helpdesk.db import UTCDateTime
@@ -38,7 +38,7 @@ class BadCursor(ValueError):
 @dataclass(frozen=True)
 class SortKey:
     name: str
-    expression: ColumnElement[Any]
+    expression: ColumnElement[Any] | InstrumentedAttribute[Any]
     decode: Callable[[Any], Any]
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
@@ -79,7 +79,7 @@ class Upload:
     """A file given with a ticket; ``stream`` is read in chunks, never whole."""
 
     filename: str
-    stream: BinaryIO
+    stream: IO[bytes]
     content_type: str | None = None
 
 

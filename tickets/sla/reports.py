@@ -102,7 +102,7 @@ def sla_report(
     )
     if queue:
         statement = statement.where(Ticket.queue == queue)
-    groups: dict[tuple[str, str, str], list[Row[Any]]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[Row[*tuple[Any, ...]]]] = defaultdict(list)
     for row in session.execute(statement):
         week = iso_week(row.created_at.astimezone(BERLIN).date())
         groups[(week, row.queue, row.support_level or "")].append(row)
