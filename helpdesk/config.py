@@ -64,6 +64,8 @@ class Settings:
     mail_in_dns_timeout: float = 3.0  # seconds per lookup (for SPF: all its lookups)
     mail_in_trusted_authserv_id: str = ""  # Authentication-Results of this MTA are trusted
     attachment_max_bytes: int = 10 * 1024 * 1024
+    web_workers: int = 2  # gunicorn processes of `make run`
+    web_threads: int = 8  # gthread threads per process; keep-alive connections share them
     sensitive_master_key: str = field(default="", repr=False)
     sensitive_retired_keys: tuple[str, ...] = field(default=(), repr=False)
     sensitive_retention_days: int = 14
@@ -152,6 +154,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sla_policies_path=Path(env.get("SLA_POLICIES") or PROJECT_ROOT / "sla_policies.yaml"),
         log_level=_choice(env, "LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR")),
         attachment_max_bytes=_positive_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        web_workers=_positive_int(env, "WEB_CONCURRENCY", 2),
+        web_threads=_positive_int(env, "WEB_THREADS", 8),
         sensitive_master_key=_aes_key(
             "SENSITIVE_MASTER_KEY",
             env.get("SENSITIVE_MASTER_KEY") or _generated_key(var_dir / "sensitive_master_key"),

@@ -1,8 +1,8 @@
 """`make run`: the whole stack in the foreground, and nothing left behind when it stops.
 
 Starts what the environment does not provide (the embedded Redis, the local mail store), then
-one RQ worker and the web app on gunicorn, each in its own session so that Ctrl-C reaches only
-this supervisor, which stops them in order.
+one RQ worker and the web app on gunicorn (threaded workers, keep-alive), each in its own
+session so that Ctrl-C reaches only this supervisor, which stops them in order.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from helpdesk.devmail import LmtpRelay, MailStore, serve
 
 STOP_TIMEOUT = 15
 DEV_SMTP_PORT = 8025
+KEEP_ALIVE_SECONDS = 5
 
 
 def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
@@ -62,8 +63,16 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
             str(bin_dir / "gunicorn"),
             "--bind",
             f"127.0.0.1:{port}",
+            # Threaded workers keep connections alive between requests (sync workers close
+            # each one), so API clients and browsers do not pay a TCP handshake per request.
+            "--worker-class",
+            "gthread",
             "--workers",
-            str(int(env.get("WEB_CONCURRENCY", "2"))),
+            str(settings.web_workers),
+            "--threads",
+            str(settings.web_threads),
+            "--keep-alive",
+            str(KEEP_ALIVE_SECONDS),
             "--access-logfile",
             "-",
             "helpdesk.wsgi:app",
