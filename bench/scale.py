@@ -22,6 +22,7 @@ import argparse
 import http.client
 import json
 import os
+import re
 import statistics
 import subprocess
 import sys
@@ -323,6 +324,67 @@ def _wait_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
     raise RuntimeError("gunicorn did not answer within 60 s")
 
 
+class InProcessClient:
+    """The app in this process, through Flask's test client, with ``Client``'s interface."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.client = app.test_client()
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+    def get(self, path: str) -> tuple[int, float, bytes]:
+        started = time.perf_counter()
+        response = self.client.get(path, headers=self.headers)
+        return response.status_code, time.perf_counter() - started, response.get_data()
+
+
+TABLES_OF_INTEREST = re.compile(
+    r"\b(tickets|ticket_messages|ticket_events|ticket_attachments|accounts|contact_persons"
+    r"|distribution_list_entries|mailing_deliveries)\b"
+)
+
+
+def explain_pages(base_url: str, size: scale_data.Size, var_dir: Path, output: Path) -> None:
+    """Each page's statements on tickets and accounts with EXPLAIN ANALYZE, as Markdown."""
+    from helpdesk.app import create_app
+    from helpdesk.config import load_settings
+    from tests.query_plans import captured, plan, sequential_scans
+
+    env = app_environment(base_url, schema_for(size), var_dir)
+    os.environ.update(env)
+    staff_token, customer_token, agent_id = bench_logins(env)
+    app = create_app(load_settings(env))
+    engine = app.extensions["runtime"].db.engine
+    clients = {
+        "staff": InProcessClient(app, staff_token),
+        "customer": InProcessClient(app, customer_token),
+    }
+    lines = [f"<!-- bench/scale.py --explain, {size.tickets:,} tickets -->", ""]
+    for page, who, path in pages_to_time(clients["staff"], size, agent_id):
+        clients[who].get(path(0))
+        with captured(engine) as statements:
+            status, _, _ = clients[who].get(path(0))
+        assert status == 200, (page, status)
+        lines += [f"#### {page}", "", f"`GET {path(0)[:100]}`", ""]
+        for statement in statements:
+            if not statement.reads or not TABLES_OF_INTEREST.search(statement.sql):
+                continue
+            text_plan = plan(engine, statement, analyze=True)
+            scans = sequential_scans(text_plan)
+            print(f"  {page:<40} {_execution(text_plan):>10}  seq scans: {sorted(scans) or '-'}")
+            lines += ["```", _one_line_sql(statement.sql), "", text_plan, "```", ""]
+    output.write_text("\n".join(lines))
+    print(f"plans written to {output}")
+
+
+def _execution(text_plan: str) -> str:
+    found = re.search(r"Execution Time: ([\d.]+) ms", text_plan)
+    return f"{float(found.group(1)):.1f} ms" if found else "?"
+
+
+def _one_line_sql(sql: str) -> str:
+    return " ".join(sql.split())
+
+
 AUDIENCE_SCRIPT = """
 import json, sys, time
 import psutil
@@ -370,6 +432,7 @@ def main() -> int:
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--repeats", type=int, default=REPEATS)
+    parser.add_argument("--explain", type=Path, help="write each page's plans here, no timing")
     arguments = parser.parse_args()
     base_url = os.environ.get("DATABASE_URL", "")
     if not base_url.startswith("postgresql"):
@@ -381,6 +444,9 @@ def main() -> int:
         for size in sizes:
             ensure_built(base_url, size, var_dir, arguments.rebuild)
         if arguments.build_only:
+            return 0
+        if arguments.explain:
+            explain_pages(base_url, sizes[-1], var_dir, arguments.explain)
             return 0
         results = {}
         for size in sizes:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import Session, aliased
 
 from accounts.models import Account, User
@@ -25,6 +25,8 @@ from tickets.models import CHANNELS, OPEN_STATUSES, PRIORITIES, STATUSES, Ticket
 
 PAGE_SIZE = 25
 PAGE_MAX = 100
+# Tickets a search checks in list order before it asks the indexes for its hits instead.
+SEARCH_WINDOW = 1000
 
 
 class BadCursor(ValueError):
@@ -73,7 +75,7 @@ class TicketFilter:
     channel: str | None = None
     assignee: str | None = None  # "me", "none" or a user id
     customer_number: str | None = None
-    ticket_ids: Select[Any] | None = field(default=None, compare=False)  # e.g. search hits
+    matching: ColumnElement[bool] | None = field(default=None, compare=False)  # search hits
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,38 @@ def list_tickets(
     limit: int = PAGE_SIZE,
 ) -> Page:
     keys, descending = ORDERS[order]
+    conditions = [viewer.readable(), *_conditions(viewer, ticket_filter)]
+    if cursor:
+        values = decode_cursor(cursor, keys, order)
+        position = tuple_(*(key.expression for key in keys))
+        bound = tuple_(
+            *(
+                bindparam(f"cursor_{key.name}", value, type_=key.expression.type)
+                for key, value in zip(keys, values, strict=True)
+            )
+        )
+        conditions.append(position < bound if descending else position > bound)
+        # Implied by the row comparison, but PostgreSQL estimates rows from this one: alone,
+        # the comparison past "no due time" looks empty and gets a plan for no rows.
+        first = keys[0].expression
+        first_bound = bound.clauses[0]
+        conditions.append(first <= first_bound if descending else first >= first_bound)
+    ordering = [key.expression.desc() if descending else key.expression for key in keys]
+    if ticket_filter.matching is not None:
+        conditions.append(
+            _search_hits(session, conditions, ticket_filter.matching, ordering, limit)
+        )
+    # The page's tickets first, from tickets alone, then what the rows show joined to those
+    # few: joined before the limit, a misestimate can make PostgreSQL join every ticket.
+    page = (
+        select(Ticket.id, *(key.expression.label(f"sort_{key.name}") for key in keys))
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(limit + 1)
+        .subquery("page")
+    )
     assignee = aliased(User)
+    sort_columns = [page.c[f"sort_{key.name}"] for key in keys]
     statement = (
         select(
             Ticket.id,
@@ -195,25 +228,13 @@ def list_tickets(
                 | Ticket.next_response_breached
                 | Ticket.resolution_breached
             ).label("sla_breached"),
-            *(key.expression.label(f"sort_{key.name}") for key in keys),
+            *sort_columns,
         )
+        .join(page, page.c.id == Ticket.id)
         .outerjoin(Account, Account.id == Ticket.account_id)
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .where(viewer.readable(), *_conditions(viewer, ticket_filter))
+        .order_by(*(column.desc() if descending else column for column in sort_columns))
     )
-    if cursor:
-        values = decode_cursor(cursor, keys, order)
-        position = tuple_(*(key.expression for key in keys))
-        bound = tuple_(
-            *(
-                bindparam(f"cursor_{key.name}", value, type_=key.expression.type)
-                for key, value in zip(keys, values, strict=True)
-            )
-        )
-        statement = statement.where(position < bound if descending else position > bound)
-    statement = statement.order_by(
-        *(key.expression.desc() if descending else key.expression for key in keys)
-    ).limit(limit + 1)
     rows = session.execute(statement).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -222,6 +243,33 @@ def list_tickets(
         last = rows[-1]
         next_cursor = encode_cursor([getattr(last, f"sort_{key.name}") for key in keys], order)
     return Page([_row(row) for row in rows], next_cursor)
+
+
+def _search_hits(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    matching: ColumnElement[bool],
+    ordering: list[ColumnElement[Any]],
+    limit: int,
+) -> ColumnElement[bool]:
+    """The search hits of this page and after it, as a condition on ticket ids.
+
+    Two steps, because no single plan is fast for both kinds of query: a common word is found
+    by checking the next ``SEARCH_WINDOW`` tickets of the list in order (a page fills within
+    them), a rare word or a number through its indexes (few hits, sorted afterwards). Asked
+    in one statement, PostgreSQL guesses between the two and, guessing wrong, checks every
+    ticket one by one (seconds at a million).
+    """
+    window = session.execute(
+        select(Ticket.id, matching.label("hit"))
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(SEARCH_WINDOW)
+    ).all()
+    hits = [row.id for row in window if row.hit]
+    if len(hits) > limit or len(window) < SEARCH_WINDOW:
+        return Ticket.id.in_(hits)
+    return Ticket.id.in_(session.scalars(select(Ticket.id).where(*conditions, matching)).all())
 
 
 def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
@@ -239,9 +287,9 @@ def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
     elif f.assignee:
         conditions.append(Ticket.assignee_id == int(f.assignee))
     if f.customer_number:
-        conditions.append(Account.customer_number == f.customer_number)
-    if f.ticket_ids is not None:
-        conditions.append(Ticket.id.in_(f.ticket_ids))
+        # A sub-select PostgreSQL runs once, so the account's tickets come by index.
+        account = select(Account.id).where(Account.customer_number == f.customer_number)
+        conditions.append(Ticket.account_id == account.scalar_subquery())
     return conditions
 
 
