@@ -28,18 +28,19 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from sqlalchemy import create_engine, text  # noqa: E402
 
-from bench import scale_data  # noqa: E402
+from helpdesk.config import load_settings  # noqa: E402
+from helpdesk.runtime import Runtime  # noqa: E402
+from tests import scale_data  # noqa: E402
 
 REPEATS = 40
 SECRET_KEY = "bench-scale-secret-key-not-for-production"
@@ -133,54 +134,6 @@ def ensure_built(base_url: str, size: scale_data.Size, var_dir: Path, rebuild: b
 # -- measuring ------------------------------------------------------------------------------
 
 
-def bench_logins(env: dict[str, str]) -> tuple[str, str, int]:
-    """Tokens for a supervisor (all queues, the SLA report) and the big customer's user."""
-    from sqlalchemy import select
-
-    from accounts import tokens
-    from accounts.models import User
-    from helpdesk.config import load_settings
-    from helpdesk.runtime import Runtime
-
-    runtime = Runtime(load_settings(env))
-    people = {
-        "supervisor@support.example.com": {
-            "kind": "staff",
-            "roles": ["agent", "supervisor"],
-            "scopes": ["agent", "supervisor"],
-        },
-        "kunde@firma1.example": {
-            "kind": "customer",
-            "account_id": 1,
-            "permissions": ["customer.tickets"],
-            "scopes": ["customer.tickets"],
-        },
-    }
-    plain = {}
-    with runtime.db.session() as session:
-        for email, person in people.items():
-            user = session.scalar(select(User).where(User.email_key == email))
-            if user is None:
-                user = User(
-                    email=email,
-                    email_key=email,
-                    name=email.split("@")[0],
-                    password_hash=scale_data.PASSWORD_HASH,
-                    kind=person["kind"],
-                    account_id=person.get("account_id"),
-                    permissions=person.get("permissions", []),
-                    roles=person.get("roles", []),
-                )
-                session.add(user)
-                session.flush()
-            person["id"] = user.id
-        agent_id = session.scalar(select(User.id).where(User.email_key.like("agent1@%")))
-    for email, person in people.items():
-        _, plain[email] = tokens.issue(runtime, person["id"], "bench", person["scopes"])
-    runtime.db.dispose()
-    return plain["supervisor@support.example.com"], plain["kunde@firma1.example"], agent_id
-
-
 class Client:
     """One keep-alive HTTP connection; ``get`` returns the status and the seconds it took."""
 
@@ -196,58 +149,6 @@ class Client:
         return response.status, time.perf_counter() - started, body
 
 
-def deep_cursor(client: Client, query: dict[str, str], pages: int) -> str:
-    """The cursor of page ``pages + 1`` (100 rows a page), walked through the API."""
-    cursor = ""
-    for _ in range(pages):
-        arguments = {**query, "limit": "100", **({"cursor": cursor} if cursor else {})}
-        status, _, body = client.get("/api/v1/tickets?" + urlencode(arguments))
-        assert status == 200, body[:300]
-        cursor = json.loads(body)["next_cursor"] or cursor
-    return cursor
-
-
-def pages_to_time(
-    staff: Client, size: scale_data.Size, agent_id: int
-) -> list[tuple[str, str, Callable[[int], str]]]:
-    """(page, who, path for round n): each page is fetched ``repeats`` times."""
-    queues = scale_data.QUEUES[:18]  # the queues of routing_rules.yaml
-    big = "wawi"
-    deep_open = deep_cursor(staff, {"queue": big}, 3)
-    deep_all = deep_cursor(staff, {"queue": big, "status": "alle"}, 20)
-    long_thread = f"HD-{size.tickets - 1:06d}"
-    return [
-        ("queue, first page (each queue)", "staff", lambda n: f"/konsole?queue={queues[n % 18]}"),
-        (
-            "queue, open, page 4 (cursor)",
-            "staff",
-            lambda n: f"/konsole?queue={big}&{_c(deep_open)}",
-        ),
-        (
-            "queue, all statuses, page 21 (cursor)",
-            "staff",
-            lambda n: f"/konsole?queue={big}&status=alle&{_c(deep_all)}",
-        ),
-        ("due soon (all queues, due first)", "staff", lambda n: "/konsole"),
-        ("filter status=waiting", "staff", lambda n: f"/konsole?queue={big}&status=waiting"),
-        ("filter priority=critical", "staff", lambda n: "/konsole?priority=critical"),
-        ("filter assignee (an agent)", "staff", lambda n: f"/konsole?assignee={agent_id}"),
-        ("filter assignee=none", "staff", lambda n: "/konsole?assignee=none"),
-        ("search common word", "staff", lambda n: f"/konsole?q={scale_data.COMMON_WORD}"),
-        ("search rare word", "staff", lambda n: f"/konsole?q={scale_data.RARE_WORD}"),
-        ("search customer number", "staff", lambda n: f"/konsole?q={100002 + n % 500}"),
-        ("search ticket number", "staff", lambda n: f"/konsole?q=HD-{1 + n * 997:06d}"),
-        ("ticket page, long thread", "staff", lambda n: f"/konsole/tickets/{long_thread}"),
-        ("customer's ticket list", "customer", lambda n: "/tickets"),
-        ("customer's list via API", "customer", lambda n: "/api/v1/tickets"),
-        ("SLA report, 4 weeks", "staff", lambda n: "/reports/sla?wochen=4"),
-    ]
-
-
-def _c(cursor: str) -> str:
-    return urlencode({"cursor": cursor})
-
-
 def p95(samples: list[float]) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
@@ -258,7 +159,7 @@ def time_pages(
 ) -> dict[str, tuple[float, float]]:
     """{page: (p50, p95) in ms} over HTTP against a gunicorn serving the size's schema."""
     env = app_environment(base_url, schema_for(size), var_dir)
-    staff_token, customer_token, agent_id = bench_logins(env)
+    staff_token, customer_token, agent_id = scale_data.logins(Runtime(load_settings(env)))
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -283,7 +184,7 @@ def time_pages(
         _wait_healthy(port, server)
         clients = {"staff": Client(port, staff_token), "customer": Client(port, customer_token)}
         figures = {}
-        for page, who, path in pages_to_time(clients["staff"], size, agent_id):
+        for page, who, path in scale_data.pages(clients["staff"], size, agent_id):
             client = clients[who]
             for n in range(3):  # warm both workers' caches and connections
                 client.get(path(n))
@@ -346,12 +247,11 @@ TABLES_OF_INTEREST = re.compile(
 def explain_pages(base_url: str, size: scale_data.Size, var_dir: Path, output: Path) -> None:
     """Each page's statements on tickets and accounts with EXPLAIN ANALYZE, as Markdown."""
     from helpdesk.app import create_app
-    from helpdesk.config import load_settings
     from tests.query_plans import captured, plan, sequential_scans
 
     env = app_environment(base_url, schema_for(size), var_dir)
     os.environ.update(env)
-    staff_token, customer_token, agent_id = bench_logins(env)
+    staff_token, customer_token, agent_id = scale_data.logins(Runtime(load_settings(env)))
     app = create_app(load_settings(env))
     engine = app.extensions["runtime"].db.engine
     clients = {
@@ -359,7 +259,7 @@ def explain_pages(base_url: str, size: scale_data.Size, var_dir: Path, output: P
         "customer": InProcessClient(app, customer_token),
     }
     lines = [f"<!-- bench/scale.py --explain, {size.tickets:,} tickets -->", ""]
-    for page, who, path in pages_to_time(clients["staff"], size, agent_id):
+    for page, who, path in scale_data.pages(clients["staff"], size, agent_id):
         clients[who].get(path(0))
         with captured(engine) as statements:
             status, _, _ = clients[who].get(path(0))

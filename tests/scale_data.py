@@ -1,4 +1,4 @@
-"""The data set of bench/scale.py, built in PostgreSQL itself with INSERT ... SELECT.
+"""Data at scale for bench/scale.py and the plan test: built in PostgreSQL with INSERT ... SELECT.
 
 Every row comes from ``generate_series`` and arithmetic on its index (no random(), so two
 builds of the same size are the same data): tickets spread evenly over five years, most of
@@ -7,11 +7,22 @@ messages and one history entry per ticket, one "big customer" account with thous
 tickets and one ticket with a very long thread.
 """
 
+# The SQL below is built from this module's own integers and constants, never from input.
+# ruff: noqa: S608
+
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, select, text
+
+from accounts import tokens
+from accounts.models import User
+from helpdesk.runtime import Runtime
 
 QUEUES = (
     "triage",
@@ -251,3 +262,96 @@ def build(connection: Connection, size: Size, now: object, report: object) -> No
         started = time.perf_counter()
         connection.execute(text(sql), {"now": now})
         report(what, time.perf_counter() - started)  # type: ignore[operator]
+
+
+def logins(runtime: Runtime) -> tuple[str, str, int]:
+    """Tokens for a supervisor (all queues, the SLA report) and the big customer's user."""
+    people = {
+        "supervisor@support.example.com": {
+            "kind": "staff",
+            "roles": ["agent", "supervisor"],
+            "scopes": ["agent", "supervisor"],
+        },
+        "kunde@firma1.example": {
+            "kind": "customer",
+            "account_id": 1,
+            "permissions": ["customer.tickets"],
+            "scopes": ["customer.tickets"],
+        },
+    }
+    plain = {}
+    with runtime.db.session() as session:
+        for email, person in people.items():
+            user = session.scalar(select(User).where(User.email_key == email))
+            if user is None:
+                user = User(
+                    email=email,
+                    email_key=email,
+                    name=email.split("@")[0],
+                    password_hash=PASSWORD_HASH,
+                    kind=person["kind"],
+                    account_id=person.get("account_id"),
+                    permissions=person.get("permissions", []),
+                    roles=person.get("roles", []),
+                )
+                session.add(user)
+                session.flush()
+            person["id"] = user.id
+        agent_id = session.scalar(select(User.id).where(User.email_key.like("agent1@%")))
+    for email, person in people.items():
+        _, plain[email] = tokens.issue(runtime, person["id"], "bench", person["scopes"])
+    return plain["supervisor@support.example.com"], plain["kunde@firma1.example"], agent_id
+
+
+def deep_cursor(client: Any, query: dict[str, str], pages: int) -> str:
+    """The cursor of page ``pages + 1`` (100 rows a page), walked through the API."""
+    cursor = ""
+    for _ in range(pages):
+        arguments = {**query, "limit": "100", **({"cursor": cursor} if cursor else {})}
+        status, _, body = client.get("/api/v1/tickets?" + urlencode(arguments))
+        assert status == 200, body[:300]
+        cursor = json.loads(body)["next_cursor"] or cursor
+    return cursor
+
+
+def pages(staff: Any, size: Size, agent_id: int) -> list[tuple[str, str, Callable[[int], str]]]:
+    """(page, who, path for round n): what an agent ("staff") and a customer open most.
+
+    ``staff`` fetches the deep cursors first; it answers ``get(path)`` with (status, seconds,
+    body), over HTTP in the bench and through Flask's test client in the plan test.
+    """
+    queues = QUEUES[:18]  # the queues of routing_rules.yaml
+    big = "wawi"
+    deep_open = deep_cursor(staff, {"queue": big}, 3)
+    deep_all = deep_cursor(staff, {"queue": big, "status": "alle"}, 20)
+    long_thread = f"HD-{size.tickets - 1:06d}"
+    return [
+        ("queue, first page (each queue)", "staff", lambda n: f"/konsole?queue={queues[n % 18]}"),
+        (
+            "queue, open, page 4 (cursor)",
+            "staff",
+            lambda n: f"/konsole?queue={big}&{_c(deep_open)}",
+        ),
+        (
+            "queue, all statuses, page 21 (cursor)",
+            "staff",
+            lambda n: f"/konsole?queue={big}&status=alle&{_c(deep_all)}",
+        ),
+        ("due soon (all queues, due first)", "staff", lambda n: "/konsole"),
+        ("filter status=waiting", "staff", lambda n: f"/konsole?queue={big}&status=waiting"),
+        ("filter priority=critical", "staff", lambda n: "/konsole?priority=critical"),
+        ("filter assignee (an agent)", "staff", lambda n: f"/konsole?assignee={agent_id}"),
+        ("filter assignee=none", "staff", lambda n: "/konsole?assignee=none"),
+        ("search common word", "staff", lambda n: f"/konsole?q={COMMON_WORD}"),
+        ("search rare word", "staff", lambda n: f"/konsole?q={RARE_WORD}"),
+        ("search customer number", "staff", lambda n: f"/konsole?q={100002 + n % 500}"),
+        ("search ticket number", "staff", lambda n: f"/konsole?q=HD-{1 + n * 997:06d}"),
+        ("ticket page, long thread", "staff", lambda n: f"/konsole/tickets/{long_thread}"),
+        ("customer's ticket list", "customer", lambda n: "/tickets"),
+        ("customer's list via API", "customer", lambda n: "/api/v1/tickets"),
+        ("SLA report, 4 weeks", "staff", lambda n: "/reports/sla?wochen=4"),
+    ]
+
+
+def _c(cursor: str) -> str:
+    return urlencode({"cursor": cursor})
