@@ -95,8 +95,8 @@ def matching(session: Session, query: str) -> ColumnElement[bool]:
 
 def _word_matches(session: Session, words: list[str]) -> ColumnElement[bool]:
     if session.get_bind().dialect.name == "postgresql":
-        match = text(f"{PG_DOCUMENT} @@ plainto_tsquery('german', :words)")
-        return type_coerce(match.bindparams(words=" ".join(words)), Boolean)
+        matches = text(f"{PG_DOCUMENT} @@ plainto_tsquery('german', :words)")
+        return type_coerce(matches.bindparams(words=" ".join(words)), Boolean)
     # Every word must occur; each is quoted, so FTS5 operators in the input mean nothing.
     match = " ".join('"' + word.replace('"', '""') + '"*' for word in words)
     fts = table(FTS_TABLE, column("rowid"))

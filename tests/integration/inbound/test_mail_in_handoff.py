@@ -82,9 +82,7 @@ def test_handing_over_needs_both_envelope_addresses(deliver, lmtp):
     assert "--via-lmtp needs --to and --from" in result.stderr
 
 
-def test_the_handing_over_command_imports_neither_the_database_layer_nor_the_domain(
-    cli_env, lmtp
-):
+def test_the_handing_over_command_imports_neither_the_database_layer_nor_the_domain(cli_env, lmtp):
     """What keeps it fast: one process per message must not import the service first."""
     command = [sys.executable, "-X", "importtime", "-c", "from helpdesk.cli import main; main()"]
     finished = subprocess.run(
