@@ -288,9 +288,10 @@ def _one_line_sql(sql: str) -> str:
 AUDIENCE_SCRIPT = """
 import json, sys, time
 import psutil
-from notifications import audience, mailing_services
-from notifications.composing import MailingDraft
-from notifications.mailings import Mailing, MailingDelivery
+from notifications.mailings import audience
+from notifications.mailings import services as mailing_services
+from notifications.mailings.composing import MailingDraft
+from notifications.mailings.models import Mailing, MailingDelivery
 from helpdesk.config import load_settings
 from helpdesk.runtime import Runtime
 from sqlalchemy import delete
