@@ -189,17 +189,35 @@ def time_pages(
             for n in range(3):  # warm both workers' caches and connections
                 client.get(path(n))
             samples = []
+            cpu_before = _tree_cpu(server.pid)
             for n in range(repeats):
                 status, seconds, body = client.get(path(n))
                 if status != 200:
                     raise RuntimeError(f"{page}: {path(n)} answered {status}: {body[:300]!r}")
                 samples.append(seconds * 1000)
-            figures[page] = (statistics.median(samples), p95(samples))
-            print(f"  {size.tickets:>9,} {page:<40} p95 {figures[page][1]:7.1f} ms", flush=True)
+            cpu = (_tree_cpu(server.pid) - cpu_before) / repeats * 1000
+            figures[page] = (statistics.median(samples), p95(samples), cpu)
+            print(
+                f"  {size.tickets:>9,} {page:<40} p95 {figures[page][1]:7.1f} ms,"
+                f" app CPU {cpu:5.1f} ms",
+                flush=True,
+            )
         return figures
     finally:
         server.terminate()
         server.wait(timeout=30)
+
+
+def _tree_cpu(pid: int) -> float:
+    """CPU seconds of gunicorn and its workers: the app's own cost, whatever else runs here."""
+    import psutil
+
+    process = psutil.Process(pid)
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        times = member.cpu_times()
+        total += times.user + times.system
+    return total
 
 
 def _free_port() -> int:
@@ -361,13 +379,14 @@ def main() -> int:
 
 
 def print_table(sizes: list[scale_data.Size], results: dict[int, Any]) -> None:
-    heads = "".join(f" | p50 {s.tickets:>9,} | p95 {s.tickets:>9,}" for s in sizes)
+    heads = "".join(
+        f" | p50 {s.tickets:>9,} | p95 {s.tickets:>9,} | CPU {s.tickets:>9,}" for s in sizes
+    )
     print(f"\n| page (ms){' ' * 31}{heads} |")
-    print("|" + "---|" * (1 + 2 * len(sizes)))
+    print("|" + "---|" * (1 + 3 * len(sizes)))
     for page in results[sizes[0].tickets][0]:
         cells = "".join(
-            f" | {results[s.tickets][0][page][0]:13.1f} | {results[s.tickets][0][page][1]:13.1f}"
-            for s in sizes
+            "".join(f" | {value:13.1f}" for value in results[s.tickets][0][page]) for s in sizes
         )
         print(f"| {page:<40}{cells} |")
     print()
