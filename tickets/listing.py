@@ -26,7 +26,7 @@ from tickets.models import CHANNELS, OPEN_STATUSES, PRIORITIES, STATUSES, Ticket
 PAGE_SIZE = 25
 PAGE_MAX = 100
 # Tickets a search checks in list order before it asks the indexes for its hits instead.
-SEARCH_WINDOW = 1000
+SEARCH_WINDOW = 2000
 
 
 class BadCursor(ValueError):

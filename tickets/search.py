@@ -1,9 +1,10 @@
 """Finding tickets by number, customer number, e-mail address or words of subject and text.
 
 Words use the database's full-text search: PostgreSQL's German configuration (stemming, so
-"Rechnungen" finds "Rechnung") over an expression index, or SQLite FTS5 (an external-content
-table kept in step by triggers) on the embedded default. Both are created by the migration
-``tickets full-text search``; ``is_search_object`` keeps them and the other hand-written
+"Rechnungen" finds "Rechnung") over a stored ``search_document`` column with a GIN index, or
+SQLite FTS5 (an external-content table kept in step by triggers) on the embedded default.
+The migrations ``tickets full-text search`` and ``tickets: indexes for lists, search and
+reports at scale`` create them; ``is_search_object`` keeps them and the other hand-written
 indexes (docs/performance.md) out of model comparisons.
 
 The search is one condition on ``tickets``, an OR of parts each served by its own index:
@@ -38,9 +39,8 @@ from accounts.models import Account, User
 from tickets.models import Ticket, parse_number
 
 FTS_TABLE = "tickets_fts"
-PG_DOCUMENT = (
-    "to_tsvector('german', coalesce(tickets.subject, '') || ' ' || coalesce(tickets.body, ''))"
-)
+# A generated column on PostgreSQL: to_tsvector('german', subject || ' ' || body), stored.
+PG_DOCUMENT = "tickets.search_document"
 PG_INDEX = "ix_tickets_fulltext"
 # Made by the migration "tickets: indexes for lists, search and reports at scale": expression
 # and partial indexes that models cannot describe (docs/performance.md).
@@ -59,7 +59,10 @@ MAX_WORDS = 12
 
 
 def is_search_object(name: str | None, type_: str) -> bool:
-    """True for the objects models do not describe (FTS5 tables, expression indexes)."""
+    """True for the objects models do not describe (FTS5 tables, expression indexes, the
+    stored search document)."""
+    if type_ == "column":
+        return name == PG_DOCUMENT.split(".")[1]
     return bool(name) and (name in HAND_WRITTEN_INDEXES or str(name).startswith(FTS_TABLE))
 
 
