@@ -27,6 +27,8 @@ PAGE_SIZE = 25
 PAGE_MAX = 100
 # Tickets a search checks in list order before it asks the indexes for its hits instead.
 SEARCH_WINDOW = 2000
+# Search hits named in one statement at most (PostgreSQL takes 65,535 bound parameters).
+SEARCH_IDS_MAX = 20_000
 
 
 class BadCursor(ValueError):
@@ -169,6 +171,8 @@ def list_tickets(
     order: str = "due",
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
+    search_window: int = SEARCH_WINDOW,
+    search_ids_max: int = SEARCH_IDS_MAX,
 ) -> Page:
     keys, descending = ORDERS[order]
     conditions = [viewer.readable(), *_conditions(viewer, ticket_filter)]
@@ -190,7 +194,15 @@ def list_tickets(
     ordering = [key.expression.desc() if descending else key.expression for key in keys]
     if ticket_filter.matching is not None:
         conditions.append(
-            _search_hits(session, conditions, ticket_filter.matching, ordering, limit)
+            _search_hits(
+                session,
+                conditions,
+                ticket_filter.matching,
+                ordering,
+                limit,
+                search_window,
+                search_ids_max,
+            )
         )
     # The page's tickets first, from tickets alone, then what the rows show joined to those
     # few: joined before the limit, a misestimate can make PostgreSQL join every ticket.
@@ -251,11 +263,13 @@ def _search_hits(
     matching: ColumnElement[bool],
     ordering: list[ColumnElement[Any]],
     limit: int,
+    search_window: int,
+    search_ids_max: int,
 ) -> ColumnElement[bool]:
     """The search hits of this page and after it, as a condition on ticket ids.
 
     Two steps, because no single plan is fast for both kinds of query: a common word is found
-    by checking the next ``SEARCH_WINDOW`` tickets of the list in order (a page fills within
+    by checking the next ``search_window`` tickets of the list in order (a page fills within
     them), a rare word or a number through its indexes (few hits, sorted afterwards). Asked
     in one statement, PostgreSQL guesses between the two and, guessing wrong, checks every
     ticket one by one (seconds at a million).
@@ -264,12 +278,18 @@ def _search_hits(
         select(Ticket.id, matching.label("hit"))
         .where(*conditions)
         .order_by(*ordering)
-        .limit(SEARCH_WINDOW)
+        .limit(search_window)
     ).all()
     hits = [row.id for row in window if row.hit]
-    if len(hits) > limit or len(window) < SEARCH_WINDOW:
+    if len(hits) > limit or len(window) < search_window:
         return Ticket.id.in_(hits)
-    return Ticket.id.in_(session.scalars(select(Ticket.id).where(*conditions, matching)).all())
+    everywhere = select(Ticket.id).where(*conditions, matching)
+    hits = list(session.scalars(everywhere.limit(search_ids_max + 1)))
+    if len(hits) <= search_ids_max:
+        return Ticket.id.in_(hits)
+    # Too many to name (databases cap bound parameters); frequent enough that PostgreSQL
+    # walks the list's order and fills the page early.
+    return Ticket.id.in_(everywhere)
 
 
 def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
