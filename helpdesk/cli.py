@@ -43,6 +43,9 @@ def main() -> None:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    # Alembic announces each plugin it loads at INFO; commands now import it after logging is
+    # set up (only when they need it), and those lines are noise on every `db upgrade`.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 
 @main.group()
@@ -54,9 +57,10 @@ def db() -> None:
 @click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Apply migrations (default: all)."""
+    settings = settings_or_exit()
     from helpdesk.migrate import upgrade
 
-    upgrade(settings_or_exit(), revision)
+    upgrade(settings, revision)
 
 
 @db.command("revision")
@@ -64,9 +68,10 @@ def db_upgrade(revision: str) -> None:
 @click.option("--autogenerate/--empty", default=True)
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write a new migration, by default compared against the models."""
+    settings = settings_or_exit()
     from helpdesk.migrate import revision
 
-    revision(settings_or_exit(), message, autogenerate)
+    revision(settings, message, autogenerate)
 
 
 @main.command()
