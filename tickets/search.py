@@ -75,7 +75,8 @@ def include_object(
 
 def matching(session: Session, query: str) -> ColumnElement[bool]:
     """A condition on ``tickets`` true for the tickets ``query`` finds in any supported way."""
-    query = " ".join(query.split())[:200]
+    # NUL means nothing in a search, and PostgreSQL refuses it in any text parameter.
+    query = " ".join(query.replace("\x00", " ").split())[:200]
     conditions: list[ColumnElement[bool]] = []
     ticket_id = parse_number(query)
     if ticket_id is not None:

@@ -58,3 +58,9 @@ def test_every_way_finds_the_same_hits_in_list_order(runtime, steps):
     in_list_order = [number for page in pages(runtime, "Rechnung") for number in page]
     assert sorted(found) == sorted(hits)
     assert found == in_list_order
+
+
+def test_a_nul_character_in_the_search_is_ignored(runtime):
+    make_ticket(runtime, subject="Rechnung offen")
+
+    assert len([n for page in pages(runtime, "\x00Rechnung\x00") for n in page]) == 1
