@@ -1,7 +1,7 @@
 """tickets: indexes for lists, search and reports at scale
 
 Revision ID: b61f29a0b8f5
-Revises: f7902ade424b
+Revises: eed93e36b976
 Create Date: 2026-11-29 23:14:42.103022
 
 Each index serves a query named in docs/performance.md, where its plan at a million tickets
@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "b61f29a0b8f5"
-down_revision: str | Sequence[str] | None = "f7902ade424b"
+down_revision: str | Sequence[str] | None = "eed93e36b976"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
