@@ -83,11 +83,9 @@ def ensure_built(base_url: str, size: scale_data.Size, var_dir: Path, rebuild: b
             ),
             {"schema": schema, "mark": BUILT_MARK},
         )
-        if built and not rebuild:
-            print(f"{schema}: built earlier, kept")
-            return
-        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        connection.execute(text(f"CREATE SCHEMA {schema}"))
+        if not built or rebuild:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
     engine.dispose()
     env = app_environment(base_url, schema, var_dir)
     subprocess.run(
@@ -96,6 +94,9 @@ def ensure_built(base_url: str, size: scale_data.Size, var_dir: Path, rebuild: b
         check=True,
         capture_output=True,
     )
+    if built and not rebuild:
+        print(f"{schema}: built earlier, kept (migrated to the newest schema)")
+        return
     engine = create_engine(schema_url(base_url, schema))
     started = time.perf_counter()
     with engine.begin() as connection:
