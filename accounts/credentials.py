@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import secrets
 
 import pyotp
@@ -21,8 +22,16 @@ RECOVERY_CODES = 10
 ISSUER = "Kundencenter Support"
 
 _hasher = PasswordHasher()
-# Verified when the e-mail address is unknown, so that both answers take equally long.
-_UNKNOWN_USER_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _unknown_user_hash() -> str:
+    """Verified when the e-mail address is unknown, so that both answers take equally long.
+
+    Made on first use, not at import: hashing costs about as much as importing everything
+    else, and most processes (workers, `helpdesk` commands) never verify a password.
+    """
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def password_problem(password: str) -> str | None:
@@ -42,7 +51,8 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _UNKNOWN_USER_HASH, password) and bool(password_hash)
+        verified = _hasher.verify(password_hash or _unknown_user_hash(), password)
+        return verified and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 

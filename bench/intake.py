@@ -11,6 +11,7 @@ clients in this process and the embedded redis-server (a PostgreSQL server's is 
 
     .venv/bin/python bench/intake.py            # embedded SQLite and Redis
     DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/intake.py
+    .venv/bin/python bench/intake.py --profile  # CPU per ticket in one process, and where
 """
 
 from __future__ import annotations
@@ -169,6 +170,65 @@ def prepare(env: dict[str, str]) -> str:
     return plain
 
 
+PROFILED_TICKETS = 200
+
+
+def profile(env: dict[str, str]) -> None:
+    """CPU per ticket in this process: the request, then its acknowledgement, each profiled.
+
+    The request goes through Flask's test client (no HTTP parsing, no gunicorn), the
+    acknowledgement through the real RQ job in a burst worker to an SMTP sink, so the sums
+    are the service's own CPU; the database server's CPU is not in them.
+    """
+    import cProfile
+    import pstats
+
+    from rq import SimpleWorker
+
+    from helpdesk.app import create_app
+    from helpdesk.config import load_settings
+    from helpdesk.runtime import current
+    from tests.support import SmtpSink
+
+    sink = SmtpSink().start()
+    env["SMTP_URL"] = sink.url
+    token = prepare(env)
+    app = create_app(load_settings(env))
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+    for _ in range(10):  # warm: first requests compile templates, open connections
+        client.post("/api/v1/tickets", json=TICKET, headers=headers)
+    runtime = current()
+    worker = SimpleWorker([runtime.queue("mail")], connection=runtime.redis)
+    worker.work(burst=True, with_scheduler=False)
+
+    def requests() -> None:
+        for _ in range(PROFILED_TICKETS):
+            client.post("/api/v1/tickets", json=TICKET, headers=headers)
+
+    def acknowledgements() -> None:
+        worker.work(burst=True, with_scheduler=False)
+
+    phases = {}
+    # Measured without the profiler first (it doubles the cost of every call), then again
+    # under it to see where the time goes; each round files and acknowledges its tickets.
+    for profiled in (False, True):
+        for name, work in (("request", requests), ("acknowledgement", acknowledgements)):
+            profiler = cProfile.Profile(time.process_time)
+            started = time.process_time()
+            if profiled:
+                profiler.enable()
+            work()
+            profiler.disable()
+            if not profiled:
+                phases[name] = (time.process_time() - started) / PROFILED_TICKETS * 1000
+                continue
+            print(f"\n== {name}: {phases[name]:.1f} ms CPU per ticket; where it goes ==")
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(28)
+    sink.stop()
+    print(f"per ticket: {' + '.join(f'{v:.1f} ms {k}' for k, v in phases.items())}")
+
+
 def main() -> None:
     from tests.support import EmbeddedRedis
 
@@ -180,6 +240,9 @@ def main() -> None:
             redis_server = EmbeddedRedis(Path(directory) / "redis").start()
             env["REDIS_URL"] = redis_server.url
         try:
+            if "--profile" in sys.argv:
+                profile(env)
+                return
             token = prepare(env)
             results = {}
             for name, app_path, headers in (

@@ -2,29 +2,55 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
 import sys
 
 import click
 
-from accounts.cli import accounts
-from helpdesk import logs, metrics
 from helpdesk.commands import runtime_or_exit, settings_or_exit
 from helpdesk.config import ConfigError, load_settings
-from notifications.failed_work.cli import failed
-from notifications.mailings.cli import mailings
-from tickets.cli import keys
-from tickets.inbound.cli import mail_in
-from tickets.routing.cli import routes
-from tickets.sla.cli import sla
+
+# The domain packages' command groups, imported only when named: `helpdesk mail-in deliver`
+# runs once per message and must not pay for importing every other command (and its
+# dependencies) first.
+DOMAIN_COMMANDS = {
+    "accounts": "accounts.cli:accounts",
+    "failed": "notifications.failed_work.cli:failed",
+    "keys": "tickets.cli:keys",
+    "mail-in": "tickets.inbound.cli:mail_in",
+    "mailings": "notifications.mailings.cli:mailings",
+    "routes": "tickets.routing.cli:routes",
+    "sla": "tickets.sla.cli:sla",
+}
 
 # The long-running commands name their process in log lines; everything else is "cli".
 PROCESS_NAMES = {"worker": "worker", "mail-in": "mail-in", "stack": "stack"}
 
 
-@click.group()
+class CommandLine(click.Group):
+    """The `helpdesk` group: its own commands plus the domain groups, loaded on first use."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *DOMAIN_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in DOMAIN_COMMANDS:
+            module, _, name = DOMAIN_COMMANDS[cmd_name].partition(":")
+            command: click.Command = getattr(importlib.import_module(module), name)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=CommandLine)
 @click.pass_context
 def main(context: click.Context) -> None:
     """Support tickets and mandatory mailings."""
+    # Imported here, like the domain groups: logs and metrics bring Flask and RQ along.
+    from helpdesk import logs, metrics
+
+    # Alembic announces each plugin it loads at INFO; those lines are noise on `db upgrade`.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     try:
         settings = load_settings()
     except ConfigError:
@@ -42,9 +68,10 @@ def db() -> None:
 @click.argument("revision", default="heads")
 def db_upgrade(revision: str) -> None:
     """Apply migrations (default: all)."""
+    settings = settings_or_exit()
     from helpdesk.migrate import upgrade
 
-    upgrade(settings_or_exit(), revision)
+    upgrade(settings, revision)
 
 
 @db.command("revision")
@@ -52,9 +79,10 @@ def db_upgrade(revision: str) -> None:
 @click.option("--autogenerate/--empty", default=True)
 def db_revision(message: str, autogenerate: bool) -> None:
     """Write a new migration, by default compared against the models."""
+    settings = settings_or_exit()
     from helpdesk.migrate import revision
 
-    revision(settings_or_exit(), message, autogenerate)
+    revision(settings, message, autogenerate)
 
 
 @main.command()
@@ -120,12 +148,3 @@ def seed_demo(if_empty: bool, as_json: bool) -> None:
     click.echo(f"demo data: accounts {'created' if people.created else 'kept'}, {created} tickets")
     for login in people.logins:
         click.echo(f"  {login.email:<45} {login.password}  {login.what}")
-
-
-main.add_command(accounts)
-main.add_command(sla)
-main.add_command(routes)
-main.add_command(keys)
-main.add_command(mailings)
-main.add_command(mail_in)
-main.add_command(failed)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from helpdesk.config import ConfigError, Settings, load_settings
-from helpdesk.runtime import Runtime, install
+
+if TYPE_CHECKING:
+    from helpdesk.runtime import Runtime
 
 
 def settings_or_exit() -> Settings:
@@ -18,4 +22,8 @@ def settings_or_exit() -> Settings:
 
 def runtime_or_exit() -> Runtime:
     """A runtime for this command from the environment, made the process's (jobs use it too)."""
+    # Imported here: commands that need no database (the pipe door's thin client) start
+    # without SQLAlchemy and the models.
+    from helpdesk.runtime import Runtime, install
+
     return install(Runtime(settings_or_exit()))

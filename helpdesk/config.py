@@ -17,8 +17,6 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
-from email_validator import EmailNotValidError, validate_email
-
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
 LOG_FORMATS = ("text", "json")
@@ -69,6 +67,8 @@ class Settings:
     mail_in_dns_timeout: float = 3.0  # seconds per lookup (for SPF: all its lookups)
     mail_in_trusted_authserv_id: str = ""  # Authentication-Results of this MTA are trusted
     attachment_max_bytes: int = 10 * 1024 * 1024
+    web_workers: int = 2  # gunicorn processes of `make run`
+    web_threads: int = 8  # gthread threads per process; keep-alive connections share them
     sensitive_master_key: str = field(default="", repr=False)
     sensitive_retired_keys: tuple[str, ...] = field(default=(), repr=False)
     sensitive_retention_days: int = 14
@@ -138,6 +138,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     )
 
     mailing_link_hosts = env.get("MAILING_LINK_HOSTS") or urlsplit(public_url).hostname or ""
+    mail_in_host, mail_in_port = mail_in_address(env)
 
     return Settings(
         var_dir=var_dir,
@@ -163,6 +164,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         metrics_dir=Path(env.get("METRICS_DIR") or var_dir / "metrics"),
         proxy_hops=_non_negative(env, "PROXY_HOPS", 0, int),
         attachment_max_bytes=_positive_int(env, "ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024),
+        web_workers=_positive_int(env, "WEB_CONCURRENCY", 2),
+        web_threads=_positive_int(env, "WEB_THREADS", 8),
         sensitive_master_key=_aes_key(
             "SENSITIVE_MASTER_KEY",
             env.get("SENSITIVE_MASTER_KEY") or _generated_key(var_dir / "sensitive_master_key"),
@@ -179,8 +182,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             if address.strip()
         ),
         oncall_webhook_url=_optional_url(env, "ONCALL_WEBHOOK_URL", ("http", "https")),
-        mail_in_host=env.get("MAIL_IN_HOST") or "127.0.0.1",
-        mail_in_port=_port(env, "MAIL_IN_PORT", 8024),
+        mail_in_host=mail_in_host,
+        mail_in_port=mail_in_port,
         support_mailboxes=support_mailboxes,
         mail_in_max_bytes=_positive_int(env, "MAIL_IN_MAX_BYTES", 25 * 1024 * 1024),
         mail_in_acks_per_hour=_positive_int(env, "MAIL_IN_ACKS_PER_HOUR", 5),
@@ -225,6 +228,12 @@ def _resolvers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
         host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
         found.append(f"{host}:{port or 53}")
     return tuple(found)
+
+
+def mail_in_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
+    """Where the LMTP server listens: all `helpdesk mail-in deliver --via-lmtp` needs to know."""
+    env = os.environ if environ is None else environ
+    return env.get("MAIL_IN_HOST") or "127.0.0.1", _port(env, "MAIL_IN_PORT", 8024)
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -294,6 +303,10 @@ def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -
 
 
 def _email(name: str, value: str) -> str:
+    # Imported here: its import compiles large patterns, and `mail_in_address` (the pipe
+    # door's thin client) must start without it.
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         return validate_email(value, check_deliverability=False).normalized
     except EmailNotValidError as error:

@@ -1,9 +1,10 @@
 """`make run`: the whole stack in the foreground, and nothing left behind when it stops.
 
 Starts what the environment does not provide (the embedded Redis, the local mail store), then
-one RQ worker and the web app on gunicorn, each in its own session so that Ctrl-C reaches only
-this supervisor, which stops them in order. The children get the embedded Redis as a plain
-``REDIS_URL``; the server stops once the stack (and any other command using it) has exited.
+one RQ worker and the web app on gunicorn (threaded workers, keep-alive), each in its own
+session so that Ctrl-C reaches only this supervisor, which stops them in order. The children
+get the embedded Redis as a plain ``REDIS_URL``; the server stops once the stack (and any other
+command using it) has exited.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from helpdesk.devmail import LmtpRelay, MailStore, serve
 
 STOP_TIMEOUT = 15
 DEV_SMTP_PORT = 8025
+KEEP_ALIVE_SECONDS = 5
 
 
 def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
@@ -44,7 +46,7 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
         if "MAIL_IN_PORT" not in os.environ:
             lmtp_port = _free_port(settings.mail_in_port)
             env["MAIL_IN_PORT"] = str(lmtp_port)
-        commands = process_commands(bin_dir, port, int(env.get("WEB_CONCURRENCY", "2")))
+        commands = process_commands(bin_dir, port, settings.web_workers, settings.web_threads)
         children.append(("mail-in", _spawn(commands["mail-in"], env)))
         if "SMTP_URL" not in os.environ:
             smtp_port = _free_port(DEV_SMTP_PORT)
@@ -76,7 +78,9 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
         print("stack: stopped", flush=True)
 
 
-def process_commands(bin_dir: Path, port: int, web_workers: int) -> dict[str, list[str]]:
+def process_commands(
+    bin_dir: Path, port: int, web_workers: int, web_threads: int
+) -> dict[str, list[str]]:
     """The service's own processes; deploy/ starts the same ones in production."""
     return {
         "mail-in": [str(bin_dir / "helpdesk"), "mail-in", "serve"],
@@ -85,8 +89,16 @@ def process_commands(bin_dir: Path, port: int, web_workers: int) -> dict[str, li
             str(bin_dir / "gunicorn"),
             "--bind",
             f"127.0.0.1:{port}",
+            # Threaded workers keep connections alive between requests (sync workers close
+            # each one), so API clients and browsers do not pay a TCP handshake per request.
+            "--worker-class",
+            "gthread",
             "--workers",
             str(web_workers),
+            "--threads",
+            str(web_threads),
+            "--keep-alive",
+            str(KEEP_ALIVE_SECONDS),
             # No gunicorn access log: it would show the paths of reset and invitation links.
             # The app logs each request with its route pattern instead.
             "helpdesk.wsgi:app",

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, bindparam, case, func, literal, select, tuple_
+from sqlalchemy import ColumnElement, bindparam, case, func, literal, select, tuple_
 from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from accounts.models import Account, User
@@ -29,6 +29,10 @@ from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
 PAGE_SIZE = 25
 PAGE_MAX = 100
+# Tickets a search checks in list order before it asks the indexes for its hits instead.
+SEARCH_WINDOW = 2000
+# Search hits named in one statement at most (PostgreSQL takes 65,535 bound parameters).
+SEARCH_IDS_MAX = 20_000
 
 
 class BadCursor(ValueError):
@@ -77,7 +81,7 @@ class TicketFilter:
     channel: str | None = None
     assignee: str | None = None  # "me", "none" or a user id
     customer_number: str | None = None
-    ticket_ids: Select[Any] | None = field(default=None, compare=False)  # e.g. search hits
+    matching: ColumnElement[bool] | None = field(default=None, compare=False)  # search hits
 
 
 @dataclass(frozen=True)
@@ -172,10 +176,51 @@ def list_tickets(
     order: str = "due",
     cursor: str | None = None,
     limit: int = PAGE_SIZE,
+    search_window: int = SEARCH_WINDOW,
+    search_ids_max: int = SEARCH_IDS_MAX,
 ) -> Page:
     """One page of the viewer's tickets after ``cursor``; ``secret`` signs and checks cursors."""
     keys, descending = ORDERS[order]
+    conditions = [viewer.readable(), *_conditions(viewer, ticket_filter)]
+    if cursor:
+        values = decode_cursor(cursor, keys, order, secret)
+        position = tuple_(*(key.expression for key in keys))
+        bound = tuple_(
+            *(
+                bindparam(f"cursor_{key.name}", value, type_=key.expression.type)
+                for key, value in zip(keys, values, strict=True)
+            )
+        )
+        conditions.append(position < bound if descending else position > bound)
+        # Implied by the row comparison, but PostgreSQL estimates rows from this one: alone,
+        # the comparison past "no due time" looks empty and gets a plan for no rows.
+        first = keys[0].expression
+        first_bound = bound.clauses[0]
+        conditions.append(first <= first_bound if descending else first >= first_bound)
+    ordering = [key.expression.desc() if descending else key.expression for key in keys]
+    if ticket_filter.matching is not None:
+        conditions.append(
+            _search_hits(
+                session,
+                conditions,
+                ticket_filter.matching,
+                ordering,
+                limit,
+                search_window,
+                search_ids_max,
+            )
+        )
+    # The page's tickets first, from tickets alone, then what the rows show joined to those
+    # few: joined before the limit, a misestimate can make PostgreSQL join every ticket.
+    page = (
+        select(Ticket.id, *(key.expression.label(f"sort_{key.name}") for key in keys))
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(limit + 1)
+        .subquery("page")
+    )
     assignee = aliased(User)
+    sort_columns = [page.c[f"sort_{key.name}"] for key in keys]
     statement = (
         select(
             Ticket.id,
@@ -201,25 +246,13 @@ def list_tickets(
                 | Ticket.next_response_breached
                 | Ticket.resolution_breached
             ).label("sla_breached"),
-            *(key.expression.label(f"sort_{key.name}") for key in keys),
+            *sort_columns,
         )
+        .join(page, page.c.id == Ticket.id)
         .outerjoin(Account, Account.id == Ticket.account_id)
         .outerjoin(assignee, assignee.id == Ticket.assignee_id)
-        .where(viewer.readable(), *_conditions(viewer, ticket_filter))
+        .order_by(*(column.desc() if descending else column for column in sort_columns))
     )
-    if cursor:
-        values = decode_cursor(cursor, keys, order, secret)
-        position = tuple_(*(key.expression for key in keys))
-        bound = tuple_(
-            *(
-                bindparam(f"cursor_{key.name}", value, type_=key.expression.type)
-                for key, value in zip(keys, values, strict=True)
-            )
-        )
-        statement = statement.where(position < bound if descending else position > bound)
-    statement = statement.order_by(
-        *(key.expression.desc() if descending else key.expression for key in keys)
-    ).limit(limit + 1)
     rows = session.execute(statement).all()
     more = len(rows) > limit
     rows = rows[:limit]
@@ -230,6 +263,41 @@ def list_tickets(
             [getattr(last, f"sort_{key.name}") for key in keys], order, secret
         )
     return Page([_row(row) for row in rows], next_cursor)
+
+
+def _search_hits(
+    session: Session,
+    conditions: list[ColumnElement[bool]],
+    matching: ColumnElement[bool],
+    ordering: list[ColumnElement[Any] | InstrumentedAttribute[Any]],
+    limit: int,
+    search_window: int,
+    search_ids_max: int,
+) -> ColumnElement[bool]:
+    """The search hits of this page and after it, as a condition on ticket ids.
+
+    Two steps, because no single plan is fast for both kinds of query: a common word is found
+    by checking the next ``search_window`` tickets of the list in order (a page fills within
+    them), a rare word or a number through its indexes (few hits, sorted afterwards). Asked
+    in one statement, PostgreSQL guesses between the two and, guessing wrong, checks every
+    ticket one by one (seconds at a million).
+    """
+    window = session.execute(
+        select(Ticket.id, matching.label("hit"))
+        .where(*conditions)
+        .order_by(*ordering)
+        .limit(search_window)
+    ).all()
+    hits = [row.id for row in window if row.hit]
+    if len(hits) > limit or len(window) < search_window:
+        return Ticket.id.in_(hits)
+    everywhere = select(Ticket.id).where(*conditions, matching)
+    hits = list(session.scalars(everywhere.limit(search_ids_max + 1)))
+    if len(hits) <= search_ids_max:
+        return Ticket.id.in_(hits)
+    # Too many to name (databases cap bound parameters); frequent enough that PostgreSQL
+    # walks the list's order and fills the page early.
+    return Ticket.id.in_(everywhere)
 
 
 def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
@@ -247,9 +315,9 @@ def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
     elif f.assignee:
         conditions.append(Ticket.assignee_id == int(f.assignee))
     if f.customer_number:
-        conditions.append(Account.customer_number == f.customer_number)
-    if f.ticket_ids is not None:
-        conditions.append(Ticket.id.in_(f.ticket_ids))
+        # A sub-select PostgreSQL runs once, so the account's tickets come by index.
+        account = select(Account.id).where(Account.customer_number == f.customer_number)
+        conditions.append(Ticket.account_id == account.scalar_subquery())
     return conditions
 
 

@@ -13,6 +13,8 @@ twice (the unique constraint and ON CONFLICT DO NOTHING).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
@@ -23,6 +25,7 @@ from sqlalchemy import (
     func,
     literal,
     select,
+    true,
     union_all,
     update,
 )
@@ -44,7 +47,20 @@ ACCOUNTS_PER_STATEMENT = 5000
 NUMBERS_PER_STATEMENT = 2000
 
 
-def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement[bool]]:
+@dataclass(frozen=True)
+class Chunk:
+    """A statement-sized part of the audience: a condition on accounts, and its id range."""
+
+    accounts: ColumnElement[bool]
+    ids: tuple[int, int] | None = None
+
+    def account_ids(self, column: Any) -> ColumnElement[bool]:
+        """The range again on another table's ``account_id``: PostgreSQL does not carry a range
+        across a join, and without it reads every contact person for every chunk."""
+        return column.between(*self.ids) if self.ids else true()
+
+
+def account_chunks(session: Session, mailing: Mailing) -> Iterator[Chunk]:
     """Conditions selecting the mailing's accounts (active only) a statement-sized part at a time.
 
     Ranges of account ids for "all", "editions" and "products"; slices of the customer-number
@@ -54,8 +70,11 @@ def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement
     if mailing.audience_kind == "accounts":
         numbers = sorted(set(mailing.audience_values))
         for start in range(0, len(numbers), NUMBERS_PER_STATEMENT):
-            yield and_(
-                active, Account.customer_number.in_(numbers[start : start + NUMBERS_PER_STATEMENT])
+            yield Chunk(
+                and_(
+                    active,
+                    Account.customer_number.in_(numbers[start : start + NUMBERS_PER_STATEMENT]),
+                )
             )
         return
     condition: ColumnElement[bool] = active
@@ -73,18 +92,20 @@ def account_chunks(session: Session, mailing: Mailing) -> Iterator[ColumnElement
     if low is None:
         return
     for start in range(low, high + 1, ACCOUNTS_PER_STATEMENT):
-        yield and_(condition, Account.id.between(start, start + ACCOUNTS_PER_STATEMENT - 1))
+        ids = (start, start + ACCOUNTS_PER_STATEMENT - 1)
+        yield Chunk(and_(condition, Account.id.between(*ids)), ids)
 
 
 def count_accounts(session: Session, mailing: Mailing) -> int:
     """How many accounts the audience names (what the four-eyes threshold is compared with)."""
     return sum(
-        session.scalar(select(func.count()).select_from(Account).where(chunk)) or 0
+        session.scalar(select(func.count()).select_from(Account).where(chunk.accounts)) or 0
         for chunk in account_chunks(session, mailing)
     )
 
 
-def _sources(mailing: Mailing, accounts: ColumnElement[bool]) -> Subquery:
+def _sources(mailing: Mailing, chunk: Chunk) -> Subquery:
+    accounts = chunk.accounts
     first = select(
         Account.id.label("account_id"),
         Account.first_contact_key.label("address"),
@@ -93,20 +114,28 @@ def _sources(mailing: Mailing, accounts: ColumnElement[bool]) -> Subquery:
     people = (
         select(ContactPerson.account_id, ContactPerson.email_key, literal(2))
         .join(Account, Account.id == ContactPerson.account_id)
-        .where(accounts, ContactPerson.receives_critical.is_(True))
+        .where(
+            accounts,
+            chunk.account_ids(ContactPerson.account_id),
+            ContactPerson.receives_critical.is_(True),
+        )
     )
     parts = [first, people]
     if (purpose_list := PURPOSE_LISTS.get(mailing.purpose)) is not None:
         parts.append(
             select(DistributionListEntry.account_id, DistributionListEntry.email_key, literal(3))
             .join(Account, Account.id == DistributionListEntry.account_id)
-            .where(accounts, DistributionListEntry.purpose == purpose_list)
+            .where(
+                accounts,
+                chunk.account_ids(DistributionListEntry.account_id),
+                DistributionListEntry.purpose == purpose_list,
+            )
         )
     return union_all(*parts).subquery("source")
 
 
-def _resolution(mailing: Mailing, accounts: ColumnElement[bool], dialect: str) -> Select:
-    source = _sources(mailing, accounts)
+def _resolution(mailing: Mailing, chunk: Chunk, dialect: str) -> Select:
+    source = _sources(mailing, chunk)
     rank = func.min(source.c.rank)
     reason = case(
         (rank == 1, "first_contact"),
@@ -131,6 +160,7 @@ def _resolution(mailing: Mailing, accounts: ColumnElement[bool], dialect: str) -
             literal(utcnow(), MailingDelivery.updated_at.type),
         )
         .join(Account, Account.id == source.c.account_id)
+        .where(chunk.accounts)  # the same accounts; lets the join read them by index
         .group_by(source.c.account_id, source.c.address, Account.company, Account.customer_number)
     )
 
@@ -153,10 +183,10 @@ def resolve(session: Session, mailing: Mailing) -> int:
     """Write the mailing's delivery records (idempotent); return how many it has in total."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for accounts in account_chunks(session, mailing):
+    for chunk in account_chunks(session, mailing):
         session.execute(
             insert(MailingDelivery)
-            .from_select(list(COLUMNS), _resolution(mailing, accounts, dialect))
+            .from_select(list(COLUMNS), _resolution(mailing, chunk, dialect))
             .on_conflict_do_nothing()
         )
     total = session.scalar(select(func.count()).where(MailingDelivery.mailing_id == mailing.id))

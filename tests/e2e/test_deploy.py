@@ -66,7 +66,7 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
 @pytest.mark.parametrize("unit_name", sorted(STACK_PROCESS))
 def test_each_unit_starts_the_process_helpdesk_stack_starts(unit_name):
     bin_dir = Path(INSTALLED_VENV) / "bin"
-    stack = process_commands(bin_dir, 8000, 4)[STACK_PROCESS[unit_name]]
+    stack = process_commands(bin_dir, 8000, 4, 8)[STACK_PROCESS[unit_name]]
 
     unit = _exec_start(UNITS / unit_name)
 
@@ -137,7 +137,7 @@ def test_the_image_copies_what_exists_and_serves_the_app_stack_serves():
         copied
     )
     assert command[0] == "gunicorn"
-    assert command[-1] == process_commands(Path("/"), 8000, 4)["web"][-1]
+    assert command[-1] == process_commands(Path("/"), 8000, 4, 8)["web"][-1]
 
 
 def test_gunicorns_own_lines_come_as_json_with_the_units_log_config():

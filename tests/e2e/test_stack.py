@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import signal
@@ -42,6 +43,24 @@ def _get(url: str) -> tuple[int, dict]:
         return 0, {}
 
 
+def _assert_keeps_connection_alive(port: int) -> None:
+    """Two requests travel over one TCP connection (gunicorn's sync workers close each one)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request("GET", "/healthz")
+        first = connection.getresponse()
+        first.read()
+        socket_used = connection.sock
+        assert first.getheader("Connection", "").lower() != "close"
+        connection.request("GET", "/healthz")
+        second = connection.getresponse()
+        second.read()
+        assert second.status == 200
+        assert socket_used is not None and connection.sock is socket_used
+    finally:
+        connection.close()
+
+
 def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_path):
     var_dir = tmp_path / "var"
     port = free_port()
@@ -64,6 +83,7 @@ def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_pa
     try:
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: _get(f"{base}/healthz")[0] == 200, timeout=60, what="healthy stack")
+        _assert_keeps_connection_alive(port)
 
         request = urllib.request.Request(
             f"{base}/api/v1/tickets",

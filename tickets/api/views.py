@@ -95,7 +95,7 @@ def list_tickets() -> Any:
 def _with_search(
     session: Any, ticket_filter: listing.TicketFilter, query: str
 ) -> listing.TicketFilter:
-    return replace(ticket_filter, ticket_ids=search.matching_ids(session, query))
+    return replace(ticket_filter, matching=search.matching(session, query))
 
 
 @api.get("/tickets/<number>")

@@ -44,7 +44,7 @@ def queues() -> Any:
         counts = listing.queue_counts(session, _queues(), viewer)
         if query:
             ticket_filter = replace(
-                ticket_filter, statuses=STATUSES, ticket_ids=search.matching_ids(session, query)
+                ticket_filter, statuses=STATUSES, matching=search.matching(session, query)
             )
         try:
             page = listing.list_tickets(

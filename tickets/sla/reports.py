@@ -1,8 +1,10 @@
 """The SLA report for supervisors: response and resolution times and breach rates per week.
 
-One statement reads the narrow SLA columns of every ticket filed in the period; grouping by
-queue, support level and ISO week (of the filing day in Berlin) and the medians happen here,
-because ISO weeks and medians are spelled differently in every SQL dialect.
+Tickets are grouped by queue, support level and ISO week of the filing day in Berlin. On
+PostgreSQL one statement does the grouping, medians and counts, so a month of a busy desk
+(over ten thousand tickets) costs milliseconds, not a row per ticket in Python. On SQLite
+(the embedded default, small desks) the narrow SLA columns are read and grouped here, because
+ISO weeks and medians are spelled differently there; both give the same rows.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from tickets.models import Ticket
@@ -81,6 +83,8 @@ def sla_report(
     session: Session, period: Period, now: datetime, queue: str | None = None
 ) -> list[ReportRow]:
     """Rows sorted by week, queue and level; a ticket counts in the week it was filed."""
+    if session.get_bind().dialect.name == "postgresql":
+        return _aggregated(session, period, now, queue)
     statement = select(
         Ticket.queue,
         Ticket.support_level,
@@ -110,6 +114,67 @@ def sla_report(
         _summarise(week, queue_id, level, rows, now)
         for (week, queue_id, level), rows in sorted(groups.items())
     ]
+
+
+def _aggregated(
+    session: Session, period: Period, now: datetime, queue: str | None
+) -> list[ReportRow]:
+    berlin = func.timezone(BERLIN.key, Ticket.created_at)
+    week = func.to_char(berlin, 'IYYY-"W"IW')
+    level = func.coalesce(Ticket.support_level, "")
+    overdue = or_(
+        and_(Ticket.first_responded_at.is_(None), Ticket.first_response_due_at < now),
+        Ticket.next_response_due_at < now,
+        Ticket.resolution_due_at < now,
+    )
+    breached = or_(
+        Ticket.first_response_breached,
+        Ticket.next_response_breached,
+        Ticket.resolution_breached,
+        and_(Ticket.status.in_(RUNNING_STATUSES), overdue),
+    )
+    statement = (
+        select(
+            week.label("week"),
+            Ticket.queue,
+            level.label("level"),
+            func.count().label("tickets"),
+            func.percentile_cont(0.5).within_group(Ticket.first_response_minutes),
+            func.avg(Ticket.first_response_minutes),
+            func.count(Ticket.resolution_minutes),
+            func.percentile_cont(0.5).within_group(Ticket.resolution_minutes),
+            func.avg(Ticket.resolution_minutes),
+            func.count().filter(breached),
+        )
+        .where(
+            Ticket.sla_key.is_not(None),
+            Ticket.created_at >= period.starts,
+            Ticket.created_at < period.ends,
+        )
+        .group_by(week, Ticket.queue, level)
+        .order_by(week, Ticket.queue, level)
+    )
+    if queue:
+        statement = statement.where(Ticket.queue == queue)
+    return [
+        ReportRow(
+            week=row[0],
+            queue=row[1],
+            support_level=row[2],
+            tickets=row[3],
+            first_response_median=_number(row[4]),
+            first_response_mean=_number(row[5]),
+            resolved=row[6],
+            resolution_median=_number(row[7]),
+            resolution_mean=_number(row[8]),
+            breached=row[9],
+        )
+        for row in session.execute(statement)
+    ]
+
+
+def _number(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _summarise(
