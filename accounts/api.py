@@ -74,6 +74,8 @@ def show_account(customer_number: str) -> Any:
     except NotFound:
         return _problem(404, "Kein Konto mit dieser Kundennummer.")
     document = account_document(account)
+    if not auth.may_see_contacts():
+        return jsonify(document)
     document["distribution_lists"] = people.distribution_lists(current(), account.id)
     document["contact_persons"] = [
         {

@@ -43,6 +43,12 @@ def granted_permissions(user: User) -> frozenset[str]:
     return frozenset(roles)
 
 
+def must_enrol(user: User) -> bool:
+    """Two-factor sign-in is required and not yet set up: until it is, the user holds no
+    rights but setting it up, and no API token can be issued to them or act for them."""
+    return user.require_totp and not user.totp_enabled
+
+
 def check_permissions(values: Iterable[str], allowed: tuple[str, ...], field: str) -> list[str]:
     chosen = sorted(set(values))
     unknown = sorted(set(chosen) - set(allowed))

@@ -33,3 +33,19 @@ def header_safe(value: str) -> str:
     """``value`` with every character a header cannot hold replaced by a space, for text taken
     from outside that cannot be refused (the subject of a received mail)."""
     return _NOT_IN_HEADER.sub(" ", value)
+
+
+MAX_ID = 2**63 - 1  # the largest value a BIGINT column (and SQLite's INTEGER) holds
+_ASCII_DIGITS = re.compile("[0-9]{1,19}")
+
+
+def parse_id(value: str) -> int | None:
+    """A positive id or count written in ASCII digits within the database's range, else None.
+
+    ``str.isdigit`` and ``int`` accept other scripts' digits (``٣`` is 3) and superscripts;
+    a number must not name another row than the one written, nor overflow a query.
+    """
+    if not _ASCII_DIGITS.fullmatch(value):
+        return None
+    number = int(value)
+    return number if number <= MAX_ID else None

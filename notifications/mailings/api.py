@@ -35,6 +35,11 @@ def _refused(error: services.MailingRefused) -> Any:
     return _problem(409, str(error))
 
 
+@api.errorhandler(services.QueueUnavailable)
+def _queue_unavailable(error: services.QueueUnavailable) -> Any:
+    return _problem(503, str(error))
+
+
 def draft_from(data: Any) -> MailingDraft:
     """A draft from untrusted JSON; wrong types become DraftError naming the field."""
     if not isinstance(data, dict):

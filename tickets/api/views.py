@@ -48,6 +48,7 @@ def create_ticket() -> Any:
             account_id=account_id,
             requester_id=requester_id,
         )
+        services.check_emergency(draft, data.get("emergency_confirmed") is True)
     except services.ValidationError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
     ticket = services.file_ticket(runtime, draft, actor=viewer.actor)
