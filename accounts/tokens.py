@@ -14,6 +14,7 @@ from accounts.users import ACCOUNT_VIEW, CUSTOMER, IMPLIED_ROLES, granted_permis
 from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
+from helpdesk.text import header_text_problem
 
 PREFIX = "hd_"
 # last_used_at is refreshed at most this often, so that reads stay free of writes.
@@ -22,6 +23,8 @@ USE_RECORD_INTERVAL = timedelta(minutes=5)
 
 def issue(runtime: Runtime, user_id: int, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
     """Create a token for ``user_id`` limited to ``scopes``; return it and its plain text."""
+    if problem := header_text_problem(name):
+        raise ValidationError({"name": problem})
     name = " ".join(name.split())
     if not name or len(name) > 120:
         raise ValidationError({"name": "Bitte geben Sie einen Namen (bis 120 Zeichen) ein."})

@@ -12,6 +12,7 @@ from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES, User
 from accounts.services import NotFound, ValidationError
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
+from helpdesk.text import header_text_problem
 
 # Roles that include others: an admin may do what a supervisor does, a supervisor what an
 # agent does (all queues). Ops run mailings and nothing else.
@@ -64,6 +65,13 @@ def _address(email: str) -> addresses.Address:
         raise ValidationError({"email": str(error)}) from None
 
 
+def display_name(name: str) -> str:
+    """A user's name as stored: one line (helpdesk.text), whitespace collapsed."""
+    if problem := header_text_problem(name):
+        raise ValidationError({"name": problem})
+    return " ".join(name.split())[:200]
+
+
 def _password_hash(password: str) -> str:
     problem = credentials.password_problem(password)
     if problem:
@@ -85,7 +93,7 @@ def create_customer_user(
     user = User(
         email=address.email,
         email_key=address.key,
-        name=name.strip(),
+        name=display_name(name),
         password_hash=_password_hash(password),
         kind="customer",
         account_id=account_id,
@@ -109,7 +117,7 @@ def create_staff_user(
     user = User(
         email=address.email,
         email_key=address.key,
-        name=name.strip(),
+        name=display_name(name),
         password_hash=_password_hash(password),
         kind="staff",
         roles=check_permissions(roles, STAFF_ROLES, "roles"),

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import BaseConverter, ValidationError
@@ -29,7 +29,16 @@ def install(app: Flask, settings: Settings) -> None:
     """Bind the converter, the JSON provider and the headers; before blueprints are mounted."""
     app.url_map.converters["int"] = IdConverter
     app.json = LimitedJSONProvider(app)
+    app.before_request(refuse_nul)
     app.after_request(security_headers(settings))
+
+
+def refuse_nul() -> None:
+    """A NUL character in the path, the query or a form field means nothing here, and no
+    database takes it. (JSON bodies are checked field by field, with the field named.)"""
+    fields = (*request.args.items(multi=True), *request.form.items(multi=True))
+    if "\x00" in request.path or any("\x00" in name + value for name, value in fields):
+        abort(400, "NUL character in the request.")
 
 
 class IdConverter(BaseConverter):

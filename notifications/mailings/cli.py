@@ -123,6 +123,10 @@ def _guarded(action: Callable[..., T], *args: Any) -> T:
         raise click.ClickException(f"no mailing {args[1]}") from None
     except services.MailingRefused as error:
         raise click.ClickException(str(error)) from None
+    except DraftError as error:
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in error.errors.items())
+        ) from None
 
 
 @mailings.command("approve")

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
@@ -293,9 +294,13 @@ def test_send(
     runtime: Runtime, mailing_id: int, to: str, customer_number: str | None = None
 ) -> SmtpResult:
     """Send the preview, signed and marked [TEST], to ``to`` (the ops user); no record."""
+    try:
+        to = validate_email(to, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise composing.DraftError({"to": f"Keine gültige E-Mail-Adresse: {error}"}) from None
     shown = preview(runtime, mailing_id, customer_number)
     settings = runtime.settings
-    recipient = messages.transport_address(messages.checked_header("To", to))
+    recipient = messages.transport_address(to)
     message = messages.build_message(
         sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
         recipient=recipient,
