@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select, update
 
 from notifications.mailings import services as mailing_services
 from notifications.mailings.models import Mailing, MailingDelivery
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import enqueue_delivery
-from tests.integration.accounts.factories import csrf_token, make_staff, sign_in
-from tests.integration.notifications.factories import make_account, make_mailing
+from tests.integration.accounts.factories import csrf_token, make_staff, sign_in, token_for
+from tests.integration.notifications.factories import draft, make_account, make_mailing
 from tests.integration.tickets.factories import make_ticket
 from tickets.models import Ticket, TicketEvent, format_number
 
@@ -96,3 +97,15 @@ def test_a_mailing_whose_subject_cannot_be_built_fails_each_record_and_finishes(
     sign_in(ops, make_staff(runtime, "ops").email)
     shown = ops.get(f"/ops/mailings/{mailing_id}/empfaenger").get_data(as_text=True)
     assert "not built: Subject" in shown
+
+
+@pytest.mark.parametrize("subject", ["Wartung\x85heute", "Wartung\u2028heute", "Wartung\ud800"])
+def test_a_mailing_subject_no_header_can_hold_is_refused_at_the_api(app, runtime, subject):
+    headers = {"Authorization": f"Bearer {token_for(runtime, make_staff(runtime, 'ops'), 'ops')}"}
+    body = {**draft().__dict__, "subject": subject, "audience": {"kind": "all"}}
+    del body["audience_kind"], body["audience_values"], body["follows_id"]
+
+    response = app.test_client().post("/api/v1/mailings", json=body, headers=headers)
+
+    assert response.status_code == 422
+    assert set(response.get_json()["errors"]) == {"subject"}
