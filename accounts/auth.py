@@ -17,7 +17,7 @@ from redis.exceptions import RedisError
 from accounts import tokens
 from accounts.metrics import SIGNIN_FAILURES, SIGNIN_LOCKOUTS
 from accounts.models import User
-from accounts.users import SESSION, granted_permissions, must_enrol
+from accounts.users import SESSION, TOKEN, granted_permissions, must_enrol
 from helpdesk.runtime import current
 from helpdesk.security import Principal, current_principal
 
@@ -63,8 +63,13 @@ def _token_principal(plain: str) -> Principal | None:
     if found is None:
         return None
     token, user = found
-    permissions = tokens.token_permissions(token, user)
-    return Principal(f"token:{token.id}", permissions, _attributes(user, token_id=token.id))
+    permissions = tokens.token_permissions(token, user) | {TOKEN}
+    attributes = _attributes(
+        user, token_id=token.id, token_name=token.name, scopes=list(token.scopes)
+    )
+    return Principal(
+        f"token:{token.id}", permissions, attributes | {"must_enrol": must_enrol(user)}
+    )
 
 
 def _attributes(user: User, **extra: Any) -> dict[str, Any]:

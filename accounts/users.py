@@ -23,10 +23,12 @@ IMPLIED_ROLES = {
     "ops": frozenset({"ops"}),
 }
 # Derived permissions views declare: "customer" (any customer user), "account.view" (may read
-# an account: customers their own, agents any), "session" (signed in with the browser).
+# an account: customers their own, agents any), "session" (signed in with the browser), "token"
+# (calling the API with a live token, whatever its scopes).
 CUSTOMER = "customer"
 ACCOUNT_VIEW = "account.view"
 SESSION = "session"
+TOKEN = "token"  # noqa: S105 - the derived right of any live API token, not a secret
 
 
 def granted_permissions(user: User) -> frozenset[str]:

@@ -97,7 +97,14 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     for blueprint in pages:
         app.register_blueprint(blueprint)
     # JSON APIs trust no cookie, only bearer tokens, so they carry no CSRF token.
-    for blueprint in (tickets_api.api, accounts_api.api, routing_api.blueprint, mailings_api.api):
+    apis = (
+        tickets_api.api,
+        accounts_api.api,
+        accounts_api.token_api,
+        routing_api.blueprint,
+        mailings_api.api,
+    )
+    for blueprint in apis:
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     if settings.development:

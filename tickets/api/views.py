@@ -148,7 +148,8 @@ def get_ticket(number: str) -> Any:
 @api.get("/openapi.json")
 @public("the API description; it holds no data")
 def openapi_document() -> Any:
-    return jsonify(openapi.document(current().settings.public_url))
+    runtime = current()
+    return jsonify(openapi.document(runtime.settings.public_url, services.routing_rules(runtime)))
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:

@@ -98,7 +98,7 @@ def test_every_route_answers_each_role_as_its_rule_says(app, runtime, world, rol
     from accounts.users import granted_permissions
 
     user = world["people"].get(role)
-    held = granted_permissions(user) | {"session"} if user is not None else frozenset()
+    held = granted_permissions(user) | {"session", "token"} if user is not None else frozenset()
     wrong = []
     for api in (False, True):
         app.config["WTF_CSRF_ENABLED"] = True
