@@ -42,9 +42,9 @@ def refuse_nul() -> None:
 
 
 class IdConverter(BaseConverter):
-    """``<int:...>`` in a route: ASCII digits only, at most a BIGINT; anything else is a 404."""
+    """``<int:...>`` in a route: ASCII digits only, at most MAX_ID; anything else is a 404."""
 
-    regex = "[0-9]{1,19}"
+    regex = "[0-9]{1,10}"
     weight = 50
 
     def to_python(self, value: str) -> int:

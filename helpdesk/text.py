@@ -35,8 +35,8 @@ def header_safe(value: str) -> str:
     return _NOT_IN_HEADER.sub(" ", value)
 
 
-MAX_ID = 2**63 - 1  # the largest value a BIGINT column (and SQLite's INTEGER) holds
-_ASCII_DIGITS = re.compile("[0-9]{1,19}")
+MAX_ID = 2**31 - 1  # the largest value of an INTEGER column, which every id column is
+_ASCII_DIGITS = re.compile("[0-9]{1,10}")
 
 
 def parse_id(value: str) -> int | None:

@@ -119,7 +119,7 @@ def _ticket_paths() -> dict[str, Any]:
                     _query(
                         "assignee",
                         "me, none or a user id (ASCII digits).",
-                        {"type": "string", "pattern": "^(me|none|[0-9]{1,18})$"},
+                        {"type": "string", "pattern": "^(me|none|[0-9]{1,10})$"},
                     ),
                     _query("customer_number", "Staff only: one account's tickets."),
                     _query("q", "Ticket number, customer number, e-mail or words."),

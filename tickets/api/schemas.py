@@ -10,6 +10,7 @@ from typing import Any
 
 from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES
 from accounts.people import TEXT_LIMITS
+from helpdesk.text import MAX_ID
 from notifications.mailings import composing
 from notifications.mailings.models import (
     AUDIENCE_KINDS,
@@ -29,7 +30,7 @@ TEXT = "^[^\\u0000-\\u0008\\u000b\\u000c\\u000e-\\u001f\\u007f]*$"
 STRING: dict[str, Any] = {"type": "string"}
 NULLABLE_STRING: dict[str, Any] = {"type": ["string", "null"]}
 DATE_TIME: dict[str, Any] = {"type": "string", "format": "date-time"}
-ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
 
 
 def one_line(max_length: int, min_length: int = 0) -> dict[str, Any]:

@@ -134,7 +134,16 @@ def test_critical_through_the_api_needs_the_emergency_confirmation(client, runti
 
 @pytest.mark.parametrize(
     "number",
-    ["HD-٣", "HD-²", "HD-00000٣", f"HD-{2**63}", f"HD-{2**63 - 1}", "HD-" + "9" * 30, "HD-+3"],
+    [
+        "HD-٣",
+        "HD-²",
+        "HD-00000٣",
+        f"HD-{2**63}",
+        f"HD-{2**31}",
+        f"HD-{2**31 - 1}",
+        "HD-" + "9" * 30,
+        "HD-+3",
+    ],
 )
 def test_a_ticket_number_in_other_digits_or_out_of_range_finds_no_ticket(client, runtime, number):
     account_id = make_account(runtime)
@@ -153,7 +162,7 @@ def test_ids_in_urls_and_filters_take_only_ascii_digits_in_range(client, runtime
     ops_headers = bearer(token_for(runtime, ops, "ops"))
     agent_headers = bearer(agent_token(runtime))
 
-    for path in ("/api/v1/mailings/٣", "/api/v1/mailings/²", f"/api/v1/mailings/{2**63}"):
+    for path in ("/api/v1/mailings/٣", "/api/v1/mailings/²", f"/api/v1/mailings/{2**31}"):
         assert client.get(path, headers=ops_headers).status_code == 404, path
     assert client.get("/api/v1/mailings/" + "9" * 40, headers=ops_headers).status_code == 404
     for assignee in ("²", "٣", str(2**64)):
