@@ -29,7 +29,7 @@ from notifications.mailings.composing import MailingDraft
 from tickets.demo import seed_demo as seed_tickets
 from tickets.services import routing_rules
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
