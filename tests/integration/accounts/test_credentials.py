@@ -37,6 +37,7 @@ def test_a_token_holds_no_rights_while_a_required_second_factor_is_missing(clien
     token = token_for(runtime, admin, "admin")
     headers = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/mailings", headers=headers).status_code == 200
+    assert "ops" in client.get("/api/v1/token", headers=headers).get_json()["permissions"]
 
     _require_second_factor(runtime, admin)
 
@@ -44,6 +45,8 @@ def test_a_token_holds_no_rights_while_a_required_second_factor_is_missing(clien
         assert client.get(path, headers=headers).status_code == 403, path
     response = client.post("/api/v1/routes/explain", json={"subject": "x"}, headers=headers)
     assert response.status_code == 403
+    described = client.get("/api/v1/token", headers=headers).get_json()
+    assert (described["permissions"], described["second_factor_setup_required"]) == ([], True)
 
 
 def test_no_token_is_issued_before_a_required_second_factor_is_set_up(app, runtime):
