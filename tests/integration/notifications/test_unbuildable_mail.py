@@ -8,11 +8,12 @@ from sqlalchemy import select, update
 from notifications.mailings import services as mailing_services
 from notifications.mailings.models import Mailing, MailingDelivery
 from notifications.outbox.models import OutboundMessage
-from notifications.outbox.services import enqueue_delivery
+from notifications.outbox.services import MAX_CLAIMS, enqueue_delivery
 from tests.integration.accounts.factories import csrf_token, make_staff, sign_in, token_for
 from tests.integration.notifications.factories import draft, make_account, make_mailing
 from tests.integration.tickets.factories import make_ticket
 from tickets.models import Ticket, TicketEvent, format_number
+from workers import jobs
 
 
 def _legacy(runtime, model, row_id: int, **values) -> None:
@@ -109,3 +110,28 @@ def test_a_mailing_subject_no_header_can_hold_is_refused_at_the_api(app, runtime
 
     assert response.status_code == 422
     assert set(response.get_json()["errors"]) == {"subject"}
+
+
+def test_a_row_whose_worker_died_at_every_claim_is_given_up_by_the_sweep(runtime, work, smtp_sink):
+    ticket_id = make_ticket(runtime)
+    with runtime.db.session() as session:
+        row = session.scalars(select(OutboundMessage)).one()
+    stale = row.updated_at.replace(year=2000)
+    _legacy(
+        runtime, OutboundMessage, row.id, state="sending", attempts=MAX_CLAIMS, updated_at=stale
+    )
+    runtime.redis.flushdb()  # its delivery job is gone with the dead worker
+
+    runtime.queue("default").enqueue(jobs.sweep_outbox)
+    work()
+
+    with runtime.db.session() as session:
+        given_up = session.get(OutboundMessage, row.id)
+        events = session.scalars(
+            select(TicketEvent.reason).where(
+                TicketEvent.ticket_id == ticket_id, TicketEvent.action == "mail_failed"
+            )
+        ).all()
+    assert (given_up.state, given_up.smtp_reply.startswith("given up")) == ("failed", True)
+    assert events == [given_up.smtp_reply]
+    assert smtp_sink.received == []
