@@ -27,7 +27,7 @@ from accounts.demo import seed_accounts
 from notifications.mailings import services as mailing_services
 from notifications.mailings.composing import MailingDraft
 from tickets.demo import seed_demo as seed_tickets
-from tickets.services import routing_rules
+from tickets.routing import routing_rules
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 CHECKS = [

@@ -149,7 +149,7 @@ def get_ticket(number: str) -> Any:
 @public("the API description; it holds no data")
 def openapi_document() -> Any:
     runtime = current()
-    return jsonify(openapi.document(runtime.settings.public_url, services.routing_rules(runtime)))
+    return jsonify(openapi.document(runtime.settings.public_url, routing_rules(runtime)))
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:
