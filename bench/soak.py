@@ -10,6 +10,8 @@ on any error, on a row left ``sending``, or on memory that keeps growing.
 
     .venv/bin/python bench/soak.py                        # SQLite file, 600 s, 50 req/s
     SOAK_SECONDS=120 DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/soak.py
+
+``DATABASE_URL`` names a database the soak may empty: it drops every table first.
 """
 
 from __future__ import annotations
@@ -361,7 +363,17 @@ def drive(traffic: Traffic, seconds: float) -> float:
 
 
 def prepare(env: dict[str, str]) -> tuple[dict[str, str], int]:
-    """Migrate, seed the demo data, add ACCOUNTS accounts; a mailing to all of them, approved."""
+    """Empty the database and migrate it, seed the demo data, add ACCOUNTS accounts; a mailing
+    to all of them, approved."""
+    from sqlalchemy import create_engine, text
+
+    from helpdesk.migrate import model_metadata
+
+    engine = create_engine(env["DATABASE_URL"])
+    with engine.begin() as connection:
+        model_metadata().drop_all(connection)
+        connection.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    engine.dispose()
     subprocess.run([str(BIN / "helpdesk"), "db", "upgrade"], env=env, check=True)
     seeded = subprocess.run(
         [str(BIN / "helpdesk"), "seed", "demo", "--json"],
