@@ -6,7 +6,8 @@ file, list and read tickets through the API, an accounting agent answers in the 
 and CSRF token), ops poll the mailing, and customers' mails arrive over LMTP. At the end the
 traffic stops, the queues drain, and the run prints errors, latencies, the resident memory of
 every process over time, and the outbox rows and delivery records by state. It fails (exit 1)
-on any error, on a row left ``sending``, or on memory that keeps growing.
+on any error, on a row left ``sending``, or on a service process whose memory grew by more
+than 10% over the second half of the traffic (Redis's memory is data: shown, not judged).
 
     .venv/bin/python bench/soak.py                        # SQLite file, 600 s, 50 req/s
     SOAK_SECONDS=120 DATABASE_URL=postgresql+psycopg://... .venv/bin/python bench/soak.py
@@ -598,7 +599,9 @@ def report(
             f"  {process:<18} " + " ".join(f"{f:7.1f}" for f in figures) + f" ({peak / 1024:.1f})"
         )
         before, after = middle.get(process, 0), end[process]
-        if before and after > before * (1 + RSS_GROWTH_LIMIT):
+        # Redis holds data, not code: its memory follows the queued jobs and the results kept
+        # for their TTL, so it is shown but not judged.
+        if not process.startswith("redis") and before and after > before * (1 + RSS_GROWTH_LIMIT):
             grown.append(process)
     print(f"outbox rows by state: {outbox}")
     print(f"mailing delivery records by state: {deliveries}; messages received: {mailed}")
