@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench install clean
+.PHONY: run test fuzz lint bench install clean
 
 $(STAMP): pyproject.toml
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "$(PYTHON) not found: install Python 3.11"; exit 1; }
@@ -21,7 +21,11 @@ run: $(STAMP)
 	exec $(BIN)/helpdesk stack
 
 test: $(STAMP)
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest --ignore=tests/fuzz $(PYTEST_ARGS)
+
+# schemathesis against the API, in-process; FUZZ_EXAMPLES bounds examples per operation.
+fuzz: $(STAMP)
+	$(BIN)/pytest tests/fuzz $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

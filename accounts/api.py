@@ -9,12 +9,14 @@ from flask import Blueprint, jsonify, request
 from accounts import auth, people, services
 from accounts.models import Account
 from accounts.services import NotFound, ValidationError
+from accounts.users import TOKEN
 from accounts.vocabulary import contact_options
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from vocabulary import EDITIONS
 
 api = Blueprint("accounts_api", __name__, url_prefix="/api/v1/accounts")
+token_api = Blueprint("token_api", __name__, url_prefix="/api/v1")
 
 
 def _problem(status: int, detail: str, **extra: Any) -> Any:
@@ -74,6 +76,8 @@ def show_account(customer_number: str) -> Any:
     except NotFound:
         return _problem(404, "Kein Konto mit dieser Kundennummer.")
     document = account_document(account)
+    if not auth.may_see_contacts():
+        return jsonify(document)
     document["distribution_lists"] = people.distribution_lists(current(), account.id)
     document["contact_persons"] = [
         {
@@ -153,3 +157,30 @@ def put_distribution_list(customer_number: str, purpose: str) -> Any:
     except ValidationError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
     return jsonify({"purpose": purpose, "addresses": saved})
+
+
+@token_api.get("/token")
+@requires(TOKEN)
+def show_token() -> Any:
+    """The calling token: whose it is, its scopes and the rights it holds now (none while its
+    user still has to set up a required second factor)."""
+    principal = current_principal()
+    attributes = principal.attributes
+    return jsonify(
+        {
+            "id": attributes["token_id"],
+            "name": attributes["token_name"],
+            "scopes": attributes["scopes"],
+            "user": attributes["email"],
+            "kind": attributes["kind"],
+            "customer_number": _customer_number(attributes.get("account_id")),
+            "permissions": sorted(principal.permissions - {TOKEN}),
+            "second_factor_setup_required": attributes["must_enrol"],
+        }
+    )
+
+
+def _customer_number(account_id: int | None) -> str | None:
+    if account_id is None:
+        return None
+    return services.get_account(current(), account_id).customer_number

@@ -1,7 +1,8 @@
 """Who is calling: sessions and bearer tokens become a Principal; rate limits; access helpers.
 
-Browser pages trust the signed session cookie; ``/api/`` trusts only ``Authorization: Bearer``
-tokens, so a cookie can never be ridden into the CSRF-exempt JSON API.
+Browser pages trust only the signed session cookie; ``/api/`` trusts only ``Authorization:
+Bearer`` tokens. A cookie can never be ridden into the CSRF-exempt JSON API, and a token
+(which a script holds, without CSRF protection) never opens a page.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from redis.exceptions import RedisError
 from accounts import tokens
 from accounts.metrics import SIGNIN_FAILURES, SIGNIN_LOCKOUTS
 from accounts.models import User
-from accounts.users import SESSION, granted_permissions
+from accounts.users import SESSION, TOKEN, granted_permissions, must_enrol
 from helpdesk.runtime import current
 from helpdesk.security import Principal, current_principal
 
@@ -31,11 +32,17 @@ class TooManyAttempts(Exception):
     """Sign-in attempts or reset requests for this address, client or user exceeded the limit."""
 
 
+class LimiterUnavailable(Exception):
+    """Redis, which counts the attempts, cannot be reached: nobody is let try until it is back."""
+
+
 def load_principal() -> Principal | None:
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return _token_principal(header.removeprefix("Bearer ").strip())
+    """``/api/`` trusts only a bearer token, every other path only the session cookie (whose
+    forms carry a CSRF token): each credential works at the one door it was made for."""
     if request.path.startswith("/api/"):
+        header = request.headers.get("Authorization", "")
+        if header.startswith("Bearer "):
+            return _token_principal(header.removeprefix("Bearer ").strip())
         return None
     user_id = session.get("user_id")
     if not isinstance(user_id, int):
@@ -45,7 +52,7 @@ def load_principal() -> Principal | None:
     if user is None or not user.active or session.get("version") != user.session_version:
         session.clear()
         return None
-    if user.require_totp and not user.totp_enabled:
+    if must_enrol(user):
         # Two-factor sign-in became mandatory: nothing but setting it up until it is done.
         return Principal(user.email, frozenset({SESSION}), _attributes(user, must_enrol=True))
     return Principal(user.email, granted_permissions(user) | {SESSION}, _attributes(user))
@@ -56,8 +63,13 @@ def _token_principal(plain: str) -> Principal | None:
     if found is None:
         return None
     token, user = found
-    permissions = tokens.token_permissions(token, user)
-    return Principal(f"token:{token.id}", permissions, _attributes(user, token_id=token.id))
+    permissions = tokens.token_permissions(token, user) | {TOKEN}
+    attributes = _attributes(
+        user, token_id=token.id, token_name=token.name, scopes=list(token.scopes)
+    )
+    return Principal(
+        f"token:{token.id}", permissions, attributes | {"must_enrol": must_enrol(user)}
+    )
 
 
 def _attributes(user: User, **extra: Any) -> dict[str, Any]:
@@ -120,7 +132,7 @@ def check_attempts(email: str | None = None, user_id: int | None = None) -> None
     try:
         counts = current().redis.mget([key for key, _ in keys])
     except RedisError as error:
-        raise TooManyAttempts("rate limiter unavailable") from error
+        raise LimiterUnavailable(str(error)) from error
     for (key, limit), count in zip(keys, counts, strict=True):
         if count is not None and int(count) >= limit:
             raise TooManyAttempts(key.split(":")[1])
@@ -129,11 +141,14 @@ def check_attempts(email: str | None = None, user_id: int | None = None) -> None
 def count_failure(email: str | None = None, user_id: int | None = None) -> None:
     """Count a failed password or code in Redis; the counters expire after the window."""
     keys = _limit_keys(email, user_id)
-    with current().redis.pipeline() as pipe:
-        for key, _limit in keys:
-            pipe.set(key, 0, ex=SIGN_IN_WINDOW, nx=True)  # the window starts at the first failure
-            pipe.incr(key)
-        results = pipe.execute()
+    try:
+        with current().redis.pipeline() as pipe:
+            for key, _limit in keys:
+                pipe.set(key, 0, ex=SIGN_IN_WINDOW, nx=True)  # the window starts at the first
+                pipe.incr(key)
+            results = pipe.execute()
+    except RedisError as error:
+        raise LimiterUnavailable(str(error)) from error
     SIGNIN_FAILURES.labels("code" if user_id is not None else "password").inc()
     for (key, limit), count in zip(keys, results[1::2], strict=True):
         if int(count) == limit:  # this failure reached the limit: a lockout begins
@@ -142,7 +157,7 @@ def count_failure(email: str | None = None, user_id: int | None = None) -> None:
 
 def count_reset_request(email: str) -> None:
     """Count a password-reset request per address and client; raise TooManyAttempts over the
-    limit (or when Redis is unreachable, rather than mailing without limit)."""
+    limit, LimiterUnavailable when Redis is unreachable (rather than mailing without limit)."""
     keys = [
         (f"reset:ip:{request.remote_addr}", RESET_LIMITS["ip"]),
         (f"reset:email:{_email_hash(email)}", RESET_LIMITS["email"]),
@@ -154,7 +169,7 @@ def count_reset_request(email: str) -> None:
                 pipe.incr(key)
             results = pipe.execute()
     except RedisError as error:
-        raise TooManyAttempts("rate limiter unavailable") from error
+        raise LimiterUnavailable(str(error)) from error
     for (key, limit), count in zip(keys, results[1::2], strict=True):
         if int(count) > limit:
             raise TooManyAttempts(key.split(":")[1])
@@ -168,3 +183,13 @@ def require_account_access(account_id: int) -> None:
             abort(403)
     elif not principal.has("account.view"):
         abort(403)
+
+
+def may_see_contacts() -> bool:
+    """Whether the caller may read contact persons and distribution lists, as the pages grant
+    them: customers with ``customer.contacts`` (their Ansprechpartner pages), staff who may read
+    accounts (the staff account page)."""
+    principal = current_principal()
+    if principal.attributes.get("kind") == "customer":
+        return principal.has("customer.contacts")
+    return principal.has("account.view")

@@ -243,6 +243,8 @@ def seed_accounts(
             if user is None:
                 continue
             tokens.revoke_named(runtime, user.id, TOKEN_NAME)
+            if users.must_enrol(user):
+                continue  # a required second factor comes first; the user issues tokens then
             _token, plain = tokens.issue(runtime, user.id, TOKEN_NAME, login.permissions)
             result.tokens[login.email] = plain
     return result

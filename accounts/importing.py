@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from accounts.models import Account, AccountProduct, LicenseLock
 from helpdesk.runtime import Runtime
+from helpdesk.text import header_text_problem
 from tickets.routing import routing_rules
 from vocabulary import EDITIONS, edition_for
 
@@ -190,6 +191,8 @@ def _text(row: dict[str, Any], name: str, limit: int) -> str:
     value = row.get(name)
     if not isinstance(value, str) or not value.strip():
         raise LineError(f"{name}: required")
+    if header_text_problem(value):
+        raise LineError(f"{name}: contains a line break or a control character")
     value = " ".join(value.split())
     if len(value) > limit:
         raise LineError(f"{name}: longer than {limit} characters")
@@ -254,8 +257,8 @@ def _lock(item: dict[str, Any]) -> Lock:
     if until is not None and until < since:
         raise LineError("lock until: before lock since")
     reason = item.get("reason") or ""
-    if not isinstance(reason, str) or len(reason) > 2000:
-        raise LineError("lock reason: text up to 2000 characters")
+    if not isinstance(reason, str) or len(reason) > 2000 or header_text_problem(reason):
+        raise LineError("lock reason: one line of text up to 2000 characters")
     return Lock(product, since, until, reason.strip())
 
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts import addresses, credentials
 from accounts.models import CUSTOMER_PERMISSIONS, Account, Invitation, User
 from accounts.services import NotFound, ValidationError, record_audit
-from accounts.users import check_permissions
+from accounts.users import check_permissions, display_name
 from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
@@ -149,6 +149,7 @@ def accept(runtime: Runtime, token: str, *, name: str, password: str) -> User:
     problem = credentials.password_problem(password)
     if problem:
         raise ValidationError({"password": problem})
+    name = display_name(name)
     digest = token_digest(token, runtime.settings.secret_key)
     now = utcnow()
     try:
@@ -170,7 +171,7 @@ def accept(runtime: Runtime, token: str, *, name: str, password: str) -> User:
             user = User(
                 email=invitation.email,
                 email_key=invitation.email_key,
-                name=" ".join(name.split())[:200],
+                name=name,
                 password_hash=credentials.hash_password(password),
                 kind="customer",
                 account_id=invitation.account_id,

@@ -14,6 +14,7 @@ from accounts.models import Account, ContactPerson, DistributionListEntry
 from accounts.services import NotFound, ValidationError, record_audit
 from accounts.vocabulary import contact_options
 from helpdesk.runtime import Runtime
+from helpdesk.text import header_text_problem
 
 TEXT_LIMITS = {
     "title": 60,
@@ -66,6 +67,9 @@ def parse_contact(data: Mapping[str, Any]) -> ContactDraft:
             value = ""
         if not isinstance(value, str):
             errors[name] = "Bitte geben Sie einen Text ein."
+            return ""
+        if problem := header_text_problem(value):
+            errors[name] = problem
             return ""
         value = " ".join(value.split())
         if required and not value:

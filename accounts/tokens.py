@@ -10,10 +10,11 @@ from sqlalchemy import select, update
 
 from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES, ApiToken, User
 from accounts.services import NotFound, ValidationError
-from accounts.users import ACCOUNT_VIEW, CUSTOMER, IMPLIED_ROLES, granted_permissions
+from accounts.users import ACCOUNT_VIEW, CUSTOMER, IMPLIED_ROLES, granted_permissions, must_enrol
 from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
+from helpdesk.text import header_text_problem
 
 PREFIX = "hd_"
 # last_used_at is refreshed at most this often, so that reads stay free of writes.
@@ -22,6 +23,8 @@ USE_RECORD_INTERVAL = timedelta(minutes=5)
 
 def issue(runtime: Runtime, user_id: int, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
     """Create a token for ``user_id`` limited to ``scopes``; return it and its plain text."""
+    if problem := header_text_problem(name):
+        raise ValidationError({"name": problem})
     name = " ".join(name.split())
     if not name or len(name) > 120:
         raise ValidationError({"name": "Bitte geben Sie einen Namen (bis 120 Zeichen) ein."})
@@ -30,6 +33,10 @@ def issue(runtime: Runtime, user_id: int, name: str, scopes: Iterable[str]) -> t
         user = session.get(User, user_id)
         if user is None:
             raise NotFound(f"user {user_id}")
+        if must_enrol(user):
+            raise ValidationError(
+                {"scopes": "Richten Sie zuerst die Zwei-Faktor-Anmeldung ein (Pflicht für Sie)."}
+            )
         grantable = grantable_scopes(user)
         if not chosen or not set(chosen) <= grantable:
             raise ValidationError(
@@ -49,6 +56,8 @@ def issue(runtime: Runtime, user_id: int, name: str, scopes: Iterable[str]) -> t
 
 def grantable_scopes(user: User) -> frozenset[str]:
     """A token may carry the user's own permissions or roles; derived rights follow them."""
+    if must_enrol(user):
+        return frozenset()
     return granted_permissions(user) & frozenset(CUSTOMER_PERMISSIONS + STAFF_ROLES)
 
 
@@ -114,7 +123,10 @@ def authenticate(runtime: Runtime, plain: str) -> tuple[ApiToken, User] | None:
 
 
 def token_permissions(token: ApiToken, user: User) -> frozenset[str]:
-    """The token's scopes, never more than the user holds now, with what they imply."""
+    """The token's scopes, never more than the user holds now, with what they imply; nothing
+    while the user still has to set up a required second factor."""
+    if must_enrol(user):
+        return frozenset()
     held = granted_permissions(user)
     scoped: set[str] = set()
     for scope in token.scopes:

@@ -12,6 +12,7 @@ from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES, User
 from accounts.services import NotFound, ValidationError
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
+from helpdesk.text import header_text_problem
 
 # Roles that include others: an admin may do what a supervisor does, a supervisor what an
 # agent does (all queues). Ops run mailings and nothing else.
@@ -22,10 +23,12 @@ IMPLIED_ROLES = {
     "ops": frozenset({"ops"}),
 }
 # Derived permissions views declare: "customer" (any customer user), "account.view" (may read
-# an account: customers their own, agents any), "session" (signed in with the browser).
+# an account: customers their own, agents any), "session" (signed in with the browser), "token"
+# (calling the API with a live token, whatever its scopes).
 CUSTOMER = "customer"
 ACCOUNT_VIEW = "account.view"
 SESSION = "session"
+TOKEN = "token"  # noqa: S105 - the derived right of any live API token, not a secret
 
 
 def granted_permissions(user: User) -> frozenset[str]:
@@ -43,6 +46,12 @@ def granted_permissions(user: User) -> frozenset[str]:
     return frozenset(roles)
 
 
+def must_enrol(user: User) -> bool:
+    """Two-factor sign-in is required and not yet set up: until it is, the user holds no
+    rights but setting it up, and no API token can be issued to them or act for them."""
+    return user.require_totp and not user.totp_enabled
+
+
 def check_permissions(values: Iterable[str], allowed: tuple[str, ...], field: str) -> list[str]:
     chosen = sorted(set(values))
     unknown = sorted(set(chosen) - set(allowed))
@@ -56,6 +65,13 @@ def _address(email: str) -> addresses.Address:
         return addresses.normalise(email)
     except addresses.InvalidAddress as error:
         raise ValidationError({"email": str(error)}) from None
+
+
+def display_name(name: str) -> str:
+    """A user's name as stored: one line (helpdesk.text), whitespace collapsed."""
+    if problem := header_text_problem(name):
+        raise ValidationError({"name": problem})
+    return " ".join(name.split())[:200]
 
 
 def _password_hash(password: str) -> str:
@@ -79,7 +95,7 @@ def create_customer_user(
     user = User(
         email=address.email,
         email_key=address.key,
-        name=name.strip(),
+        name=display_name(name),
         password_hash=_password_hash(password),
         kind="customer",
         account_id=account_id,
@@ -103,7 +119,7 @@ def create_staff_user(
     user = User(
         email=address.email,
         email_key=address.key,
-        name=name.strip(),
+        name=display_name(name),
         password_hash=_password_hash(password),
         kind="staff",
         roles=check_permissions(roles, STAFF_ROLES, "roles"),

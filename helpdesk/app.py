@@ -5,12 +5,12 @@ from __future__ import annotations
 from http import HTTPStatus
 from typing import Any
 
-from flask import Flask, Response, jsonify, redirect, request, url_for
+from flask import Flask, jsonify, redirect, request, url_for
 from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, Unauthorized
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpdesk import health, logs, metrics, security
+from helpdesk import health, http, logs, metrics, security
 from helpdesk.config import PROJECT_ROOT, Settings, load_settings
 from helpdesk.error_pages import error_page
 from helpdesk.navigation import navigation
@@ -50,10 +50,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     logs.init_app(app)
     metrics.init_app(app, settings)
     csrf.init_app(app)
+    http.install(app, settings)
 
     _register_blueprints(app, settings)
     app.before_request(security.enforce_access)
-    app.after_request(_security_headers)
     app.register_error_handler(401, _sign_in_first)
     app.register_error_handler(HTTPException, _http_error)
     return app
@@ -97,7 +97,14 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     for blueprint in pages:
         app.register_blueprint(blueprint)
     # JSON APIs trust no cookie, only bearer tokens, so they carry no CSRF token.
-    for blueprint in (tickets_api.api, accounts_api.api, routing_api.blueprint, mailings_api.api):
+    apis = (
+        tickets_api.api,
+        accounts_api.api,
+        accounts_api.token_api,
+        routing_api.blueprint,
+        mailings_api.api,
+    )
+    for blueprint in apis:
         app.register_blueprint(blueprint)
         csrf.exempt(blueprint)
     if settings.development:
@@ -122,18 +129,6 @@ def _declare_static(app: Flask) -> None:
     @public("the site icon browsers ask for on every page")
     def favicon() -> Any:
         return redirect(url_for("static", filename="favicon.svg"), 301)
-
-
-def _security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-        "frame-ancestors 'none'",
-    )
-    return response
 
 
 def _is_api() -> bool:

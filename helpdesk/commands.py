@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from helpdesk.config import ConfigError, Settings, load_settings
+from helpdesk.text import MAX_ID, parse_id
 
 if TYPE_CHECKING:
     from helpdesk.runtime import Runtime
@@ -27,3 +28,21 @@ def runtime_or_exit() -> Runtime:
     from helpdesk.runtime import Runtime, install
 
     return install(Runtime(settings_or_exit()))
+
+
+class IdType(click.ParamType):
+    """An id argument: ASCII digits within the database's range (``click.INT`` would take ``٣``
+    as 3 and pass 2^64 on to the database)."""
+
+    name = "id"
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        number = value if isinstance(value, int) else parse_id(str(value))
+        if number is None or number < 1:
+            self.fail(f"{value!r} is not an id (ASCII digits, 1 to {MAX_ID})", param, ctx)
+        return number
+
+
+ID = IdType()

@@ -9,6 +9,7 @@ server, as a real MTA would deliver it, so that mail to the support address beco
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 import re
@@ -22,7 +23,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, render_template, request
 
 from helpdesk.db import utcnow
 from helpdesk.runtime import current
@@ -128,12 +129,29 @@ def serve(store: MailStore, host: str, port: int, relay: LmtpRelay | None = None
 blueprint = Blueprint("devmail", __name__, url_prefix="/dev/mail")
 
 
+@blueprint.before_request
+def _only_local_development() -> None:
+    """The store shows password-reset links: only to the developer's own machine, and only in
+    development (the app mounts it nowhere else; this checks again)."""
+    if not current().settings.development or not _loopback(request.remote_addr):
+        abort(404)
+
+
+def _loopback(address: str | None) -> bool:
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return False
+    mapped = getattr(ip, "ipv4_mapped", None)  # ::ffff:127.0.0.1 from a dual-stack socket
+    return ip.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
 def _store() -> MailStore:
     return MailStore(current().settings.mail_store_dir)
 
 
 @blueprint.get("")
-@public("development mode only: the local mail store of `make run`")
+@public("development mode, loopback clients only: the local mail store of `make run`")
 def index() -> str:
     store = _store()
     rows = []
@@ -145,7 +163,7 @@ def index() -> str:
 
 
 @blueprint.get("/<name>")
-@public("development mode only: the local mail store of `make run`")
+@public("development mode, loopback clients only: the local mail store of `make run`")
 def show(name: str) -> str:
     try:
         envelope, raw = _store().load(name)

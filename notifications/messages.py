@@ -10,15 +10,27 @@ from email.utils import format_datetime, make_msgid
 from email_validator import EmailNotValidError, validate_email
 
 from helpdesk.db import utcnow
+from helpdesk.text import body_text_problem, header_text_problem
 
 
-class HeaderValueError(ValueError):
-    """A header value would break the header block (CR, LF or another control character)."""
+class UnsafeText(ValueError):
+    """A header value or text the message cannot carry (a line break in a header, a control
+    character, a lone surrogate): the same characters every door refuses."""
 
 
 def checked_header(name: str, value: str) -> str:
-    if any(ord(ch) < 32 and ch != "\t" for ch in value) or "\x7f" in value:
-        raise HeaderValueError(f"{name} must not contain line breaks or control characters")
+    """``value`` if the doors' rule for header texts allows it (helpdesk.text), else raise."""
+    if header_text_problem(value):
+        raise UnsafeText(
+            f"{name} must not contain line breaks, control characters or lone surrogates"
+        )
+    return value
+
+
+def checked_body(value: str) -> str:
+    """``value`` if the doors' rule for long texts allows it, else raise UnsafeText."""
+    if body_text_problem(value):
+        raise UnsafeText("text must not contain control characters or lone surrogates")
     return value
 
 
@@ -62,8 +74,12 @@ def build_message(
         message["References"] = " ".join(references)
     if auto_submitted:
         message["Auto-Submitted"] = "auto-generated"
-    message.set_content(text, subtype="plain", charset="utf-8", cte="quoted-printable")
-    message.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
+    message.set_content(
+        checked_body(text), subtype="plain", charset="utf-8", cte="quoted-printable"
+    )
+    message.add_alternative(
+        checked_body(html), subtype="html", charset="utf-8", cte="quoted-printable"
+    )
     return message
 
 

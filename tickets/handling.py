@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts.models import Account, User
 from helpdesk.runtime import Runtime
+from helpdesk.text import body_text_problem
 from tickets.access import Viewer
 from tickets.models import BillingEvent, Ticket
 from tickets.routing import routing_rules
@@ -35,6 +36,8 @@ def _reason(reason: str) -> str:
         raise ValidationError({"reason": "Bitte geben Sie einen Grund an."})
     if len(reason) > REASON_MAX:
         raise ValidationError({"reason": f"Höchstens {REASON_MAX} Zeichen."})
+    if problem := body_text_problem(reason):
+        raise ValidationError({"reason": problem})
     return reason
 
 

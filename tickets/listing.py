@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from accounts.models import Account, User
 from helpdesk.db import UTCDateTime
+from helpdesk.text import parse_id
 from tickets.access import Viewer
 from tickets.models import OPEN_STATUSES, Ticket, format_number
 from vocabulary import CHANNELS, PRIORITIES, STATUSES
@@ -138,7 +139,7 @@ def parse_filter(args: Any, viewer: Viewer) -> tuple[TicketFilter, dict[str, str
         errors["status"] = f"Erlaubt sind: offen, alle, {', '.join(STATUSES)}."
         statuses = OPEN_STATUSES
     assignee = (args.get("assignee") or "").strip() or None
-    if assignee not in (None, "me", "none") and not (assignee or "").isdigit():
+    if assignee not in (None, "me", "none") and parse_id(assignee or "") is None:
         errors["assignee"] = "Erlaubt sind: me, none oder eine Benutzer-ID."
         assignee = None
     queue = (args.get("queue") or "").strip() or None

@@ -18,6 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from helpdesk.db import Base, UTCDateTime, in_values, utcnow
+from helpdesk.text import parse_id
 from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
 MESSAGE_KINDS = ("customer", "agent", "internal")
@@ -35,9 +36,9 @@ def format_number(ticket_id: int) -> str:
 def parse_number(text: str) -> int | None:
     """The ticket id in a number such as ``HD-000042`` (case-insensitive), else None."""
     prefix, _, digits = text.strip().upper().partition("-")
-    if prefix + "-" != NUMBER_PREFIX or not digits.isdigit():
+    if prefix + "-" != NUMBER_PREFIX:
         return None
-    return int(digits)
+    return parse_id(digits)
 
 
 class Ticket(Base):

@@ -25,6 +25,7 @@ from helpdesk.config import Settings
 from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.security import Principal
+from helpdesk.text import body_text_problem, header_text_problem
 from tickets.models import SensitiveItem, Ticket, TicketDataKey, TicketEvent
 
 NONCE_BYTES = 12
@@ -129,11 +130,11 @@ def check_item(label: str, value: str) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not label.strip():
         errors["sensitive_label"] = "Bitte geben Sie an, wofür die Zugangsdaten sind."
-    elif len(label) > LABEL_MAX or any(ord(ch) < 32 for ch in label):
+    elif len(label) > LABEL_MAX or header_text_problem(label):
         errors["sensitive_label"] = f"Höchstens {LABEL_MAX} Zeichen in einer Zeile."
     if not value.strip():
         errors["sensitive_value"] = "Bitte geben Sie die Zugangsdaten ein."
-    elif len(value) > SECRET_MAX or "\x00" in value:
+    elif len(value) > SECRET_MAX or body_text_problem(value):
         errors["sensitive_value"] = f"Höchstens {SECRET_MAX} Zeichen."
     return errors
 

@@ -26,6 +26,7 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
 from helpdesk.runtime import Runtime
+from helpdesk.text import body_text_problem, header_text_problem
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets import attachments, sensitive
 from tickets.metrics import TICKETS_FILED
@@ -114,10 +115,11 @@ def parse_draft(
             errors[name] = "Erwartet wird ein Text."
             return ""
         value = value.strip()
+        problem = body_text_problem(value) if name == "text" else header_text_problem(value)
         if len(value) > max_length:
             errors[name] = f"Höchstens {max_length} Zeichen."
-        elif "\x00" in value:
-            errors[name] = "Enthält unzulässige Zeichen."
+        elif problem:
+            errors[name] = problem
         return value
 
     reply_to = text_field("reply_to", 320)
@@ -133,8 +135,6 @@ def parse_draft(
             reply_to = validate_email(reply_to, check_deliverability=False).normalized
         except EmailNotValidError as error:
             errors["reply_to"] = f"Keine gültige E-Mail-Adresse: {error}"
-    if subject and any(ch in subject for ch in "\r\n"):
-        errors["subject"] = "Der Betreff darf keine Zeilenumbrüche enthalten."
     if priority not in PRIORITIES:
         errors["priority"] = f"Erlaubt sind: {', '.join(PRIORITIES)}."
     catalog = rules.catalog_dict()

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from accounts.models import Account
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
+from helpdesk.text import body_text_problem
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets import attachments, sensitive
@@ -105,8 +106,10 @@ def check_text(text: str, field: str = "text") -> str:
     text = text.strip()
     if not text:
         raise ValidationError({field: "Bitte geben Sie einen Text ein."})
-    if len(text) > TEXT_MAX or "\x00" in text:
+    if len(text) > TEXT_MAX:
         raise ValidationError({field: f"Höchstens {TEXT_MAX} Zeichen."})
+    if problem := body_text_problem(text):
+        raise ValidationError({field: problem})
     return text
 
 

@@ -22,6 +22,10 @@ from helpdesk.security import current_principal, public
 
 blueprint = Blueprint("signin", __name__)
 TOO_MANY = "Zu viele Anmeldeversuche. Bitte warten Sie 15 Minuten und versuchen Sie es erneut."
+UNAVAILABLE = (
+    "Die Anmeldung ist vorübergehend nicht verfügbar. Bitte versuchen Sie es in einigen Minuten"
+    " erneut."
+)
 TOO_MANY_RESETS = (
     "Zu viele Anfragen zum Zurücksetzen des Passworts. Bitte versuchen Sie es in einer Stunde"
     " erneut."
@@ -65,12 +69,16 @@ def sign_in() -> Any:
         email = form.email.data or ""
         try:
             auth.check_attempts(email=email)
+            user = users.check_password(current(), email, form.password.data or "")
+            if user is None:
+                auth.count_failure(email=email)
         except auth.TooManyAttempts:
             form.form_errors.append(TOO_MANY)
             return render_template("accounts/sign_in.html", form=form), 429
-        user = users.check_password(current(), email, form.password.data or "")
+        except auth.LimiterUnavailable:
+            form.form_errors.append(UNAVAILABLE)
+            return render_template("accounts/sign_in.html", form=form), 503
         if user is None:
-            auth.count_failure(email=email)
             form.form_errors.append("E-Mail-Adresse oder Passwort ist falsch.")
             return render_template("accounts/sign_in.html", form=form), 401
         if user.totp_enabled:
@@ -99,12 +107,15 @@ def second_factor() -> Any:
     if form.validate_on_submit():
         try:
             auth.check_attempts(user_id=user_id)
+            if users.check_second_factor(current(), user_id, form.code.data or ""):
+                return _signed_in(users.get_user(current(), user_id))
+            auth.count_failure(user_id=user_id)
         except auth.TooManyAttempts:
             form.code.errors = [TOO_MANY]
             return render_template("accounts/second_factor.html", form=form), 429
-        if users.check_second_factor(current(), user_id, form.code.data or ""):
-            return _signed_in(users.get_user(current(), user_id))
-        auth.count_failure(user_id=user_id)
+        except auth.LimiterUnavailable:
+            form.code.errors = [UNAVAILABLE]
+            return render_template("accounts/second_factor.html", form=form), 503
         form.code.errors = ["Der Code stimmt nicht."]
         return render_template("accounts/second_factor.html", form=form), 401
     return render_template("accounts/second_factor.html", form=form)
@@ -161,6 +172,9 @@ def forgot_password() -> Any:
         except auth.TooManyAttempts:
             form.form_errors.append(TOO_MANY_RESETS)
             return render_template("accounts/forgot_password.html", form=form), 429
+        except auth.LimiterUnavailable:
+            form.form_errors.append(UNAVAILABLE)
+            return render_template("accounts/forgot_password.html", form=form), 503
         except ValidationError as error:
             show_errors(form, error)
         else:

@@ -10,6 +10,7 @@ from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from notifications.mailings import services
 from notifications.mailings.composing import DraftError, MailingDraft
+from notifications.smtp import SmtpUnavailable
 
 api = Blueprint("mailings_api", __name__, url_prefix="/api/v1/mailings")
 
@@ -33,6 +34,11 @@ def _not_found(error: services.MailingNotFound) -> Any:
 @api.errorhandler(services.MailingRefused)
 def _refused(error: services.MailingRefused) -> Any:
     return _problem(409, str(error))
+
+
+@api.errorhandler(services.QueueUnavailable)
+def _queue_unavailable(error: services.QueueUnavailable) -> Any:
+    return _problem(503, str(error))
 
 
 def draft_from(data: Any) -> MailingDraft:
@@ -137,10 +143,22 @@ def preview(mailing_id: int) -> Any:
 @requires("ops")
 def test_send(mailing_id: int) -> Any:
     data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        return _problem(422, "Erwartet wird ein JSON-Objekt.", errors={"_body": "Kein Objekt."})
     to = data.get("to") or current_principal().attributes.get("email")
     if not isinstance(to, str) or not to:
         return _problem(422, "Empfänger fehlt.", errors={"to": "Dieses Feld ist erforderlich."})
-    result = services.test_send(current(), mailing_id, to, data.get("account"))
+    account = data.get("account")
+    if account is not None and not isinstance(account, str):
+        return _problem(
+            422, "Ungültiges Konto.", errors={"account": "Erwartet wird eine Kundennummer."}
+        )
+    try:
+        result = services.test_send(current(), mailing_id, to, account)
+    except DraftError as error:
+        return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
+    except SmtpUnavailable as error:
+        return _problem(503, f"Der Mailserver ist nicht erreichbar: {error}")
     return jsonify({"to": to, "sent": result.sent, "reply": result.reply})
 
 

@@ -34,7 +34,7 @@ from helpdesk.db import rows_changed, utcnow
 from helpdesk.runtime import Runtime
 from notifications import messages
 from notifications.mailings import bounces, outcomes
-from notifications.mailings.messages import MessageFactory, Thread, threads
+from notifications.mailings.messages import AttachmentRefused, MessageFactory, Thread, threads
 from notifications.mailings.models import Mailing, MailingDelivery
 from notifications.mailings.throttle import Throttle
 from notifications.smtp import SmtpConnection, SmtpResult, SmtpTransport, SmtpUnavailable
@@ -55,13 +55,15 @@ class BatchResult:
 
 @dataclass(frozen=True)
 class _Prepared:
-    """A signed message for one record, or (``raw`` None) a record the throttle deferred."""
+    """A signed message for one record, or (``raw`` None) a record the throttle deferred, or
+    one whose message cannot be built (``not_built`` says why)."""
 
     row: Row[Any]
     recipient: str = ""
     raw: bytes | None = None
     date: datetime | None = None
     retry_in: float = 0.0
+    not_built: str | None = None
 
 
 class _Smtp:
@@ -185,6 +187,10 @@ class _Sender(threading.Thread):
 
     def _deliver(self, db: Any, smtp: _Smtp, item: _Prepared) -> None:
         row, claimer = item.row, self.claimer
+        if item.not_built is not None:
+            outcomes.record(db, row, claimer, "failed", f"not built: {item.not_built}")
+            self.result.add("failed")
+            return
         if item.raw is None:
             outcomes.record(
                 db, row, claimer, "deferred", "throttled", retry_in=item.retry_in, attempt=False
@@ -241,14 +247,19 @@ def _send_rows(
                     sender.inbox.put(_Prepared(row, retry_in=delay))
                     continue
                 date = utcnow()
-                message = factory.compose(
-                    delivery_id=row.id,
-                    recipient=messages.transport_address(row.address),
-                    company=row.company,
-                    customer_number=row.customer_number,
-                    date=date,
-                    thread=thread_of.get((row.account_id, row.address)),
-                )
+                try:
+                    message = factory.compose(
+                        delivery_id=row.id,
+                        recipient=messages.transport_address(row.address),
+                        company=row.company,
+                        customer_number=row.customer_number,
+                        date=date,
+                        thread=thread_of.get((row.account_id, row.address)),
+                    )
+                except (ValueError, AttachmentRefused) as error:
+                    # The same data builds the same failure: the record fails for good.
+                    sender.inbox.put(_Prepared(row, not_built=str(error)))
+                    continue
                 raw = message.signed(settings.dkim_domain, runtime.dkim_keys)
                 sender.inbox.put(_Prepared(row, message.recipient, raw, date))
         finally:

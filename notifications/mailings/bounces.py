@@ -21,8 +21,8 @@ from helpdesk.db import rows_changed, utcnow
 from notifications.mailings.models import MailingDelivery
 
 TAG_LENGTH = 10
-_VERP = re.compile(rf"bounce-(\d{{1,18}})-([0-9a-f]{{{TAG_LENGTH}}})")
-_MESSAGE_ID = re.compile(r"<?mailing\.(\d{1,18})\.(\d{1,18})@[^>\s]+>?")
+_VERP = re.compile(rf"bounce-([0-9]{{1,18}})-([0-9a-f]{{{TAG_LENGTH}}})")
+_MESSAGE_ID = re.compile(r"<?mailing\.([0-9]{1,18})\.([0-9]{1,18})@[^>\s]+>?")
 
 
 def _tag(settings: Settings, delivery_id: int) -> str:

@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 import click
 
-from helpdesk.commands import runtime_or_exit
+from helpdesk.commands import ID, runtime_or_exit
 from helpdesk.runtime import Runtime
 from notifications.mailings import services
 from notifications.mailings.composing import DraftError, MailingDraft
@@ -60,7 +60,7 @@ def mailings() -> None:
     "--products",
     help="Comma-separated products, as the product families in routing_rules.yaml (JTL-Wawi).",
 )
-@click.option("--follows", type=int, help="Id of the mailing this one follows up.")
+@click.option("--follows", type=ID, help="Id of the mailing this one follows up.")
 @actor_option
 def create(
     family: str,
@@ -123,10 +123,14 @@ def _guarded(action: Callable[..., T], *args: Any) -> T:
         raise click.ClickException(f"no mailing {args[1]}") from None
     except services.MailingRefused as error:
         raise click.ClickException(str(error)) from None
+    except DraftError as error:
+        raise click.ClickException(
+            "; ".join(f"{k}: {v}" for k, v in error.errors.items())
+        ) from None
 
 
 @mailings.command("approve")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 @actor_option
 def approve(mailing_id: int, actor: str | None) -> None:
     """Approve a mailing (a different person than its author)."""
@@ -135,7 +139,7 @@ def approve(mailing_id: int, actor: str | None) -> None:
 
 
 @mailings.command("send")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 @click.option("--wait", is_flag=True, help="Show progress until every record is finished.")
 @actor_option
 def send(mailing_id: int, wait: bool, actor: str | None) -> None:
@@ -164,7 +168,7 @@ def _wait(runtime: Runtime, mailing_id: int) -> int:
 
 
 @mailings.command("status")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable counts per state.")
 def status(mailing_id: int, as_json: bool) -> None:
     """Counts per delivery state."""
@@ -178,7 +182,7 @@ def status(mailing_id: int, as_json: bool) -> None:
 
 
 @mailings.command("pause")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 def pause(mailing_id: int) -> None:
     """Pause a running mailing (running batches stop within a second)."""
     _guarded(services.pause, runtime_or_exit(), mailing_id)
@@ -186,7 +190,7 @@ def pause(mailing_id: int) -> None:
 
 
 @mailings.command("resume")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 def resume(mailing_id: int) -> None:
     """Resume a paused mailing."""
     _guarded(services.resume, runtime_or_exit(), mailing_id)
@@ -194,7 +198,7 @@ def resume(mailing_id: int) -> None:
 
 
 @mailings.command("cancel")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 def cancel(mailing_id: int) -> None:
     """Cancel a mailing; nothing more is sent."""
     _guarded(services.cancel, runtime_or_exit(), mailing_id)
@@ -202,7 +206,7 @@ def cancel(mailing_id: int) -> None:
 
 
 @mailings.command("preview")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 @click.option("--account", "customer_number", help="Customer number to personalise for.")
 @click.option("--html", is_flag=True, help="Print the HTML part instead of the text part.")
 def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
@@ -213,7 +217,7 @@ def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
 
 
 @mailings.command("test-send")
-@click.argument("mailing_id", type=int)
+@click.argument("mailing_id", type=ID)
 @click.option("--to", "to", required=True, help="Your own address.")
 @click.option("--account", "customer_number", help="Customer number to personalise for.")
 def test_send(mailing_id: int, to: str, customer_number: str | None) -> None:

@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
+from helpdesk.text import body_text_problem, header_text_problem
 from notifications import rendering
 from notifications.mailings.models import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
 from vocabulary import EDITIONS
@@ -70,7 +71,7 @@ def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple
     subject = draft.subject
     if not subject.strip():
         errors["subject"] = "Der Betreff ist erforderlich."
-    elif any(ord(ch) < 32 or ch == "\x7f" for ch in subject):
+    elif header_text_problem(subject):
         errors["subject"] = "Der Betreff darf keine Zeilenumbrüche oder Steuerzeichen enthalten."
     elif len(subject) > SUBJECT_MAX:
         errors["subject"] = f"Höchstens {SUBJECT_MAX} Zeichen: ein kurzer Satz."
@@ -82,7 +83,7 @@ def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple
         errors["body_format"] = f"Erlaubt sind: {', '.join(BODY_FORMATS)}."
     if not draft.body.strip():
         errors["body"] = "Der Text ist erforderlich."
-    elif len(draft.body) > BODY_MAX or "\x00" in draft.body:
+    elif len(draft.body) > BODY_MAX or body_text_problem(draft.body):
         errors["body"] = f"Höchstens {BODY_MAX} Zeichen, keine Steuerzeichen."
     elif foreign := foreign_links(draft, link_hosts):
         errors["body"] = "Links nur auf das Kundencenter erlaubt, nicht: " + ", ".join(foreign)

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from email.headerregistry import Address
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
+from redis.exceptions import RedisError
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -37,6 +39,38 @@ class MailingNotFound(LookupError):
 
 class MailingRefused(Exception):
     """An action the mailing's state or the four-eyes rule does not allow (German message)."""
+
+
+class QueueUnavailable(MailingRefused):
+    """Redis cannot be reached, so sending cannot start; the mailing was left unchanged."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Der Versand kann gerade nicht starten: die Warteschlange ist nicht erreichbar. "
+            "Das Mailing ist unverändert; bitte versuchen Sie es in einigen Minuten erneut."
+        )
+
+
+def _require_queue(runtime: Runtime) -> None:
+    try:
+        runtime.redis.ping()
+    except RedisError as error:
+        log.warning("mailing not started, Redis unreachable: %s", error)
+        raise QueueUnavailable() from error
+
+
+def _dispatch_queued(runtime: Runtime, mailing_id: int) -> int:
+    """Enqueue the mailing's queued records and return how many; if Redis went away since the
+    check, the periodic tick enqueues them once they are older than the lease."""
+    with runtime.db.session() as session:
+        ids = dispatch.queued_ids(session, mailing_id)
+    try:
+        dispatch.enqueue_batches(runtime, mailing_id, ids)
+    except RedisError as error:
+        log.warning(
+            "mailing %s: batches left to the tick, Redis unreachable: %s", mailing_id, error
+        )
+    return len(ids)
 
 
 @dataclass(frozen=True)
@@ -141,6 +175,7 @@ def approve(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
 def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     """Resolve the audience into delivery records, then hand them to the workers in batches."""
     threshold = runtime.settings.mailing_approval_threshold
+    _require_queue(runtime)
     with runtime.db.session() as session:
         mailing = _locked(session, mailing_id)
         if mailing.state != "draft":
@@ -154,10 +189,8 @@ def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
                 )
         audience.resolve(session, mailing)
         mailing.state, mailing.started_at = "sending", utcnow()
-    with runtime.db.session() as session:
-        ids = dispatch.queued_ids(session, mailing_id)
-    dispatch.enqueue_batches(runtime, mailing_id, ids)
-    log.info("sending started by %s: %d delivery records", actor, len(ids))
+    queued = _dispatch_queued(runtime, mailing_id)
+    log.info("sending started by %s: %d delivery records", actor, queued)
     return get_mailing(runtime, mailing_id)
 
 
@@ -166,10 +199,9 @@ def pause(runtime: Runtime, mailing_id: int) -> Mailing:
 
 
 def resume(runtime: Runtime, mailing_id: int) -> Mailing:
+    _require_queue(runtime)
     mailing = _move(runtime, mailing_id, "paused", "sending")
-    with runtime.db.session() as session:
-        ids = dispatch.queued_ids(session, mailing_id)
-    dispatch.enqueue_batches(runtime, mailing_id, ids)
+    _dispatch_queued(runtime, mailing_id)
     return mailing
 
 
@@ -262,9 +294,13 @@ def test_send(
     runtime: Runtime, mailing_id: int, to: str, customer_number: str | None = None
 ) -> SmtpResult:
     """Send the preview, signed and marked [TEST], to ``to`` (the ops user); no record."""
+    try:
+        to = validate_email(to, check_deliverability=False).normalized
+    except EmailNotValidError as error:
+        raise composing.DraftError({"to": f"Keine gültige E-Mail-Adresse: {error}"}) from None
     shown = preview(runtime, mailing_id, customer_number)
     settings = runtime.settings
-    recipient = messages.transport_address(messages.checked_header("To", to))
+    recipient = messages.transport_address(to)
     message = messages.build_message(
         sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
         recipient=recipient,

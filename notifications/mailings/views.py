@@ -117,6 +117,8 @@ def act(mailing_id: int, action: str) -> Any:
             flash("Gespeichert.", "success")
     except services.MailingRefused as error:
         flash(str(error), "error")
+    except DraftError as error:
+        flash(" ".join(error.errors.values()), "error")
     return redirect(url_for("mailings.show", mailing_id=mailing_id))
 
 

@@ -13,6 +13,7 @@ from datetime import timedelta
 from email.headerregistry import Address
 from typing import Any
 
+from jinja2 import TemplateError
 from redis.client import Pipeline
 from rq import Retry
 from sqlalchemy import or_, select, update
@@ -23,6 +24,7 @@ from helpdesk.runtime import Runtime
 from notifications import dkim_fast, messages, rendering
 from notifications.outbox.models import OutboundMessage
 from notifications.smtp import SmtpTransport, SmtpUnavailable
+from tickets.models import TicketEvent
 from workers import jobs
 
 log = logging.getLogger(__name__)
@@ -31,6 +33,10 @@ SENDER_NAME = "Kundencenter Support"
 RETRY = Retry(max=6, interval=[30, 120, 600, 1800, 3600, 7200])
 STALE_QUEUED = timedelta(minutes=2)
 STALE_SENDING = timedelta(minutes=15)
+# A row claimed this often without an outcome (its worker died each time) is given up.
+MAX_CLAIMS = RETRY.max + 2
+NOT_BUILT = "not built: "
+ACTOR = "mail"
 
 
 class TemporaryDeliveryError(Exception):
@@ -52,7 +58,6 @@ class MailRequest:
 
 def queue_mail(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
     """Add the message to the outbox in the caller's transaction (idempotent by dedupe key)."""
-    messages.checked_header("Subject", request.subject)
     existing = session.scalar(
         select(OutboundMessage).where(OutboundMessage.dedupe_key == request.dedupe_key)
     )
@@ -67,12 +72,24 @@ def queue_new_mail(session: Session, request: MailRequest, mail_domain: str) -> 
     Nothing can have queued it yet, so it is not looked up (the unique key still refuses a
     duplicate).
     """
-    messages.checked_header("Subject", request.subject)
     return _outbox_row(session, request, mail_domain)
 
 
 def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
+    """A queued row; one whose headers can never be built is stored failed, with the reason,
+    so that the request that caused it goes on and no worker tries it."""
+    state, reply = "queued", None
+    try:
+        messages.checked_header("To", request.recipient)
+        messages.checked_header("Subject", request.subject)
+    except messages.UnsafeText as error:
+        state, reply = "failed", f"{NOT_BUILT}{error}"
+        log.error("outbound mail %s not queued: %s", request.dedupe_key, reply)
+        if request.ticket_id is not None:
+            session.add(_failure_event(request.ticket_id, reply))
     outbound = OutboundMessage(
+        state=state,
+        smtp_reply=reply,
         kind=request.kind,
         dedupe_key=request.dedupe_key,
         ticket_id=request.ticket_id,
@@ -130,18 +147,26 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
         return outbound.state
 
     settings = runtime.settings
-    text, html = rendering.render(outbound.template, outbound.context)
-    message = messages.build_message(
-        sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
-        recipient=outbound.recipient,
-        subject=outbound.subject,
-        text=text,
-        html=html,
-        message_id=outbound.message_id,
-        in_reply_to=outbound.in_reply_to,
-        references=tuple(outbound.references),
-    )
-    raw = dkim_fast.sign(message.as_bytes(), settings.dkim_domain, runtime.dkim_keys)
+    try:
+        text, html = rendering.render(outbound.template, outbound.context)
+        message = messages.build_message(
+            sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
+            recipient=outbound.recipient,
+            subject=outbound.subject,
+            text=text,
+            html=html,
+            message_id=outbound.message_id,
+            in_reply_to=outbound.in_reply_to,
+            references=tuple(outbound.references),
+        )
+        unsigned = message.as_bytes()
+    except (ValueError, TemplateError) as error:
+        # Trying again builds the same bytes from the same row: fail it now, with the reason.
+        reason = f"{NOT_BUILT}{error}"
+        _finish(runtime, outbound_id, "failed", reason, ticket_id=outbound.ticket_id)
+        log.error("outbound %s failed permanently: %s", outbound_id, reason)
+        return "failed"
+    raw = dkim_fast.sign(unsigned, settings.dkim_domain, runtime.dkim_keys)
 
     try:
         with SmtpTransport(settings.smtp_url, "outbox").connect() as connection:
@@ -159,14 +184,21 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
     if result.outcome == "temporary":
         _finish(runtime, outbound_id, "deferred", result.reply)
         raise TemporaryDeliveryError(result.reply)
-    _finish(runtime, outbound_id, "failed", result.reply)
+    _finish(runtime, outbound_id, "failed", result.reply, ticket_id=outbound.ticket_id)
     log.warning("outbound %s failed permanently: %s", outbound_id, result.reply)
     return "failed"
 
 
 def _finish(
-    runtime: Runtime, outbound_id: int, state: str, reply: str, raw: bytes | None = None
+    runtime: Runtime,
+    outbound_id: int,
+    state: str,
+    reply: str,
+    raw: bytes | None = None,
+    ticket_id: int | None = None,
 ) -> None:
+    """Record the outcome; a permanent failure of a ticket's mail also goes into the ticket's
+    history, where agents see the reason."""
     values: dict[str, Any] = {"state": state, "smtp_reply": reply, "updated_at": utcnow()}
     if state == "sent":
         values.update(raw=raw, sent_at=utcnow())
@@ -174,6 +206,12 @@ def _finish(
         session.execute(
             update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values)
         )
+        if state == "failed" and ticket_id is not None:
+            session.add(_failure_event(ticket_id, reply))
+
+
+def _failure_event(ticket_id: int, reason: str) -> TicketEvent:
+    return TicketEvent(ticket_id=ticket_id, actor=ACTOR, action="mail_failed", reason=reason[:2000])
 
 
 def requeue_stale(runtime: Runtime) -> list[int]:
@@ -184,6 +222,23 @@ def requeue_stale(runtime: Runtime) -> list[int]:
     """
     now = utcnow()
     with runtime.db.session() as session:
+        given_up = session.execute(
+            select(OutboundMessage.id, OutboundMessage.ticket_id).where(
+                OutboundMessage.state == "sending",
+                OutboundMessage.updated_at < now - STALE_SENDING,
+                OutboundMessage.attempts >= MAX_CLAIMS,
+            )
+        ).all()
+        for outbound_id, ticket_id in given_up:
+            reason = f"given up: its worker stopped during each of {MAX_CLAIMS} attempts"
+            session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == outbound_id, OutboundMessage.state == "sending")
+                .values(state="failed", smtp_reply=reason, updated_at=now)
+            )
+            if ticket_id is not None:
+                session.add(_failure_event(ticket_id, reason))
+        session.flush()
         stale = session.scalars(
             select(OutboundMessage.id).where(
                 or_(

@@ -1,147 +1,32 @@
-"""The OpenAPI 3.1 description of ``/api/v1``; tests check it against the running app."""
+"""The OpenAPI 3.1 description of every ``/api/v1`` operation; tests and the fuzzer hold the
+running app to it."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from tickets.api.schemas import ID, ref, schemas
+from tickets.routing import RuleSet
 from vocabulary import CHANNELS, PRIORITIES, STATUSES
-
-NULLABLE_STRING = {"type": ["string", "null"]}
-ERRORS = {"type": "object", "additionalProperties": {"type": "string"}}
-
-SUMMARY = {
-    "number": {"type": "string", "pattern": "^HD-[0-9]{6,}$"},
-    "queue": {"type": "string"},
-    "priority": {"type": "string", "enum": list(PRIORITIES)},
-    "requested_priority": {"type": "string", "enum": list(PRIORITIES)},
-    "status": {"type": "string", "enum": list(STATUSES)},
-}
-
-SCHEMAS: dict[str, Any] = {
-    "TicketInput": {
-        "type": "object",
-        "required": ["reply_to", "product_family", "component", "subject", "text"],
-        "properties": {
-            "reply_to": {"type": "string", "format": "email", "maxLength": 320},
-            "product_family": {"type": "string", "maxLength": 120},
-            "component": {"type": "string", "maxLength": 200},
-            "department": NULLABLE_STRING,
-            "subject": {"type": "string", "maxLength": 250},
-            "text": {"type": "string", "maxLength": 50000},
-            "priority": {"type": "string", "enum": list(PRIORITIES), "default": "normal"},
-            "customer_number": {
-                "type": "string",
-                "description": "Staff only: file for this account.",
-            },
-        },
-    },
-    "TicketCreated": {
-        "type": "object",
-        "required": [*SUMMARY, "routing"],
-        "properties": {
-            **SUMMARY,
-            "routing": {
-                "type": "object",
-                "required": ["rule", "rules_version"],
-                "properties": {"rule": {"type": "string"}, "rules_version": {"type": "string"}},
-            },
-        },
-    },
-    "TicketRow": {
-        "type": "object",
-        "required": [*SUMMARY, "subject", "channel", "created_at", "updated_at"],
-        "properties": {
-            **SUMMARY,
-            "subject": {"type": "string"},
-            "channel": {"type": "string", "enum": list(CHANNELS)},
-            "product_family": {"type": "string"},
-            "component": {"type": "string"},
-            "customer_number": NULLABLE_STRING,
-            "assignee": NULLABLE_STRING,
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-        },
-    },
-    "TicketPage": {
-        "type": "object",
-        "required": ["items", "next_cursor"],
-        "properties": {
-            "items": {"type": "array", "items": {"$ref": "#/components/schemas/TicketRow"}},
-            "next_cursor": NULLABLE_STRING,
-        },
-    },
-    "Ticket": {
-        "type": "object",
-        "required": [*SUMMARY, "subject", "text", "messages", "attachments"],
-        "properties": {
-            **SUMMARY,
-            "reply_to": {"type": "string"},
-            "product_family": {"type": "string"},
-            "component": {"type": "string"},
-            "department": NULLABLE_STRING,
-            "subject": {"type": "string"},
-            "text": {"type": "string"},
-            "channel": {"type": "string", "enum": list(CHANNELS)},
-            "tags": {"type": "array", "items": {"type": "string"}},
-            "customer_number": NULLABLE_STRING,
-            "created_at": {"type": "string", "format": "date-time"},
-            "updated_at": {"type": "string", "format": "date-time"},
-            "messages": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["kind", "author", "text", "created_at"],
-                    "properties": {
-                        "kind": {"type": "string", "enum": ["customer", "agent", "internal"]},
-                        "author": {"type": "string"},
-                        "text": {"type": "string"},
-                        "created_at": {"type": "string", "format": "date-time"},
-                    },
-                },
-            },
-            "attachments": {
-                "type": "array",
-                "items": {
-                    "type": "object",
-                    "required": ["filename", "content_type", "size", "sha256"],
-                    "properties": {
-                        "filename": {"type": "string"},
-                        "content_type": {"type": "string"},
-                        "size": {"type": "integer"},
-                        "sha256": {"type": "string"},
-                    },
-                },
-            },
-            "sensitive_data_items": {
-                "type": "integer",
-                "description": "How many sensitive items the ticket holds; never their content.",
-            },
-        },
-    },
-    "Problem": {
-        "type": "object",
-        "required": ["status", "detail"],
-        "properties": {
-            "status": {"type": "integer"},
-            "detail": {"type": "string"},
-            "title": {"type": "string"},
-            "errors": ERRORS,
-        },
-    },
-}
 
 
 def _json(schema: str) -> dict[str, Any]:
-    return {"application/json": {"schema": {"$ref": f"#/components/schemas/{schema}"}}}
+    return {"application/json": {"schema": ref(schema)}}
+
+
+def _list_of(schema: str) -> dict[str, Any]:
+    return {"application/json": {"schema": {"type": "array", "items": ref(schema)}}}
 
 
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
-        "content": {
-            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
-        },
+        "content": {"application/problem+json": {"schema": ref("Problem")}},
     }
+
+
+def _ok(status: str, description: str, content: dict[str, Any]) -> dict[str, Any]:
+    return {status: {"description": description, "content": content}}
 
 
 def _query(name: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -154,87 +39,316 @@ def _query(name: str, description: str, schema: dict[str, Any] | None = None) ->
     }
 
 
-UNAUTHORISED = {"401": _problem("No or an unknown bearer token."), "403": _problem("Not allowed.")}
+def _path(name: str, schema: dict[str, Any], description: str = "") -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": schema,
+        "description": description,
+    }
 
 
-def document(server_url: str) -> dict[str, Any]:
+BAD_REQUEST = {"400": _problem("Not JSON, nested too deeply, or a NUL character in the URL.")}
+GUARDED = {
+    **BAD_REQUEST,
+    "401": _problem("No bearer token, or an unknown or revoked one."),
+    "403": _problem("The token's scopes do not allow this (or its user must set up 2FA first)."),
+}
+INVALID = {"422": _problem("Field errors, in `errors` by field name.")}
+NO_TICKET = {"404": _problem("No such ticket for this caller.")}
+NO_ACCOUNT = {"404": _problem("No such account.")}
+NO_MAILING = {"404": _problem("No such mailing.")}
+REFUSED = {"409": _problem("The mailing's state or the four-eyes rule does not allow it.")}
+QUEUE_DOWN = {"503": _problem("The queue (Redis) is unreachable; the mailing is unchanged.")}
+
+CUSTOMER_NUMBER = _path("customer_number", {"type": "string", "maxLength": 20})
+MAILING_ID = _path("mailing_id", ID)
+
+
+def _operation(
+    operation_id: str,
+    summary: str,
+    responses: dict[str, Any],
+    *,
+    body: str | None = None,
+    parameters: list[dict[str, Any]] | None = None,
+    public: bool = False,
+) -> dict[str, Any]:
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "responses": {**(BAD_REQUEST if public else GUARDED), **responses},
+    }
+    if body:
+        operation["requestBody"] = {"required": True, "content": _json(body)}
+    if parameters:
+        operation["parameters"] = parameters
+    if public:
+        operation["security"] = []
+    return operation
+
+
+def _ticket_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/tickets": {
+            "post": _operation(
+                "createTicket",
+                "File a ticket (scope customer.tickets, or agent for an account); routing "
+                "decides queue and effective priority. Critical needs emergency_confirmed.",
+                {**_ok("201", "Filed.", _json("TicketCreated")), **INVALID},
+                body="TicketInput",
+            ),
+            "get": _operation(
+                "listTickets",
+                "Tickets the caller may read, one page at a time (cursor).",
+                {**_ok("200", "One page.", _json("TicketPage")), **INVALID},
+                parameters=[
+                    _query("cursor", "`next_cursor` of the previous page."),
+                    _query(
+                        "limit", "Page size.", {"type": "integer", "minimum": 1, "maximum": 100}
+                    ),
+                    _query(
+                        "status",
+                        "offen (default), alle, or one status.",
+                        {"enum": ["offen", "alle", *STATUSES]},
+                    ),
+                    _query("queue", "Queue id.", {"type": "string", "maxLength": 60}),
+                    _query("priority", "Effective priority.", {"enum": list(PRIORITIES)}),
+                    _query("channel", "Channel.", {"enum": list(CHANNELS)}),
+                    _query(
+                        "assignee",
+                        "me, none or a user id (ASCII digits).",
+                        {"type": "string", "pattern": "^(me|none|[0-9]{1,10})$"},
+                    ),
+                    _query("customer_number", "Staff only: one account's tickets."),
+                    _query("q", "Ticket number, customer number, e-mail or words."),
+                    _query(
+                        "order", "due (staff default) or changed.", {"enum": ["due", "changed"]}
+                    ),
+                ],
+            ),
+        },
+        "/api/v1/tickets/{number}": {
+            "get": _operation(
+                "getTicket",
+                "One ticket with its public thread (staff also see notes).",
+                {**_ok("200", "The ticket.", _json("Ticket")), **NO_TICKET},
+                parameters=[
+                    _path("number", {"type": "string"}, "`HD-` and ASCII digits, e.g. HD-000042.")
+                ],
+            )
+        },
+    }
+
+
+def _account_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/accounts/{customer_number}": {
+            "get": _operation(
+                "getAccount",
+                "An account: customers their own, agents any.",
+                {**_ok("200", "The account.", _json("Account")), **NO_ACCOUNT},
+                parameters=[CUSTOMER_NUMBER],
+            )
+        },
+        "/api/v1/accounts/{customer_number}/first-contact": {
+            "put": _operation(
+                "putFirstContact",
+                "Change the first contact (scope customer.contacts).",
+                {**_ok("200", "Changed.", _json("FirstContact")), **NO_ACCOUNT, **INVALID},
+                body="FirstContactInput",
+                parameters=[CUSTOMER_NUMBER],
+            )
+        },
+        "/api/v1/accounts/{customer_number}/contact-persons": {
+            "post": _operation(
+                "createContactPerson",
+                "Add a contact person (scope customer.contacts).",
+                {**_ok("201", "Added.", _json("ContactPerson")), **NO_ACCOUNT, **INVALID},
+                body="ContactPersonInput",
+                parameters=[CUSTOMER_NUMBER],
+            )
+        },
+        "/api/v1/accounts/{customer_number}/distribution-lists/{purpose}": {
+            "put": _operation(
+                "putDistributionList",
+                "Replace a distribution list (scope customer.contacts).",
+                {
+                    **_ok("200", "Replaced.", _json("DistributionList")),
+                    "404": _problem("No such account or purpose."),
+                    **INVALID,
+                },
+                body="DistributionListInput",
+                parameters=[
+                    CUSTOMER_NUMBER,
+                    _path("purpose", {"type": "string"}, "emergency or data_protection."),
+                ],
+            )
+        },
+        "/api/v1/token": {
+            "get": _operation(
+                "getToken",
+                "The calling token: its user, scopes and the rights it holds now.",
+                _ok("200", "The token.", _json("Token")),
+            )
+        },
+    }
+
+
+def _mailing_paths() -> dict[str, Any]:
+    mailing = _json("Mailing")
+    return {
+        "/api/v1/mailings": {
+            "post": _operation(
+                "createMailing",
+                "Compose a mandatory mailing (scope ops).",
+                {**_ok("201", "Composed.", mailing), **INVALID},
+                body="MailingInput",
+            ),
+            "get": _operation(
+                "listMailings",
+                "All mailings (scope ops).",
+                _ok("200", "The mailings.", _list_of("Mailing")),
+            ),
+        },
+        "/api/v1/mailings/{mailing_id}": {
+            "get": _operation(
+                "getMailing",
+                "A mailing's progress: records per state and per destination domain.",
+                {**_ok("200", "Progress.", _json("MailingProgress")), **NO_MAILING},
+                parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/approve": {
+            "post": _operation(
+                "approveMailing",
+                "Approve (a second ops person than the author).",
+                {**_ok("200", "Approved.", mailing), **NO_MAILING, **REFUSED},
+                parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/send": {
+            "post": _operation(
+                "sendMailing",
+                "Resolve the audience and start sending.",
+                {**_ok("202", "Sending.", mailing), **NO_MAILING, **REFUSED, **QUEUE_DOWN},
+                parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/{action}": {
+            "post": _operation(
+                "controlMailing",
+                "Pause, resume or cancel a mailing.",
+                {
+                    **_ok("200", "Done.", mailing),
+                    "404": _problem("No such mailing or action."),
+                    **REFUSED,
+                    **QUEUE_DOWN,
+                },
+                parameters=[
+                    MAILING_ID,
+                    _path("action", {"type": "string", "enum": ["pause", "resume", "cancel"]}),
+                ],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/preview": {
+            "get": _operation(
+                "previewMailing",
+                "The mail as an account (or a sample account) would receive it.",
+                {
+                    **_ok("200", "The preview.", _json("MailingPreview")),
+                    "404": _problem("No such mailing or account."),
+                },
+                parameters=[MAILING_ID, _query("account", "A customer number.")],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/test-send": {
+            "post": _operation(
+                "testSendMailing",
+                "Send the preview, marked [TEST], to one address (default: the caller).",
+                {
+                    **_ok("200", "The SMTP server's answer.", _json("TestSent")),
+                    "404": _problem("No such mailing or account."),
+                    **INVALID,
+                    "503": _problem("The SMTP server is unreachable."),
+                },
+                body="TestSendInput",
+                parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/deliveries": {
+            "get": _operation(
+                "listDeliveries",
+                "Delivery records, searched by customer number, company or address.",
+                {**_ok("200", "Up to 200 records.", _list_of("Delivery")), **NO_MAILING},
+                parameters=[MAILING_ID, _query("q", "Search text.")],
+            )
+        },
+    }
+
+
+def _routing_paths() -> dict[str, Any]:
+    return {
+        "/api/v1/routes/explain": {
+            "post": _operation(
+                "explainRoute",
+                "Where a ticket with these facts would go, and why (scope agent).",
+                {**_ok("200", "The decision with its trace.", _json("Decision")), **INVALID},
+                body="ExplainInput",
+            )
+        },
+        "/api/v1/catalog": {
+            "get": _operation(
+                "getCatalog",
+                "The ticket form's catalog: families, components, departments, priorities.",
+                {
+                    **_ok("200", "The catalog (ETag: the rules version).", _json("Catalog")),
+                    "304": {"description": "Unchanged since If-None-Match."},
+                },
+                public=True,
+            )
+        },
+        "/api/v1/openapi.json": {
+            "get": _operation(
+                "openapi",
+                "This document.",
+                _ok(
+                    "200",
+                    "OpenAPI 3.1 document.",
+                    {"application/json": {"schema": {"type": "object"}}},
+                ),
+                public=True,
+            )
+        },
+    }
+
+
+def document(server_url: str, rules: RuleSet) -> dict[str, Any]:
+    catalog = rules.catalog_dict()
+    families = [family["name"] for family in catalog["product_families"]]
     return {
         "openapi": "3.1.0",
         "info": {
-            "title": "Helpdesk tickets API",
+            "title": "Helpdesk API",
             "version": "1",
-            "description": "Support tickets of the customer center. Authenticate with "
-            "`Authorization: Bearer hd_...` (an API token from the security page).",
+            "description": "Support tickets, accounts and mandatory mailings of the customer "
+            "center. Authenticate with `Authorization: Bearer hd_...`, an API token made on "
+            "the security page (Mein Konto > Sicherheit). Tokens open only `/api/`; pages "
+            "trust only the browser session. A token carries chosen scopes, never more than "
+            "its user holds, and nothing while its user must still set up two-factor sign-in.",
         },
         "servers": [{"url": server_url}],
         "security": [{"bearer": []}],
-        "paths": {
-            "/api/v1/tickets": {
-                "post": {
-                    "operationId": "createTicket",
-                    "summary": "File a ticket; routing decides queue and effective priority.",
-                    "requestBody": {"required": True, "content": _json("TicketInput")},
-                    "responses": {
-                        "201": {"description": "Filed.", "content": _json("TicketCreated")},
-                        "400": _problem("The body is not JSON."),
-                        "422": _problem("Field errors, in `errors` by field name."),
-                        **UNAUTHORISED,
-                    },
-                },
-                "get": {
-                    "operationId": "listTickets",
-                    "summary": "Tickets the caller may read, one page at a time (cursor).",
-                    "parameters": [
-                        _query("cursor", "`next_cursor` of the previous page."),
-                        _query("limit", "Page size, 1-100.", {"type": "integer"}),
-                        _query("status", "offen (default), alle, or one status."),
-                        _query("queue", "Queue id."),
-                        _query("priority", "Effective priority.", {"enum": list(PRIORITIES)}),
-                        _query("channel", "Channel.", {"enum": list(CHANNELS)}),
-                        _query("assignee", "me, none or a user id."),
-                        _query("customer_number", "Staff only: one account's tickets."),
-                        _query("q", "Ticket number, customer number, e-mail or words."),
-                        _query(
-                            "order", "due (staff default) or changed.", {"enum": ["due", "changed"]}
-                        ),
-                    ],
-                    "responses": {
-                        "200": {"description": "One page.", "content": _json("TicketPage")},
-                        "422": _problem("Bad filter or cursor."),
-                        **UNAUTHORISED,
-                    },
-                },
-            },
-            "/api/v1/tickets/{number}": {
-                "get": {
-                    "operationId": "getTicket",
-                    "summary": "One ticket with its public thread (staff also see notes).",
-                    "parameters": [
-                        {
-                            "name": "number",
-                            "in": "path",
-                            "required": True,
-                            "schema": {"type": "string"},
-                        }
-                    ],
-                    "responses": {
-                        "200": {"description": "The ticket.", "content": _json("Ticket")},
-                        "404": _problem("No such ticket for this caller."),
-                        **UNAUTHORISED,
-                    },
-                }
-            },
-            "/api/v1/openapi.json": {
-                "get": {
-                    "operationId": "openapi",
-                    "summary": "This document.",
-                    "security": [],
-                    "responses": {"200": {"description": "OpenAPI 3.1 document."}},
-                }
-            },
-        },
+        "paths": {**_ticket_paths(), **_account_paths(), **_mailing_paths(), **_routing_paths()},
         "components": {
-            "schemas": SCHEMAS,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": schemas(families, list(catalog["departments"])),
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token (`hd_...`), shown once when it is made.",
+                }
+            },
         },
     }

@@ -48,6 +48,7 @@ def create_ticket() -> Any:
             account_id=account_id,
             requester_id=requester_id,
         )
+        services.check_emergency(draft, data.get("emergency_confirmed") is True)
     except services.ValidationError as error:
         return _problem(422, "Bitte prüfen Sie die markierten Felder.", errors=error.errors)
     ticket = services.file_ticket(runtime, draft, actor=viewer.actor)
@@ -147,7 +148,8 @@ def get_ticket(number: str) -> Any:
 @api.get("/openapi.json")
 @public("the API description; it holds no data")
 def openapi_document() -> Any:
-    return jsonify(openapi.document(current().settings.public_url))
+    runtime = current()
+    return jsonify(openapi.document(runtime.settings.public_url, routing_rules(runtime)))
 
 
 def ticket_summary(ticket: Ticket) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
+from helpdesk.text import parse_id
 from tickets import handling, listing, search, sensitive, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
@@ -140,7 +141,7 @@ def claim(number: str) -> Any:
 def assign(number: str) -> Any:
     form = AssignForm()
     chosen = form.assignee.data or ""
-    assignee_id = int(chosen) if chosen.isdigit() else None
+    assignee_id = parse_id(chosen)
     return _act(
         number,
         form,

@@ -24,6 +24,7 @@ from email.utils import getaddresses, parsedate_to_datetime
 import nh3
 from email_validator import SPECIAL_USE_DOMAIN_NAMES, EmailNotValidError, validate_email
 
+from helpdesk.text import header_safe
 from tickets.inbound.quoting import split_quoted
 
 MESSAGE_ID = re.compile(r"<[^<>\s]+>")
@@ -166,8 +167,9 @@ def first_message_id(value: str) -> str | None:
 
 
 def clean_subject(value: str) -> str:
-    """One line, whitespace collapsed, at most SUBJECT_MAX characters."""
-    return " ".join(value.split())[:SUBJECT_MAX]
+    """One line, whitespace collapsed, at most SUBJECT_MAX characters; characters no header may
+    hold (helpdesk.text) become spaces, since a received mail cannot be asked again."""
+    return " ".join(header_safe(value).split())[:SUBJECT_MAX]
 
 
 def address_key(address: str) -> str | None:

@@ -21,8 +21,8 @@ from notifications.outbox.models import OutboundMessage
 from tickets.inbound.parsing import ParsedMail
 from tickets.models import Ticket, TicketMessage, parse_number
 
-TICKET_NUMBER = re.compile(r"(?<![\w-])HD-(\d{6,9})(?!\d)", re.IGNORECASE)
-MAILING_ANCHOR = re.compile(r"<mailing\.(\d{1,18})@[^>\s]+>")
+TICKET_NUMBER = re.compile(r"(?<![\w-])HD-([0-9]{6,9})(?![0-9])", re.IGNORECASE)
+MAILING_ANCHOR = re.compile(r"<mailing\.([0-9]{1,18})@[^>\s]+>")
 
 
 @dataclass(frozen=True)

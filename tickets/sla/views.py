@@ -22,6 +22,7 @@ from sqlalchemy import select
 from helpdesk.db import utcnow
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
+from helpdesk.text import parse_id
 from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
 from tickets.sla import reports
@@ -66,15 +67,15 @@ def template_sla_due(due: datetime | None, breached: bool = False) -> str:
 
 
 def _report_arguments() -> tuple[reports.Period, str | None, list[tuple[str, str]]]:
-    weeks_text = request.args.get("wochen") or str(DEFAULT_WEEKS)
-    if not weeks_text.isdigit() or not 1 <= int(weeks_text) <= MAX_WEEKS:
+    weeks = parse_id(request.args.get("wochen") or str(DEFAULT_WEEKS))
+    if weeks is None or not 1 <= weeks <= MAX_WEEKS:
         abort(400, f"wochen: 1 bis {MAX_WEEKS}")
     queues = [(queue.id, queue.name) for queue in routing_rules(current()).queues]
     queue = request.args.get("queue") or None
     if queue is not None and queue not in dict(queues):
         abort(400, "queue: unbekannte Queue")
     today = utcnow().astimezone(BERLIN).date()
-    return reports.Period.last_weeks(int(weeks_text), today), queue, queues
+    return reports.Period.last_weeks(weeks, today), queue, queues
 
 
 @blueprint.get("/reports/sla")

@@ -98,7 +98,7 @@ def test_every_route_answers_each_role_as_its_rule_says(app, runtime, world, rol
     from accounts.users import granted_permissions
 
     user = world["people"].get(role)
-    held = granted_permissions(user) | {"session"} if user is not None else frozenset()
+    held = granted_permissions(user) | {"session", "token"} if user is not None else frozenset()
     wrong = []
     for api in (False, True):
         app.config["WTF_CSRF_ENABLED"] = True
@@ -158,3 +158,19 @@ def test_cookies_are_not_trusted_by_the_api(app, world):
     sign_in(client, world["people"]["owner"].email)
 
     assert client.get(f"/api/v1/accounts/{world['own'].customer_number}").status_code == 401
+
+
+@pytest.mark.parametrize("role", ROLES[1:])
+def test_no_token_of_any_role_opens_a_page(app, runtime, world, role):
+    client, headers = _principal_client(app, runtime, world, role, api=True)
+    app.config["WTF_CSRF_ENABLED"] = False  # so that only the credential can refuse a POST
+    opened = []
+    for endpoint, method, path, needed in _routes(app, world):
+        if path.startswith("/api/") or not needed:
+            continue
+        response = client.open(path, method=method, headers=headers)
+        if response.status_code != 302 or not response.location.endswith("/anmelden"):
+            opened.append((endpoint, method, path, response.status_code))
+    assert opened == []
+    # The API door still opens for the same token: the walk above was refused for its door.
+    assert client.get("/api/v1/tickets", headers=headers).status_code in (200, 403)
