@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from notifications.mailings import services
+from notifications.mailings import proof, services
 from notifications.mailings.composing import DraftError, MailingDraft
 
 api = Blueprint("mailings_api", __name__, url_prefix="/api/v1/mailings")
@@ -164,4 +164,53 @@ def deliveries(mailing_id: int) -> Any:
             }
             for r in records
         ]
+    )
+
+
+def proof_response(mailing_id: int, kind: str) -> Response:
+    """The signed proof of delivery, streamed as it is read from the database."""
+    runtime = current()
+    mailing = services.get_mailing(runtime, mailing_id)
+    media = "text/csv; charset=utf-8" if kind == "csv" else "application/json"
+    return Response(
+        stream_with_context(proof.export(runtime, mailing, kind)),
+        mimetype=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="nachweis-mailing-{mailing_id}.{kind}"'
+        },
+    )
+
+
+@api.get("/<int:mailing_id>/proof")
+@requires("ops")
+def proof_export(mailing_id: int) -> Any:
+    kind = request.args.get("format", "csv")
+    if kind not in proof.FORMATS:
+        return _problem(422, "Erlaubt sind format=csv und format=json.")
+    return proof_response(mailing_id, kind)
+
+
+@api.post("/proof/verify")
+@requires("ops")
+def proof_verify() -> Any:
+    try:
+        verified = proof.verify(current().settings, request.get_data())
+    except proof.ProofInvalid as error:
+        return jsonify({"valid": False, "detail": str(error)}), 422
+    return jsonify(
+        {
+            "valid": True,
+            "mailing_id": verified.mailing_id,
+            "subject": verified.subject,
+            "recipients": verified.recipients,
+            "exported_at": verified.exported_at,
+        }
+    )
+
+
+@api.get("/proof/key")
+@requires("ops")
+def proof_key() -> Any:
+    return jsonify(
+        {"algorithm": "Ed25519", "public_key": proof.public_key_text(current().settings)}
     )

@@ -14,7 +14,7 @@ import click
 
 from helpdesk.commands import runtime_or_exit
 from helpdesk.runtime import Runtime
-from notifications.mailings import services
+from notifications.mailings import proof, services
 from notifications.mailings.composing import DraftError, MailingDraft
 from notifications.mailings.models import PURPOSES
 from vocabulary import EDITIONS
@@ -222,3 +222,40 @@ def test_send(mailing_id: int, to: str, customer_number: str | None) -> None:
     click.echo(result.reply)
     if not result.sent:
         sys.exit(1)
+
+
+@mailings.command("proof")
+@click.argument("mailing_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "kind", type=click.Choice(proof.FORMATS), default=None)
+def proof_export(mailing_id: int, out: str, kind: str | None) -> None:
+    """Write the signed proof of delivery (CSV, or JSON for a .json file)."""
+    runtime = runtime_or_exit()
+    mailing = _guarded(services.get_mailing, runtime, mailing_id)
+    kind = kind or ("json" if out.endswith(".json") else "csv")
+    with open(out, "wb") as handle:
+        for chunk in proof.export(runtime, mailing, kind):
+            handle.write(chunk)
+    click.echo(f"proof of mailing {mailing_id} written to {out}")
+
+
+@mailings.command("verify-proof")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--public-key", help="Base64 public key to check against (default: ours).")
+def verify_proof(file: str, public_key: str | None) -> None:
+    """Check a proof of delivery; exit 1 with one line when it was changed or is not ours."""
+    try:
+        verified = proof.verify(runtime_or_exit().settings, Path(file).read_bytes(), public_key)
+    except proof.ProofInvalid as error:
+        click.echo(f"{file}: NOT valid: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{file}: valid proof of mailing {verified.mailing_id} ({verified.subject!r}), "
+        f"{verified.recipients} recipients, exported {verified.exported_at}"
+    )
+
+
+@mailings.command("proof-key")
+def proof_key() -> None:
+    """Print the public key that proofs of delivery are signed with (Ed25519, base64)."""
+    click.echo(proof.public_key_text(runtime_or_exit().settings))

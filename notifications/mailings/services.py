@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 
@@ -138,20 +140,38 @@ def approve(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     return mailing
 
 
-def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
-    """Resolve the audience into delivery records, then hand them to the workers in batches."""
+def _check_ready(runtime: Runtime, session: Session, mailing: Mailing) -> None:
+    """A draft, approved by a second person when it reaches more accounts than the threshold."""
     threshold = runtime.settings.mailing_approval_threshold
+    if mailing.state != "draft":
+        raise MailingRefused("Das Mailing wurde bereits versendet oder abgebrochen.")
+    if mailing.approved_by is None:
+        accounts = audience.count_accounts(session, mailing)
+        if accounts > threshold:
+            raise MailingRefused(
+                f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
+                f"{threshold}) und braucht die Freigabe einer zweiten Person."
+            )
+
+
+def schedule(runtime: Runtime, mailing_id: int, at: datetime, actor: str) -> Mailing:
+    """Have the periodic tick start the mailing at ``at``; it can be cancelled until then."""
+    if at.tzinfo is None:
+        raise MailingRefused("Der Zeitpunkt braucht eine Zeitzone.")
+    if at <= utcnow():
+        raise MailingRefused("Der Zeitpunkt liegt in der Vergangenheit.")
     with runtime.db.session() as session:
         mailing = _locked(session, mailing_id)
-        if mailing.state != "draft":
-            raise MailingRefused("Das Mailing wurde bereits versendet oder abgebrochen.")
-        if mailing.approved_by is None:
-            accounts = audience.count_accounts(session, mailing)
-            if accounts > threshold:
-                raise MailingRefused(
-                    f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
-                    f"{threshold}) und braucht die Freigabe einer zweiten Person."
-                )
+        _check_ready(runtime, session, mailing)
+        mailing.scheduled_at, mailing.scheduled_by = at.astimezone(UTC), actor
+    return mailing
+
+
+def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
+    """Resolve the audience into delivery records, then hand them to the workers in batches."""
+    with runtime.db.session() as session:
+        mailing = _locked(session, mailing_id)
+        _check_ready(runtime, session, mailing)
         audience.resolve(session, mailing)
         mailing.state, mailing.started_at = "sending", utcnow()
     with runtime.db.session() as session:
@@ -261,7 +281,11 @@ def preview(runtime: Runtime, mailing_id: int, customer_number: str | None = Non
 def test_send(
     runtime: Runtime, mailing_id: int, to: str, customer_number: str | None = None
 ) -> SmtpResult:
-    """Send the preview, signed and marked [TEST], to ``to`` (the ops user); no record."""
+    """Send the preview, signed and marked [TEST], to any address ops name; no record."""
+    try:
+        to = validate_email(to.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        raise MailingRefused(f"„{to}“ ist keine gültige E-Mail-Adresse.") from None
     shown = preview(runtime, mailing_id, customer_number)
     settings = runtime.settings
     recipient = messages.transport_address(messages.checked_header("To", to))
