@@ -67,6 +67,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications import metrics as notifications_metrics
     from notifications.failed_work import views as failed_work
     from notifications.mailings import api as mailings_api
+    from notifications.mailings import genuine_views
     from notifications.mailings import views as mailings_pages
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
@@ -93,6 +94,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         sla_pages.blueprint,
         mailings_pages.blueprint,
         failed_work.blueprint,
+        genuine_views.blueprint,
     )
     for blueprint in pages:
         app.register_blueprint(blueprint)

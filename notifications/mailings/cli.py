@@ -7,19 +7,22 @@ import json
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import click
 
 from helpdesk.commands import runtime_or_exit
 from helpdesk.runtime import Runtime
-from notifications.mailings import proof, services
+from notifications.mailings import proof, repair, services
 from notifications.mailings.composing import DraftError, MailingDraft
 from notifications.mailings.models import PURPOSES
 from vocabulary import EDITIONS
 
 POLL_SECONDS = 0.5
+BERLIN = ZoneInfo("Europe/Berlin")
 T = TypeVar("T")
 
 
@@ -214,10 +217,10 @@ def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
 
 @mailings.command("test-send")
 @click.argument("mailing_id", type=int)
-@click.option("--to", "to", required=True, help="Your own address.")
+@click.option("--to", "to", required=True, help="Any address to send the test to.")
 @click.option("--account", "customer_number", help="Customer number to personalise for.")
 def test_send(mailing_id: int, to: str, customer_number: str | None) -> None:
-    """Send the mail, marked [TEST], to yourself."""
+    """Send the mail, marked [TEST], to an address of your choice."""
     result = _guarded(services.test_send, runtime_or_exit(), mailing_id, to, customer_number)
     click.echo(result.reply)
     if not result.sent:
@@ -259,3 +262,33 @@ def verify_proof(file: str, public_key: str | None) -> None:
 def proof_key() -> None:
     """Print the public key that proofs of delivery are signed with (Ed25519, base64)."""
     click.echo(proof.public_key_text(runtime_or_exit().settings))
+
+
+@mailings.command("schedule")
+@click.argument("mailing_id", type=int)
+@click.option("--at", "at", required=True, help="German wall-clock time, e.g. 2026-12-01T08:00.")
+@actor_option
+def schedule(mailing_id: int, at: str, actor: str | None) -> None:
+    """Start the mailing at a time (Europe/Berlin); `cancel` withdraws it until then."""
+    try:
+        local = datetime.fromisoformat(at)
+    except ValueError:
+        raise click.BadParameter(f"{at!r} is no date and time like 2026-12-01T08:00") from None
+    when = local.replace(tzinfo=BERLIN) if local.tzinfo is None else local
+    mailing = _guarded(services.schedule, runtime_or_exit(), mailing_id, when, _actor(actor))
+    click.echo(
+        f"mailing {mailing.id} scheduled for {when.astimezone(BERLIN):%Y-%m-%d %H:%M} Berlin"
+    )
+
+
+@mailings.command("resend")
+@click.argument("mailing_id", type=int)
+def resend(mailing_id: int) -> None:
+    """Nachsenden: send the mailing to the corrected addresses of accounts with a hard bounce."""
+    try:
+        added = repair.resend(runtime_or_exit(), mailing_id)
+    except LookupError:
+        raise click.ClickException(f"no mailing {mailing_id}") from None
+    except repair.ResendRefused as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"mailing {mailing_id}: re-sent to {added} repaired addresses")

@@ -318,3 +318,37 @@ def _move(runtime: Runtime, mailing_id: int, source: str, target: str) -> Mailin
         mailing.state = target
     log.info("%s -> %s", source, target)
     return mailing
+
+
+@dataclass(frozen=True)
+class ReceivedMailing:
+    mailing_id: int
+    subject: str
+    started_at: datetime | None
+    deliveries: list[tuple[str, str, datetime | None]]  # (address, state, sent_at)
+
+
+def account_mailings(runtime: Runtime, account_id: int, limit: int = 100) -> list[ReceivedMailing]:
+    """The mandatory mailings addressed to an account, newest first, with each address's state."""
+    with runtime.db.reading() as session:
+        rows = session.execute(
+            select(
+                Mailing.id,
+                Mailing.subject,
+                Mailing.started_at,
+                MailingDelivery.address,
+                MailingDelivery.state,
+                MailingDelivery.sent_at,
+            )
+            .join(Mailing, Mailing.id == MailingDelivery.mailing_id)
+            .where(MailingDelivery.account_id == account_id)
+            .order_by(Mailing.id.desc(), MailingDelivery.id)
+        ).all()
+    received: dict[int, ReceivedMailing] = {}
+    for row in rows:
+        if row.id not in received:
+            if len(received) == limit:
+                break
+            received[row.id] = ReceivedMailing(row.id, row.subject, row.started_at, [])
+        received[row.id].deliveries.append((row.address, row.state, row.sent_at))
+    return list(received.values())
