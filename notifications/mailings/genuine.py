@@ -21,6 +21,7 @@ from email.message import EmailMessage, Message
 from email.policy import default as default_policy
 
 import dkim
+from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -62,7 +63,9 @@ def _split(raw: bytes) -> tuple[bytes, bytes | None]:
     """(header block ending in CRLF, body or None when only headers were given)."""
     raw = _crlf(raw.strip(b"\r\n") + b"\n")
     head, separator, body = raw.partition(b"\r\n\r\n")
-    return head + b"\r\n", (body if separator and body.strip() else None)
+    if not separator:
+        return raw, None
+    return head + b"\r\n", (body if body.strip() else None)
 
 
 def forwarded_original(raw: bytes) -> bytes | None:
@@ -184,9 +187,12 @@ class TooManyChecks(Exception):
 def count_public_check(runtime: Runtime, client: str) -> None:
     """Count one anonymous check of ``client`` in Redis; raise TooManyChecks over the limit."""
     key = f"helpdesk:genuine-check:{client}"
-    with runtime.redis.pipeline() as pipe:
-        pipe.incr(key)
-        pipe.expire(key, 3600, nx=True)
-        count, _ = pipe.execute()
+    try:
+        with runtime.redis.pipeline() as pipe:
+            pipe.set(key, 0, ex=3600, nx=True)  # the hour starts at the first check
+            pipe.incr(key)
+            _, count = pipe.execute()
+    except RedisError as error:  # no limit, no anonymous checks
+        raise TooManyChecks("rate limiter unavailable") from error
     if int(count) > runtime.settings.genuine_checks_per_hour:
         raise TooManyChecks(client)

@@ -1,0 +1,104 @@
+"""Ist diese E-Mail echt?: our signature and record make a mail genuine; another key does not."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+
+import pytest
+
+from helpdesk.dkimkeys import load_keys
+from notifications import dkim_fast
+from notifications.mailings import services as mailing_services
+from tests.integration.accounts.factories import csrf_token, make_customer, sign_in
+from tests.integration.accounts.factories import make_account as make_customer_account
+from tests.integration.notifications.factories import make_account, make_mailing
+
+SUBJECT = "Wichtige Änderungen an PayPal PLUS"
+
+
+def _without_signatures(raw: bytes) -> bytes:
+    head, _, body = raw.partition(b"\r\n\r\n")
+    fields, keep = [], True
+    for line in head.split(b"\r\n"):
+        if line[:1] not in (b" ", b"\t"):
+            keep = not line.lower().startswith(b"dkim-signature:")
+        if keep:
+            fields.append(line)
+    return b"\r\n".join(fields) + b"\r\n\r\n" + body
+
+
+@pytest.fixture
+def genuine_mail(runtime, work, smtp_sink) -> bytes:
+    make_account(runtime, first_contact="info@pruefen.example")
+    mailing_services.start_sending(
+        runtime, make_mailing(runtime, subject=SUBJECT), "ops-a@example.com"
+    )
+    work()
+    return next(m.data for m in smtp_sink.wait_for(1) if m.rcpt_tos == ("info@pruefen.example",))
+
+
+@pytest.fixture
+def forged_mail(genuine_mail, settings, tmp_path) -> bytes:
+    """The same mail, same From and selectors, signed with keys that are not ours."""
+    foreign = load_keys(dataclasses.replace(settings, dkim_key_dir=tmp_path / "fremd"))
+    body = _without_signatures(genuine_mail).replace(b"Kundencenter", b"Kundenzentrum")
+    return dkim_fast.sign(body, settings.dkim_domain, foreign)
+
+
+@pytest.fixture
+def customer(app, runtime):
+    account = make_customer_account(runtime, first_contact="info@kunde-prueft.example")
+    client = app.test_client()
+    sign_in(client, make_customer(runtime, account).email)
+    return client
+
+
+def _check(client, path, **data):
+    token = csrf_token(client, path)
+    return client.post(path, data={"csrf_token": token, **data}, content_type="multipart/form-data")
+
+
+def test_portal_judges_the_uploaded_genuine_mail_with_its_date_and_subject(customer, genuine_mail):
+    response = _check(customer, "/konto/echtheit", eml=(io.BytesIO(genuine_mail), "mail.eml"))
+
+    page = response.get_data(as_text=True)
+    assert "Diese E-Mail ist echt." in page
+    assert f"„{SUBJECT}“" in page and "versendet" in page
+
+
+def test_pasted_headers_of_the_genuine_mail_are_enough(customer, genuine_mail):
+    headers = genuine_mail.partition(b"\r\n\r\n")[0].decode().replace("\r\n", "\n")
+
+    page = _check(customer, "/konto/echtheit", headers=headers).get_data(as_text=True)
+
+    assert "Diese E-Mail ist echt." in page
+
+
+@pytest.mark.parametrize("pasted", [False, True])
+def test_a_mail_signed_with_another_key_is_not_from_us(customer, forged_mail, pasted):
+    if pasted:
+        data = {"headers": forged_mail.partition(b"\r\n\r\n")[0].decode()}
+    else:
+        data = {"eml": (io.BytesIO(forged_mail), "mail.eml")}
+
+    page = _check(customer, "/konto/echtheit", **data).get_data(as_text=True)
+
+    assert "Diese E-Mail stammt nicht von uns." in page
+    assert "echt." not in page
+
+
+def test_public_page_tells_the_verdict_and_nothing_else(client, genuine_mail):
+    page = _check(client, "/echtheit", eml=(io.BytesIO(genuine_mail), "mail.eml"))
+
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Diese E-Mail ist echt." in html
+    assert SUBJECT not in html and "pruefen.example" not in html
+
+
+@pytest.mark.parametrize("settings", [{"genuine_checks_per_hour": 2}], indirect=True)
+def test_public_page_is_rate_limited(client):
+    statuses = [_check(client, "/echtheit", headers="From: x@y.example").status_code for _ in "abc"]
+
+    assert statuses == [200, 200, 429]
