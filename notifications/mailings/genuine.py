@@ -11,6 +11,8 @@ checked in full: pasted headers of a forged mail do not verify against our body 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import logging
 import re
 from collections.abc import Callable
@@ -19,6 +21,7 @@ from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
+from zoneinfo import ZoneInfo
 
 import dkim
 from redis.exceptions import RedisError
@@ -31,10 +34,12 @@ from notifications import history
 from notifications.mailings import bounces
 from notifications.mailings.models import Mailing, MailingDelivery
 from notifications.outbox.models import OutboundMessage
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
+BERLIN = ZoneInfo("Europe/Berlin")
 _SIGNATURE_TAG = re.compile(rb"(?:^|;)\s*([ds])\s*=\s*([^;\s]+)", re.IGNORECASE)
 
 
@@ -69,15 +74,24 @@ def _split(raw: bytes) -> tuple[bytes, bytes | None]:
 
 
 def forwarded_original(raw: bytes) -> bytes | None:
-    """The mail a customer forwarded to the check address: a message/rfc822 part, else the
-    headers quoted inline in the text (as mail clients forward "inline")."""
+    """The mail a customer forwarded to the check address: a message/rfc822 part (its bytes as
+    they are in the forward, since re-serialising would break the signature), else the headers
+    quoted inline in the text (as mail clients forward "inline")."""
     message = message_from_bytes(raw, policy=default_policy)
-    for part in message.walk():
-        if part.get_content_type() == "message/rfc822":
-            payload = part.get_payload()
-            inner = payload[0] if isinstance(payload, list) else payload
-            if isinstance(inner, Message):
-                return inner.as_bytes()
+    boundaries = [
+        re.escape(boundary.encode())
+        for part in message.walk()
+        if part.is_multipart() and (boundary := part.get_boundary())
+    ]
+    if boundaries:
+        delimiter = re.compile(rb"\r?\n--(?:" + b"|".join(boundaries) + rb")(?:--)?[ \t]*\r?\n")
+        for chunk in delimiter.split(raw):
+            head, _, body = _crlf(chunk).partition(b"\r\n\r\n")
+            fields = message_from_bytes(head + b"\r\n\r\n", policy=default_policy)
+            if fields.get_content_type() == "message/rfc822":
+                if str(fields.get("Content-Transfer-Encoding", "")).lower() == "base64":
+                    return base64.b64decode(body, validate=False)
+                return body
     body = (
         message.get_body(preferencelist=("plain",)) if isinstance(message, EmailMessage) else None
     )
@@ -196,3 +210,56 @@ def count_public_check(runtime: Runtime, client: str) -> None:
         raise TooManyChecks("rate limiter unavailable") from error
     if int(count) > runtime.settings.genuine_checks_per_hour:
         raise TooManyChecks(client)
+
+
+def answer_forwarded(runtime: Runtime, raw: bytes) -> str:
+    """Reply to a mail forwarded to the check address with the verdict on the forwarded mail.
+
+    Returns what happened, for the mail-in log. Automatic mail (and mail from ourselves) gets
+    no reply, so two robots cannot answer each other; each sender has the public page's limit.
+    """
+    settings = runtime.settings
+    forward = message_from_bytes(raw, policy=default_policy)
+    sender = getattr(forward.get("From"), "addresses", ())
+    address = sender[0].addr_spec.lower() if sender else ""
+    own = {settings.mail_from.lower(), settings.genuine_check_address.lower()}
+    automatic = str(forward.get("Auto-Submitted", "no")).strip().lower() != "no"
+    if not address or address in own or automatic:
+        return "no reply: automatic, ours or without sender"
+    try:
+        count_public_check(runtime, address)
+    except TooManyChecks:
+        return "no reply: over the hourly limit"
+    original = forwarded_original(raw)
+    verdict = check(runtime, original) if original else None
+    message_id = str(forward.get("Message-ID", "")).strip()
+    digest = hashlib.sha256(message_id.encode() or raw).hexdigest()[:32]
+    with runtime.db.session() as session:
+        outbound = queue_mail(
+            session,
+            MailRequest(
+                kind="genuine_check",
+                dedupe_key=f"genuine-check-{digest}",
+                recipient=address,
+                subject="Prüfergebnis: Ist diese E-Mail echt?",
+                template="genuine_check",
+                context={
+                    "found": verdict is not None,
+                    "genuine": bool(verdict and verdict.genuine),
+                    "subject": verdict.subject if verdict else "",
+                    "sent_on": verdict.sent_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+                    if verdict and verdict.sent_at
+                    else "",
+                    "check_url": f"{settings.public_url}/echtheit",
+                },
+                in_reply_to=message_id or None,
+                references=(message_id,) if message_id else (),
+            ),
+            settings.mail_domain,
+        )
+        session.flush()
+        outbound_id = outbound.id
+    enqueue_delivery(runtime, [outbound_id])
+    if verdict is None:
+        return "replied: no forwarded mail found"
+    return f"replied: {'genuine' if verdict.genuine else 'not from us'} ({verdict.reason})"

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
+from email.utils import make_msgid
 
 import pytest
+from click.testing import CliRunner
 
+from helpdesk.cli import main
 from helpdesk.dkimkeys import load_keys
 from notifications import dkim_fast
 from notifications.mailings import services as mailing_services
@@ -102,3 +108,52 @@ def test_public_page_is_rate_limited(client):
     statuses = [_check(client, "/echtheit", headers="From: x@y.example").status_code for _ in "abc"]
 
     assert statuses == [200, 200, 429]
+
+
+def _forward(original: bytes, *, attached: bool) -> bytes:
+    forward = EmailMessage()
+    forward["From"] = "Kundin <kundin@kunde-prueft.example>"
+    forward["To"] = "echtheit@support.example.com"
+    forward["Subject"] = "WG: Ist das echt?"
+    forward["Message-ID"] = make_msgid(domain="kunde-prueft.example")
+    if attached:
+        forward.set_content("Bitte prüfen Sie die angehängte E-Mail.")
+        forward.add_attachment(original, maintype="message", subtype="rfc822")
+    else:
+        quoted = original.decode("utf-8").replace("\r\n", "\n")
+        forward.set_content(
+            f"Bitte prüfen.\n\n-------- Weitergeleitete Nachricht --------\n{quoted}"
+        )
+    return forward.as_bytes()
+
+
+def _verdict_mail(cli_env, work, smtp_sink, forward: bytes) -> str:
+    result = CliRunner().invoke(
+        main,
+        ["mail-in", "deliver", "--to", "echtheit@support.example.com"],
+        input=forward,
+        env=cli_env,
+    )
+    assert result.exit_code == 0, result.output
+    before = len(smtp_sink.received)
+    work()
+    [reply] = smtp_sink.wait_for(before + 1)[before:]
+    assert reply.rcpt_tos == ("kundin@kunde-prueft.example",)
+    message = message_from_bytes(reply.data, policy=default_policy)
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_forwarding_a_genuine_mail_as_attachment_to_the_check_address_says_genuine(
+    runtime, work, smtp_sink, cli_env, genuine_mail
+):
+    text = _verdict_mail(cli_env, work, smtp_sink, _forward(genuine_mail, attached=True))
+
+    assert "ist echt" in text and SUBJECT in text
+
+
+def test_forwarding_a_forged_mail_inline_to_the_check_address_says_not_from_us(
+    runtime, work, smtp_sink, cli_env, forged_mail
+):
+    text = _verdict_mail(cli_env, work, smtp_sink, _forward(forged_mail, attached=False))
+
+    assert "stammt NICHT von uns" in text

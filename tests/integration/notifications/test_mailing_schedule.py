@@ -1,4 +1,4 @@
-"""Scheduled mailings: the database holds the schedule, so worker and Redis restarts lose nothing."""
+"""Scheduled mailings: the database holds the schedule; worker and Redis restarts lose nothing."""
 
 from __future__ import annotations
 
