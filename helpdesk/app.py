@@ -69,6 +69,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications.mailings import api as mailings_api
     from notifications.mailings import genuine_views
     from notifications.mailings import views as mailings_pages
+    from notifications.mailings.providers import providers_status
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
     from tickets.console import views as console
@@ -82,6 +83,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)
     health.register(app, "sla_policies", sla_status)
+    health.register(app, "mailing_providers", lambda runtime: providers_status(runtime.settings))
     metrics.register_gauges(app, "tickets", tickets_metrics.gauges)
     metrics.register_gauges(app, "notifications", notifications_metrics.gauges)
     pages = (
