@@ -92,12 +92,12 @@ def forwarded_original(raw: bytes) -> bytes | None:
                 if str(fields.get("Content-Transfer-Encoding", "")).lower() == "base64":
                     return base64.b64decode(body, validate=False)
                 return body
-    body = (
+    text_part = (
         message.get_body(preferencelist=("plain",)) if isinstance(message, EmailMessage) else None
     )
-    if body is None:
+    if text_part is None:
         return None
-    text = body.get_content()
+    text = text_part.get_content()
     start = re.search(r"(?im)^(DKIM-Signature|Return-Path|Received|From|Message-ID):", text)
     return text[start.start() :].encode("utf-8", "replace") if start else None
 

@@ -111,7 +111,8 @@ def _bounces(session: Session, *conditions: ColumnElement[bool]) -> list[Bounce]
                 resend.resend_of_id.in_([row.id for row in rows])
             )
         ):
-            resent.setdefault(original_id, []).append(address)
+            if original_id is not None:
+                resent.setdefault(original_id, []).append(address)
     addresses: dict[int, dict[str, Place]] = {}
     bounces = []
     for row in rows:
