@@ -8,7 +8,7 @@ from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from notifications.mailings import proof, services
+from notifications.mailings import proof, repair, services
 from notifications.mailings.composing import DraftError, MailingDraft
 
 api = Blueprint("mailings_api", __name__, url_prefix="/api/v1/mailings")
@@ -105,6 +105,30 @@ def approve(mailing_id: int) -> Any:
 @requires("ops")
 def send(mailing_id: int) -> Any:
     return jsonify(services.start_sending(current(), mailing_id, actor()).as_dict()), 202
+
+
+@api.post("/<int:mailing_id>/schedule")
+@requires("ops")
+def schedule(mailing_id: int) -> Any:
+    """``{"at": "2026-12-01T08:00"}``: German wall-clock time, or an ISO time with offset."""
+    data = request.get_json(silent=True) or {}
+    try:
+        at = services.german_time(str(data.get("at", "")))
+    except services.MailingRefused as error:
+        return _problem(422, "Bitte prüfen Sie den Zeitpunkt.", errors={"at": str(error)})
+    return jsonify(services.schedule(current(), mailing_id, at, actor()).as_dict())
+
+
+@api.post("/<int:mailing_id>/resend")
+@requires("ops")
+def resend(mailing_id: int) -> Any:
+    """Nachsenden to the repaired addresses of accounts whose address hard-bounced."""
+    services.get_mailing(current(), mailing_id)
+    try:
+        added = repair.resend(current(), mailing_id)
+    except repair.ResendRefused as error:
+        return _problem(409, str(error))
+    return jsonify({"resent": added}), 202
 
 
 CONTROLS = {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}

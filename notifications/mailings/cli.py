@@ -7,10 +7,8 @@ import json
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
-from zoneinfo import ZoneInfo
 
 import click
 
@@ -22,7 +20,6 @@ from notifications.mailings.models import PURPOSES
 from vocabulary import EDITIONS
 
 POLL_SECONDS = 0.5
-BERLIN = ZoneInfo("Europe/Berlin")
 T = TypeVar("T")
 
 
@@ -270,15 +267,10 @@ def proof_key() -> None:
 @actor_option
 def schedule(mailing_id: int, at: str, actor: str | None) -> None:
     """Start the mailing at a time (Europe/Berlin); `cancel` withdraws it until then."""
-    try:
-        local = datetime.fromisoformat(at)
-    except ValueError:
-        raise click.BadParameter(f"{at!r} is no date and time like 2026-12-01T08:00") from None
-    when = local.replace(tzinfo=BERLIN) if local.tzinfo is None else local
+    when = _guarded(services.german_time, at)
     mailing = _guarded(services.schedule, runtime_or_exit(), mailing_id, when, _actor(actor))
-    click.echo(
-        f"mailing {mailing.id} scheduled for {when.astimezone(BERLIN):%Y-%m-%d %H:%M} Berlin"
-    )
+    local = when.astimezone(services.GERMANY)
+    click.echo(f"mailing {mailing.id} scheduled for {local:%Y-%m-%d %H:%M} German time")
 
 
 @mailings.command("resend")

@@ -21,7 +21,6 @@ from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage, Message
 from email.policy import default as default_policy
-from zoneinfo import ZoneInfo
 
 import dkim
 from redis.exceptions import RedisError
@@ -33,13 +32,13 @@ from helpdesk.runtime import Runtime
 from notifications import history
 from notifications.mailings import bounces
 from notifications.mailings.models import Mailing, MailingDelivery
+from notifications.mailings.services import GERMANY
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 
 log = logging.getLogger(__name__)
 
 MAX_BYTES = 5 * 1024 * 1024
-BERLIN = ZoneInfo("Europe/Berlin")
 _SIGNATURE_TAG = re.compile(rb"(?:^|;)\s*([ds])\s*=\s*([^;\s]+)", re.IGNORECASE)
 
 
@@ -247,7 +246,7 @@ def answer_forwarded(runtime: Runtime, raw: bytes) -> str:
                     "found": verdict is not None,
                     "genuine": bool(verdict and verdict.genuine),
                     "subject": verdict.subject if verdict else "",
-                    "sent_on": verdict.sent_at.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+                    "sent_on": verdict.sent_at.astimezone(GERMANY).strftime("%d.%m.%Y %H:%M")
                     if verdict and verdict.sent_at
                     else "",
                     "check_url": f"{settings.public_url}/echtheit",

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, delete, func, select, update
 from sqlalchemy.orm import Session, aliased
@@ -24,6 +23,7 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications.mailings import audience, dispatch
 from notifications.mailings.models import Mailing, MailingDelivery, UndeliverableAddress
+from notifications.mailings.services import GERMANY
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 
@@ -333,4 +333,4 @@ def _mark_if_repeated(
 
 
 def _german_date(value: datetime | None) -> str:
-    return value.astimezone(ZoneInfo("Europe/Berlin")).strftime("%d.%m.%Y") if value else ""
+    return value.astimezone(GERMANY).strftime("%d.%m.%Y") if value else ""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.headerregistry import Address
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import func, or_, select, update
@@ -31,6 +32,7 @@ from tickets.routing import routing_rules
 log = logging.getLogger(__name__)
 
 SAMPLE_ACCOUNT = ("Musterfirma GmbH", "000000")
+GERMANY = ZoneInfo("Europe/Berlin")  # ops enter and read times as German wall-clock time
 
 
 class MailingNotFound(LookupError):
@@ -152,6 +154,17 @@ def _check_ready(runtime: Runtime, session: Session, mailing: Mailing) -> None:
                 f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
                 f"{threshold}) und braucht die Freigabe einer zweiten Person."
             )
+
+
+def german_time(text: str) -> datetime:
+    """``2026-12-01T08:00`` as German wall-clock time (or an ISO time with offset), an instant."""
+    try:
+        local = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise MailingRefused(
+            f"„{text}“ ist kein Zeitpunkt; erwartet wird z. B. 2026-12-01T08:00."
+        ) from None
+    return local if local.tzinfo is not None else local.replace(tzinfo=GERMANY)
 
 
 def schedule(runtime: Runtime, mailing_id: int, at: datetime, actor: str) -> Mailing:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
@@ -92,18 +90,6 @@ def show(mailing_id: int) -> Any:
 
 
 ACTIONS = ("approve", "send", "pause", "resume", "cancel", "test", "schedule", "resend")
-BERLIN = ZoneInfo("Europe/Berlin")
-
-
-def berlin_time(text: str) -> datetime:
-    """A wall-clock time in Germany as ops type it (``2026-12-01T08:00``), as an instant."""
-    try:
-        local = datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise services.MailingRefused(
-            "Bitte einen Zeitpunkt wie 01.12.2026 08:00 angeben."
-        ) from None
-    return local.replace(tzinfo=BERLIN) if local.tzinfo is None else local
 
 
 @blueprint.post("/<int:mailing_id>/<action>")
@@ -127,7 +113,7 @@ def act(mailing_id: int, action: str) -> Any:
             result = services.test_send(runtime, mailing_id, to, request.form.get("konto") or None)
             flash(f"Testversand an {to}: {result.reply}", "success" if result.sent else "error")
         elif action == "schedule":
-            at = berlin_time(request.form.get("zeitpunkt", ""))
+            at = services.german_time(request.form.get("zeitpunkt", ""))
             services.schedule(runtime, mailing_id, at, actor())
             flash(f"Versand geplant für {at.strftime('%d.%m.%Y %H:%M')} Uhr.", "success")
         elif action == "resend":

@@ -18,7 +18,7 @@ from helpdesk.cli import main
 from helpdesk.db import utcnow
 from notifications.mailings import dispatch
 from notifications.mailings import services as mailing_services
-from tests.integration.accounts.factories import csrf_token, make_staff, sign_in
+from tests.integration.accounts.factories import csrf_token, make_staff, sign_in, token_for
 from tests.integration.notifications.factories import make_account, make_mailing
 from tests.support import wait_until
 
@@ -122,3 +122,16 @@ def test_ops_test_send_goes_to_the_address_entered_with_the_chosen_account(
     [mail] = smtp_sink.wait_for(1)
     assert mail.rcpt_tos == ("kollegin@agentur.example",)
     assert b"Vorschau KG" in mail.data
+
+
+def test_api_schedules_in_german_time_and_names_a_bad_time(client, runtime):
+    mailing_id = make_mailing(runtime)
+    ops = make_staff(runtime, "ops")
+    headers = {"Authorization": f"Bearer {token_for(runtime, ops, 'ops')}"}
+    url = f"/api/v1/mailings/{mailing_id}/schedule"
+
+    scheduled = client.post(url, json={"at": "2099-07-01T08:00"}, headers=headers)
+    malformed = client.post(url, json={"at": "morgen früh"}, headers=headers)
+
+    assert scheduled.get_json()["scheduled_at"] == "2099-07-01T06:00:00+00:00"  # summer time
+    assert malformed.status_code == 422 and "at" in malformed.get_json()["errors"]
