@@ -19,7 +19,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -70,13 +69,9 @@ class Verified:
     exported_at: str
 
 
-def key_path(settings: Settings) -> Path:
-    return settings.mailing_proof_key
-
-
 def signing_key(settings: Settings) -> ed25519.Ed25519PrivateKey:
     """The proof key, generated into its file on first use (written once, mode 0600)."""
-    path = key_path(settings)
+    path = settings.mailing_proof_key
     if not path.exists():
         seed = ed25519.Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.Raw,

@@ -141,3 +141,23 @@ def test_cli_resend_refuses_a_draft(runtime, cli_env):
 
     assert result.exit_code == 1
     assert "Nachsenden geht nur" in result.output
+
+
+def test_portal_lists_the_mandatory_mailings_the_account_received_and_where(
+    app, runtime, work, smtp_sink
+):
+    account = make_customer_account(runtime, first_contact="info@liste.example")
+    owner = make_customer(runtime, account, owner=True)
+    make_contact(runtime, account, email="technik@liste.example", receives_critical=True)
+    mailing_services.start_sending(
+        runtime, make_mailing(runtime, subject="Wartungsfenster 4. Mai"), "ops-a@example.com"
+    )
+    work()
+    client = app.test_client()
+    sign_in(client, owner.email)
+
+    page = client.get("/konto/pflichtmailings").get_data(as_text=True)
+
+    assert "Wartungsfenster 4. Mai" in page
+    assert "info@liste.example: zugestellt" in page
+    assert "technik@liste.example: zugestellt" in page
