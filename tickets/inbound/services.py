@@ -75,7 +75,8 @@ class MailDeferred(Exception):
 
 
 def check_mailbox(settings: Settings, address: str) -> str:
-    """The mailbox (as configured) or our VERP bounce address ``address`` names; else refuse."""
+    """The mailbox (a support mailbox or the genuineness check address) or our VERP bounce
+    address ``address`` names; else refuse."""
     wanted = address.strip().strip("<>").lower()
     for mailbox in (*settings.support_mailboxes, settings.genuine_check_address):
         if mailbox.lower() == wanted:
