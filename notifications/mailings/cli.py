@@ -277,10 +277,5 @@ def schedule(mailing_id: int, at: str, actor: str | None) -> None:
 @click.argument("mailing_id", type=int)
 def resend(mailing_id: int) -> None:
     """Nachsenden: send the mailing to the corrected addresses of accounts with a hard bounce."""
-    try:
-        added = repair.resend(runtime_or_exit(), mailing_id)
-    except LookupError:
-        raise click.ClickException(f"no mailing {mailing_id}") from None
-    except repair.ResendRefused as error:
-        raise click.ClickException(str(error)) from None
+    added = _guarded(repair.resend, runtime_or_exit(), mailing_id)
     click.echo(f"mailing {mailing_id}: re-sent to {added} repaired addresses")

@@ -23,7 +23,7 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications.mailings import audience, dispatch
 from notifications.mailings.models import Mailing, MailingDelivery, UndeliverableAddress
-from notifications.mailings.services import GERMANY
+from notifications.mailings.services import GERMANY, MailingNotFound, MailingRefused
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 
@@ -35,10 +35,6 @@ UNDELIVERABLE_AFTER = 2  # hard bounces of one address before it is marked on th
 def hard_bounced() -> ColumnElement[bool]:
     """Records whose recorded bounce status is permanent (5.x.x)."""
     return (MailingDelivery.state == "bounced") & MailingDelivery.smtp_reply.like("5.%")
-
-
-class ResendRefused(Exception):
-    """Nachsenden is not possible in the mailing's state (German message)."""
 
 
 @dataclass(frozen=True)
@@ -174,9 +170,9 @@ def resend(runtime: Runtime, mailing_id: int) -> int:
     with runtime.db.session() as session:
         mailing = session.get(Mailing, mailing_id, with_for_update=True)
         if mailing is None:
-            raise LookupError(mailing_id)
+            raise MailingNotFound(mailing_id)
         if mailing.state not in ("sending", "done"):
-            raise ResendRefused("Nachsenden geht nur bei einem versendeten Mailing.")
+            raise MailingRefused("Nachsenden geht nur bei einem versendeten Mailing.")
         bounced: dict[int, int] = {}
         for delivery_id, account_id in session.execute(
             select(MailingDelivery.id, MailingDelivery.account_id)

@@ -125,7 +125,7 @@ def act(mailing_id: int, action: str) -> Any:
                 runtime, mailing_id
             )
             flash("Gespeichert.", "success")
-    except (services.MailingRefused, repair.ResendRefused) as error:
+    except services.MailingRefused as error:
         flash(str(error), "error")
     return redirect(url_for("mailings.show", mailing_id=mailing_id))
 

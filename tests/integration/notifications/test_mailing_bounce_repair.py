@@ -15,6 +15,7 @@ from tests.integration.accounts.factories import (
     make_customer,
     make_staff,
     sign_in,
+    token_for,
 )
 from tests.integration.accounts.factories import make_account as make_customer_account
 from tests.integration.notifications.factories import make_account, make_mailing
@@ -161,3 +162,15 @@ def test_portal_lists_the_mandatory_mailings_the_account_received_and_where(
     assert "Wartungsfenster 4. Mai" in page
     assert "info@liste.example: zugestellt" in page
     assert "technik@liste.example: zugestellt" in page
+
+
+def test_api_resend_is_404_for_an_unknown_mailing_and_409_for_a_draft(client, runtime):
+    mailing_id = make_mailing(runtime)
+    ops = make_staff(runtime, "ops")
+    headers = {"Authorization": f"Bearer {token_for(runtime, ops, 'ops')}"}
+
+    unknown = client.post(f"/api/v1/mailings/{mailing_id + 1}/resend", headers=headers)
+    draft = client.post(f"/api/v1/mailings/{mailing_id}/resend", headers=headers)
+
+    assert unknown.status_code == 404
+    assert draft.status_code == 409 and "Nachsenden" in draft.get_json()["detail"]
