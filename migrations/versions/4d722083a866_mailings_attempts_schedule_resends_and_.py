@@ -1,7 +1,7 @@
 """mailings: attempts, schedule, resends and undeliverable addresses
 
 Revision ID: 4d722083a866
-Revises: eed93e36b976
+Revises: 4167bf3f5c51, b61f29a0b8f5
 Create Date: 2026-11-29 23:39:32.099215
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import helpdesk.db
 
 revision: str = "4d722083a866"
-down_revision: str | Sequence[str] | None = "eed93e36b976"
+down_revision: str | Sequence[str] | None = ("4167bf3f5c51", "b61f29a0b8f5")
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
