@@ -202,9 +202,9 @@ def add_for_accounts(session: Session, mailing: Mailing, account_ids: list[int])
     """Add records for the current addresses of some accounts (those already there are kept)."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    accounts = and_(Account.active.is_(True), Account.id.in_(account_ids))
+    chunk = Chunk(and_(Account.active.is_(True), Account.id.in_(account_ids)))
     session.execute(
         insert(MailingDelivery)
-        .from_select(list(COLUMNS), _resolution(mailing, accounts, dialect))
+        .from_select(list(COLUMNS), _resolution(mailing, chunk, dialect))
         .on_conflict_do_nothing()
     )
