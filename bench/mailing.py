@@ -13,12 +13,15 @@ process, and prints in one run:
   process (not an upper bound: the workers send over one connection each, in parallel);
 - CPU milliseconds per message of every process involved (workers, Redis, the bench process
   that resolves the audience and enqueues, the SMTP server), the machine-independent figure;
-- peak RSS of the worker processes for two values of N (memory must be flat in N).
+- peak RSS of the worker processes for two values of N (memory must be flat in N);
+- proof of delivery: seconds and peak Python memory to stream the signed CSV export of a
+  mailing with 100,000 recipients (each with an attempt), which must not grow with N.
 
 The workers of both ways are started, and idle, before the clock and the CPU meter start, so
 neither figure contains their start-up.
 
 Usage: python bench/mailing.py [--accounts 20000] [--workers 2] [--naive 400] [--reference 3000]
+       [--proof-recipients 100000]
 """
 
 from __future__ import annotations
@@ -396,6 +399,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--naive", type=int, default=400, help="messages sent the naive way")
     parser.add_argument("--reference", type=int, default=3000, help="messages for the reference")
+    parser.add_argument("--proof-recipients", type=int, default=100_000)
     args = parser.parse_args()
 
     base = Path(tempfile.mkdtemp(prefix="bench-mailing-"))
@@ -444,6 +448,7 @@ def main() -> None:
         f"({sum(counts_small.values())} recipients), {run.peak_rss / 2**20:.0f} MiB at "
         f"{args.accounts} accounts ({run.units} recipients)"
     )
+    report_proof(base, args.proof_recipients)
 
 
 def _sample_message(runtime: Runtime) -> bytes:
@@ -461,6 +466,77 @@ def _sample_message(runtime: Runtime) -> bytes:
         company="Händler 1 GmbH & Co. KG",
         customer_number="K0000001",
         date=utcnow(),
+    )
+
+
+def proof_export(base: Path, recipients: int) -> tuple[int, float, int, int]:
+    """Stream the signed CSV proof of a finished mailing with ``recipients`` records.
+
+    Returns (records, seconds, bytes written, peak traced memory in bytes of a second run).
+    """
+    import tracemalloc
+
+    from sqlalchemy import func, literal, select, update
+
+    from helpdesk.db import utcnow
+    from notifications.mailings import audience, proof
+    from notifications.mailings import services as mailing_services
+    from notifications.mailings.composing import MailingDraft
+    from notifications.mailings.models import Mailing, MailingAttempt, MailingDelivery
+
+    var_dir = base / "proof"
+    env = environment(var_dir, "redis://127.0.0.1:1/0", 25)
+    settings = load_settings(env)
+    upgrade(settings)
+    runtime = Runtime(settings)
+    build_accounts(runtime, -(-recipients // 3))  # three recipients per account
+    mailing = mailing_services.create_mailing(
+        runtime,
+        MailingDraft(product_family="JTL-Wawi", purpose="outage", subject="Proof bench", body=BODY),
+        "bench",
+    )
+    now = utcnow()
+    with runtime.db.session() as session:
+        stored = session.get(Mailing, mailing.id)
+        audience.resolve(session, stored)
+        stored.state, stored.started_at, stored.finished_at = "done", now, now
+        session.execute(
+            update(MailingDelivery).values(
+                state="sent", attempts=1, sent_at=now, smtp_reply="250 OK"
+            )
+        )
+        session.execute(
+            insert(MailingAttempt).from_select(
+                ["delivery_id", "attempted_at", "outcome", "smtp_code", "smtp_text"],
+                select(
+                    MailingDelivery.id,
+                    literal(now, MailingAttempt.attempted_at.type),
+                    literal("sent"),
+                    literal(250),
+                    literal("2.0.0 Ok: queued as 4F2A91C3E"),
+                ),
+            )
+        )
+        records = session.scalar(select(func.count()).select_from(MailingDelivery)) or 0
+    stored = mailing_services.get_mailing(runtime, mailing.id)
+    started = time.perf_counter()
+    size = sum(len(chunk) for chunk in proof.export(runtime, stored, "csv"))
+    seconds = time.perf_counter() - started
+    tracemalloc.start()
+    for _chunk in proof.export(runtime, stored, "csv"):
+        pass
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    runtime.db.dispose()
+    return records, seconds, size, peak
+
+
+def report_proof(base: Path, recipients: int) -> None:
+    records, seconds, size, peak = proof_export(base, recipients)
+    print(
+        f"proof of delivery: {records} records exported and signed in {seconds:.1f} s "
+        f"({records / seconds:,.0f} records/s, {size / 2**20:.0f} MiB CSV), "
+        f"peak Python memory {peak / 2**20:.1f} MiB"
     )
 
 

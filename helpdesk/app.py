@@ -67,7 +67,9 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications import metrics as notifications_metrics
     from notifications.failed_work import views as failed_work
     from notifications.mailings import api as mailings_api
+    from notifications.mailings import genuine_views
     from notifications.mailings import views as mailings_pages
+    from notifications.mailings.providers import providers_status
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
     from tickets.console import views as console
@@ -81,6 +83,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     app.register_blueprint(health.blueprint)
     health.register(app, "routing_rules", routing_status)
     health.register(app, "sla_policies", sla_status)
+    health.register(app, "mailing_providers", lambda runtime: providers_status(runtime.settings))
     metrics.register_gauges(app, "tickets", tickets_metrics.gauges)
     metrics.register_gauges(app, "notifications", notifications_metrics.gauges)
     pages = (
@@ -93,6 +96,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         sla_pages.blueprint,
         mailings_pages.blueprint,
         failed_work.blueprint,
+        genuine_views.blueprint,
     )
     for blueprint in pages:
         app.register_blueprint(blueprint)

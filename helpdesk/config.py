@@ -82,6 +82,10 @@ class Settings:
     mailing_lease_seconds: int = 600  # a claim older than this is presumed dead; job timeout
     mailing_max_attempts: int = 8  # temporary failures after which a record is failed
     mailing_link_hosts: tuple[str, ...] = ()  # the only hosts a mailing may link to
+    mailing_proof_key: Path = Path("var/mailing-proof.ed25519")  # signs proofs of delivery
+    mailing_providers_path: Path = PROJECT_ROOT / "mailing_providers.yaml"
+    genuine_check_address: str = ""  # forwarded mails to this address get a genuineness verdict
+    genuine_checks_per_hour: int = 30  # public genuineness checks per client address and hour
 
     @property
     def development(self) -> bool:
@@ -208,6 +212,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         mailing_link_hosts=tuple(
             host.strip().lower() for host in mailing_link_hosts.split(",") if host.strip()
         ),
+        mailing_proof_key=Path(env.get("MAILING_PROOF_KEY") or var_dir / "mailing-proof.ed25519"),
+        mailing_providers_path=Path(
+            env.get("MAILING_PROVIDERS") or PROJECT_ROOT / "mailing_providers.yaml"
+        ),
+        genuine_check_address=_email(
+            "GENUINE_CHECK_ADDRESS", env.get("GENUINE_CHECK_ADDRESS") or f"echtheit@{mail_domain}"
+        ),
+        genuine_checks_per_hour=_positive_int(env, "GENUINE_CHECKS_PER_HOUR", 30),
     )
 
 

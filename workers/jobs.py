@@ -41,11 +41,19 @@ def send_mailing_batch(mailing_id: int, first_id: int, last_id: int) -> dict[str
 
 
 def mailing_tick() -> dict[str, int]:
-    """Reap dead claims, enqueue due retries of mandatory mailings, mark finished ones done."""
-    from notifications.mailings import dispatch
+    """Start scheduled mandatory mailings, reap dead claims, enqueue due retries, mark finished
+    ones done, and tell customers about new hard bounces."""
+    from notifications.mailings import dispatch, repair
 
-    result = dispatch.tick(current())
-    return {"reaped": result.reaped, "jobs": result.enqueued_jobs, "finished": result.finished}
+    runtime = current()
+    result = dispatch.tick(runtime)
+    return {
+        "started": result.started,
+        "reaped": result.reaped,
+        "jobs": result.enqueued_jobs,
+        "finished": result.finished,
+        "bounces_noticed": repair.notice_bounces(runtime),
+    }
 
 
 def fire_sla_step(ticket_id: int, step: str, due_iso: str) -> str:

@@ -7,7 +7,7 @@ from workers import jobs
 
 PERIODIC = (
     Periodic("sweep-outbox", jobs.sweep_outbox, 60, "mail"),
-    Periodic("mailing-tick", jobs.mailing_tick, 10, "mail"),
+    Periodic("mailing-tick", jobs.mailing_tick, 10, "mail", at_start=True),
     Periodic("purge-sensitive-data", jobs.purge_sensitive_data, 3600),
     Periodic("sla-reconcile", jobs.reconcile_sla, 60, at_start=True),
 )

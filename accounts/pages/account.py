@@ -20,6 +20,9 @@ from accounts.vocabulary import contact_options
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
+from notifications.mailings import repair
+from notifications.mailings import services as mailing_services
+from notifications.mailings.models import DELIVERY_LABELS
 from vocabulary import EDITIONS
 
 blueprint = Blueprint("account", __name__, url_prefix="/konto")
@@ -37,12 +40,28 @@ def _account_id() -> int:
 @requires("customer")
 def overview() -> Any:
     account = services.get_account(current(), _account_id())
+    principal = current_principal()
     return render_template(
         "accounts/overview.html",
         account=account,
         edition=EDITIONS[account.edition],
         lists=people.distribution_lists(current(), account.id),
         purposes=contact_options().distribution_purposes,
+        bounces=repair.open_bounces(current(), account.id)
+        if principal.has("customer.contacts")
+        else [],
+        undeliverable=repair.undeliverable(current(), account.id),
+    )
+
+
+@blueprint.get("/pflichtmailings")
+@requires("customer.email_history")
+def mandatory_mailings() -> Any:
+    """Which mandatory mailings the account received, and at which addresses."""
+    return render_template(
+        "accounts/mandatory_mailings.html",
+        mailings=mailing_services.account_mailings(current(), _account_id()),
+        delivery_labels=DELIVERY_LABELS,
     )
 
 
@@ -70,6 +89,7 @@ def company_profile() -> Any:
 def contacts() -> Any:
     return render_template(
         "accounts/contacts.html",
+        undeliverable=repair.undeliverable(current(), _account_id()),
         contacts=people.list_contacts(current(), _account_id()),
         lists=people.distribution_lists(current(), _account_id()),
         purposes=contact_options().distribution_purposes,

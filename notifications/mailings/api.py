@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, Response, jsonify, request, stream_with_context
 
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from notifications.mailings import services
+from notifications.mailings import proof, repair, services
 from notifications.mailings.composing import DraftError, MailingDraft
 from notifications.smtp import SmtpUnavailable
 
@@ -113,6 +113,25 @@ def send(mailing_id: int) -> Any:
     return jsonify(services.start_sending(current(), mailing_id, actor()).as_dict()), 202
 
 
+@api.post("/<int:mailing_id>/schedule")
+@requires("ops")
+def schedule(mailing_id: int) -> Any:
+    """``{"at": "2026-12-01T08:00"}``: German wall-clock time, or an ISO time with offset."""
+    data = request.get_json(silent=True) or {}
+    try:
+        at = services.german_time(str(data.get("at", "")))
+    except services.MailingRefused as error:
+        return _problem(422, "Bitte prüfen Sie den Zeitpunkt.", errors={"at": str(error)})
+    return jsonify(services.schedule(current(), mailing_id, at, actor()).as_dict())
+
+
+@api.post("/<int:mailing_id>/resend")
+@requires("ops")
+def resend(mailing_id: int) -> Any:
+    """Nachsenden to the repaired addresses of accounts whose address hard-bounced."""
+    return jsonify({"resent": repair.resend(current(), mailing_id)}), 202
+
+
 CONTROLS = {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}
 
 
@@ -182,4 +201,53 @@ def deliveries(mailing_id: int) -> Any:
             }
             for r in records
         ]
+    )
+
+
+def proof_response(mailing_id: int, kind: str) -> Response:
+    """The signed proof of delivery, streamed as it is read from the database."""
+    runtime = current()
+    mailing = services.get_mailing(runtime, mailing_id)
+    media = "text/csv; charset=utf-8" if kind == "csv" else "application/json"
+    return Response(
+        stream_with_context(proof.export(runtime, mailing, kind)),
+        mimetype=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="nachweis-mailing-{mailing_id}.{kind}"'
+        },
+    )
+
+
+@api.get("/<int:mailing_id>/proof")
+@requires("ops")
+def proof_export(mailing_id: int) -> Any:
+    kind = request.args.get("format", "csv")
+    if kind not in proof.FORMATS:
+        return _problem(422, "Erlaubt sind format=csv und format=json.")
+    return proof_response(mailing_id, kind)
+
+
+@api.post("/proof/verify")
+@requires("ops")
+def proof_verify() -> Any:
+    try:
+        verified = proof.verify(current().settings, request.get_data())
+    except proof.ProofInvalid as error:
+        return jsonify({"valid": False, "detail": str(error)}), 422
+    return jsonify(
+        {
+            "valid": True,
+            "mailing_id": verified.mailing_id,
+            "subject": verified.subject,
+            "recipients": verified.recipients,
+            "exported_at": verified.exported_at,
+        }
+    )
+
+
+@api.get("/proof/key")
+@requires("ops")
+def proof_key() -> Any:
+    return jsonify(
+        {"algorithm": "Ed25519", "public_key": proof.public_key_text(current().settings)}
     )

@@ -196,3 +196,15 @@ def resolve(session: Session, mailing: Mailing) -> int:
         .values(recipients=total or 0, resolved_at=utcnow())
     )
     return total or 0
+
+
+def add_for_accounts(session: Session, mailing: Mailing, account_ids: list[int]) -> None:
+    """Add records for the current addresses of some accounts (those already there are kept)."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    chunk = Chunk(and_(Account.active.is_(True), Account.id.in_(account_ids)))
+    session.execute(
+        insert(MailingDelivery)
+        .from_select(list(COLUMNS), _resolution(mailing, chunk, dialect))
+        .on_conflict_do_nothing()
+    )

@@ -36,6 +36,7 @@ from notifications import messages
 from notifications.mailings import bounces, outcomes
 from notifications.mailings.messages import AttachmentRefused, MessageFactory, Thread, threads
 from notifications.mailings.models import Mailing, MailingDelivery
+from notifications.mailings.providers import mailing_providers
 from notifications.mailings.throttle import Throttle
 from notifications.smtp import SmtpConnection, SmtpResult, SmtpTransport, SmtpUnavailable
 
@@ -225,7 +226,12 @@ def _send_rows(
 ) -> None:
     settings = runtime.settings
     factory = MessageFactory(settings, mailing)
-    throttle = Throttle(runtime.redis, settings.mailing_rate, settings.mailing_domain_rate)
+    throttle = Throttle(
+        runtime.redis,
+        settings.mailing_rate,
+        settings.mailing_domain_rate,
+        mailing_providers(settings),
+    )
     sender = _Sender(runtime, claimer, result)
     sender.start()
     stopped_by: str | None = None

@@ -14,7 +14,7 @@ import click
 
 from helpdesk.commands import ID, runtime_or_exit
 from helpdesk.runtime import Runtime
-from notifications.mailings import services
+from notifications.mailings import proof, repair, services
 from notifications.mailings.composing import DraftError, MailingDraft
 from notifications.mailings.models import PURPOSES
 from vocabulary import EDITIONS
@@ -218,11 +218,68 @@ def preview(mailing_id: int, customer_number: str | None, html: bool) -> None:
 
 @mailings.command("test-send")
 @click.argument("mailing_id", type=ID)
-@click.option("--to", "to", required=True, help="Your own address.")
+@click.option("--to", "to", required=True, help="Any address to send the test to.")
 @click.option("--account", "customer_number", help="Customer number to personalise for.")
 def test_send(mailing_id: int, to: str, customer_number: str | None) -> None:
-    """Send the mail, marked [TEST], to yourself."""
+    """Send the mail, marked [TEST], to an address of your choice."""
     result = _guarded(services.test_send, runtime_or_exit(), mailing_id, to, customer_number)
     click.echo(result.reply)
     if not result.sent:
         sys.exit(1)
+
+
+@mailings.command("proof")
+@click.argument("mailing_id", type=ID)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, writable=True))
+@click.option("--format", "kind", type=click.Choice(proof.FORMATS), default=None)
+def proof_export(mailing_id: int, out: str, kind: str | None) -> None:
+    """Write the signed proof of delivery (CSV, or JSON for a .json file)."""
+    runtime = runtime_or_exit()
+    mailing = _guarded(services.get_mailing, runtime, mailing_id)
+    kind = kind or ("json" if out.endswith(".json") else "csv")
+    with open(out, "wb") as handle:
+        for chunk in proof.export(runtime, mailing, kind):
+            handle.write(chunk)
+    click.echo(f"proof of mailing {mailing_id} written to {out}")
+
+
+@mailings.command("verify-proof")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--public-key", help="Base64 public key to check against (default: ours).")
+def verify_proof(file: str, public_key: str | None) -> None:
+    """Check a proof of delivery; exit 1 with one line when it was changed or is not ours."""
+    try:
+        verified = proof.verify(runtime_or_exit().settings, Path(file).read_bytes(), public_key)
+    except proof.ProofInvalid as error:
+        click.echo(f"{file}: NOT valid: {error}", err=True)
+        sys.exit(1)
+    click.echo(
+        f"{file}: valid proof of mailing {verified.mailing_id} ({verified.subject!r}), "
+        f"{verified.recipients} recipients, exported {verified.exported_at}"
+    )
+
+
+@mailings.command("proof-key")
+def proof_key() -> None:
+    """Print the public key that proofs of delivery are signed with (Ed25519, base64)."""
+    click.echo(proof.public_key_text(runtime_or_exit().settings))
+
+
+@mailings.command("schedule")
+@click.argument("mailing_id", type=ID)
+@click.option("--at", "at", required=True, help="German wall-clock time, e.g. 2026-12-01T08:00.")
+@actor_option
+def schedule(mailing_id: int, at: str, actor: str | None) -> None:
+    """Start the mailing at a time (Europe/Berlin); `cancel` withdraws it until then."""
+    when = _guarded(services.german_time, at)
+    mailing = _guarded(services.schedule, runtime_or_exit(), mailing_id, when, _actor(actor))
+    local = when.astimezone(services.GERMANY)
+    click.echo(f"mailing {mailing.id} scheduled for {local:%Y-%m-%d %H:%M} German time")
+
+
+@mailings.command("resend")
+@click.argument("mailing_id", type=ID)
+def resend(mailing_id: int) -> None:
+    """Nachsenden: send the mailing to the corrected addresses of accounts with a hard bounce."""
+    added = _guarded(repair.resend, runtime_or_exit(), mailing_id)
+    click.echo(f"mailing {mailing_id}: re-sent to {added} repaired addresses")

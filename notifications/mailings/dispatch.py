@@ -29,6 +29,7 @@ class TickResult:
     reaped: int
     enqueued_jobs: int
     finished: int
+    started: int = 0
 
 
 def ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
@@ -85,9 +86,33 @@ def finish_if_complete(session: Session, mailing_id: int) -> bool:
     )
 
 
+def start_scheduled(runtime: Runtime, now: datetime) -> int:
+    """Start the drafts whose scheduled time has come; the database is the schedule's truth."""
+    # Imported here: services builds on this module (it enqueues batches through it).
+    from notifications.mailings import services
+
+    with runtime.db.reading() as session:
+        due = session.execute(
+            select(Mailing.id, Mailing.scheduled_by).where(
+                Mailing.state == "draft", Mailing.scheduled_at <= now
+            )
+        ).all()
+    started = 0
+    for mailing_id, actor in due:
+        try:
+            services.start_sending(runtime, mailing_id, actor or "schedule")
+        except services.MailingRefused as error:
+            log.warning("scheduled mailing %s not started: %s", mailing_id, error)
+        else:
+            started += 1
+    return started
+
+
 def tick(runtime: Runtime, now: datetime | None = None) -> TickResult:
-    """Reap dead claims, enqueue what is due, finish what is complete (periodic job)."""
+    """Start scheduled mailings, reap dead claims, enqueue what is due, finish what is complete
+    (periodic job)."""
     now = now or utcnow()
+    started = start_scheduled(runtime, now)
     lease = timedelta(seconds=runtime.settings.mailing_lease_seconds)
     due: dict[int, list[int]] = {}
     with runtime.db.session() as session:
@@ -120,6 +145,12 @@ def tick(runtime: Runtime, now: datetime | None = None) -> TickResult:
                 due[mailing_id] = ids
         finished = sum(finish_if_complete(session, mailing_id) for mailing_id in sending)
     jobs = sum(enqueue_batches(runtime, mailing_id, ids) for mailing_id, ids in due.items())
-    if reaped or jobs or finished:
-        log.info("mailing tick: %s reaped, %s jobs enqueued, %s finished", reaped, jobs, finished)
-    return TickResult(reaped, jobs, finished)
+    if started or reaped or jobs or finished:
+        log.info(
+            "mailing tick: %s started, %s reaped, %s jobs enqueued, %s finished",
+            started,
+            reaped,
+            jobs,
+            finished,
+        )
+    return TickResult(reaped, jobs, finished, started)

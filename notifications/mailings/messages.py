@@ -19,7 +19,7 @@ from email.policy import Policy
 from email.utils import format_datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from helpdesk.config import Settings
 from helpdesk.dkimkeys import DkimKey
@@ -57,9 +57,45 @@ def ancestors(session: Session, mailing: Mailing) -> list[int]:
 def threads(
     session: Session, settings: Settings, mailing: Mailing, recipients: Iterable[Recipient]
 ) -> dict[Recipient, Thread]:
-    """The thread headers for each recipient, in one query for all of them."""
-    chain = ancestors(session, mailing)
+    """The thread headers for each recipient, in one query for all of them.
+
+    A record re-sent to a repaired address ("Nachsenden") threads as the bounced message it
+    replaces: In-Reply-To names that message, References its references and it.
+    """
     wanted = set(recipients)
+    if not wanted:
+        return {}
+    original = aliased(MailingDelivery)
+    resends = [
+        row
+        for row in session.execute(
+            select(
+                MailingDelivery.account_id,
+                MailingDelivery.address,
+                original.id,
+                original.address,
+            )
+            .join(original, original.id == MailingDelivery.resend_of_id)
+            .where(
+                MailingDelivery.mailing_id == mailing.id,
+                MailingDelivery.account_id.in_({account for account, _ in wanted}),
+            )
+        )
+        if (row[0], row[1]) in wanted
+    ]
+    originals = {(account_id, address) for account_id, _, _, address in resends}
+    result = _follow_up_threads(session, settings, mailing, wanted | originals)
+    for account_id, address, original_id, original_address in resends:
+        before = result.get((account_id, original_address), Thread())
+        replaced = bounces.message_id(settings, mailing.id, original_id)
+        result[(account_id, address)] = Thread(replaced, (*before.references, replaced))
+    return result
+
+
+def _follow_up_threads(
+    session: Session, settings: Settings, mailing: Mailing, wanted: set[Recipient]
+) -> dict[Recipient, Thread]:
+    chain = ancestors(session, mailing)
     if not chain or not wanted:
         return {}
     rows = session.execute(

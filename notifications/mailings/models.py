@@ -15,7 +15,18 @@ BODY_FORMATS = ("markdown", "text")
 AUDIENCE_KINDS = ("all", "editions", "products", "accounts")
 MAILING_STATES = ("draft", "sending", "paused", "cancelled", "done")
 DELIVERY_STATES = ("queued", "sending", "sent", "deferred", "bounced", "failed", "cancelled")
+# How a customer reads a delivery record's state.
+DELIVERY_LABELS = {
+    "queued": "wartet auf Versand",
+    "sending": "wird gesendet",
+    "sent": "zugestellt",
+    "deferred": "wird erneut versucht",
+    "bounced": "nicht angenommen",
+    "failed": "abgelehnt",
+    "cancelled": "nicht gesendet (abgebrochen)",
+}
 OPEN_DELIVERY_STATES = ("queued", "sending", "deferred")
+ATTEMPT_OUTCOMES = ("sent", "deferred", "failed")
 REASONS = ("first_contact", "contact_person", "emergency", "data_protection")
 
 
@@ -47,6 +58,9 @@ class Mailing(Base):
     follows_id: Mapped[int | None] = mapped_column(
         ForeignKey("mailings.id", ondelete="RESTRICT"), index=True
     )
+    # A draft with a time is started by the periodic mailing tick (the database is the truth).
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    scheduled_by: Mapped[str | None] = mapped_column(String(320))
     slot_token: Mapped[str] = mapped_column(String(40))
     text_skeleton: Mapped[str] = mapped_column(Text)
     html_skeleton: Mapped[str] = mapped_column(Text)
@@ -73,6 +87,7 @@ class Mailing(Base):
             "created_by": self.created_by,
             "approved_by": self.approved_by,
             "recipients": self.recipients,
+            "scheduled_at": self.scheduled_at.isoformat() if self.scheduled_at else None,
         }
 
 
@@ -115,3 +130,48 @@ class MailingDelivery(Base):
     message_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "Nachsenden": this record replaces the bounced record it names, threaded as its message.
+    resend_of_id: Mapped[int | None] = mapped_column(
+        ForeignKey("mailing_deliveries.id", ondelete="SET NULL")
+    )
+    # When the bounce repair loop took notice of this record's hard bounce (told the customer).
+    bounce_noticed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class MailingAttempt(Base):
+    """One hand-over of a delivery record's message to the SMTP server and the server's reply.
+
+    Written in the transaction that records the outcome on the delivery record, so the proof
+    of delivery lists every attempt exactly as the record's state came about.
+    """
+
+    __tablename__ = "mailing_attempts"
+    __table_args__ = (CheckConstraint(in_values("outcome", ATTEMPT_OUTCOMES), name="outcome"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("mailing_deliveries.id", ondelete="CASCADE"), index=True
+    )
+    attempted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    outcome: Mapped[str] = mapped_column(String(10))
+    smtp_code: Mapped[int | None]
+    smtp_text: Mapped[str] = mapped_column(Text, default="")
+
+
+class UndeliverableAddress(Base):
+    """An address of an account that hard-bounced mandatory mailings twice or more.
+
+    Shown beside the address wherever the customer edits it; the account owner is told once.
+    """
+
+    __tablename__ = "undeliverable_addresses"
+    __table_args__ = (
+        UniqueConstraint("account_id", "address", name="uq_undeliverable_addresses_address"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    address: Mapped[str] = mapped_column(String(320))  # lower-cased, as the *_key columns
+    hard_bounces: Mapped[int] = mapped_column(default=0)
+    marked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    owner_told_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,18 +2,20 @@
 
 Every write is conditional on the record still being ``sending`` under the writer's claim, so a
 batch whose claim was reaped (its worker presumed dead) can never overwrite what the retry did.
+A message that reached the SMTP server also leaves an attempt row (time, reply code and text)
+in the same transaction, for the proof of delivery.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Integer, Row, bindparam, update
+from sqlalchemy import CursorResult, Integer, Row, bindparam, insert, update
 from sqlalchemy.engine import Connection
 
 from helpdesk.db import UTCDateTime, utcnow
-from notifications.mailings.models import MailingDelivery
+from notifications.mailings.models import MailingAttempt, MailingDelivery
 
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600, 7200)
 
@@ -38,6 +40,15 @@ _OUTCOME = (
 )
 
 
+_ATTEMPT = insert(MailingAttempt)
+
+
+def smtp_code(reply: str) -> int | None:
+    """The three-digit reply code a reply starts with (None for a dropped connection)."""
+    head = reply[:3]
+    return int(head) if head.isdigit() and len(head) == 3 else None
+
+
 def backoff(attempts: int) -> timedelta:
     """The wait before the next try after ``attempts`` temporary failures."""
     return timedelta(seconds=BACKOFF_SECONDS[min(max(attempts, 1), len(BACKOFF_SECONDS)) - 1])
@@ -56,7 +67,7 @@ def record(
 ) -> None:
     """Commit one record's outcome; a claim that was reaped meanwhile is left alone."""
     now = utcnow()
-    db.execute(
+    result = db.execute(
         _OUTCOME,
         {
             "record_id": row.id,
@@ -70,6 +81,18 @@ def record(
             "now": now,
         },
     )
+    if attempt and cast(CursorResult[Any], result).rowcount:
+        code = smtp_code(reply)
+        db.execute(
+            _ATTEMPT,
+            {
+                "delivery_id": row.id,
+                "attempted_at": now,
+                "outcome": state,
+                "smtp_code": code,
+                "smtp_text": (reply[4:] if code is not None else reply)[:2000],
+            },
+        )
     db.commit()
 
 

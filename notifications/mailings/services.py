@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email.headerregistry import Address
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from email_validator import EmailNotValidError, validate_email
 from redis.exceptions import RedisError
@@ -31,6 +33,7 @@ from tickets.routing import routing_rules
 log = logging.getLogger(__name__)
 
 SAMPLE_ACCOUNT = ("Musterfirma GmbH", "000000")
+GERMANY = ZoneInfo("Europe/Berlin")  # ops enter and read times as German wall-clock time
 
 
 class MailingNotFound(LookupError):
@@ -172,21 +175,50 @@ def approve(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     return mailing
 
 
+def _check_ready(runtime: Runtime, session: Session, mailing: Mailing) -> None:
+    """A draft, approved by a second person when it reaches more accounts than the threshold."""
+    threshold = runtime.settings.mailing_approval_threshold
+    if mailing.state != "draft":
+        raise MailingRefused("Das Mailing wurde bereits versendet oder abgebrochen.")
+    if mailing.approved_by is None:
+        accounts = audience.count_accounts(session, mailing)
+        if accounts > threshold:
+            raise MailingRefused(
+                f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
+                f"{threshold}) und braucht die Freigabe einer zweiten Person."
+            )
+
+
+def german_time(text: str) -> datetime:
+    """``2026-12-01T08:00`` as German wall-clock time (or an ISO time with offset), an instant."""
+    try:
+        local = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise MailingRefused(
+            f"„{text}“ ist kein Zeitpunkt; erwartet wird z. B. 2026-12-01T08:00."
+        ) from None
+    return local if local.tzinfo is not None else local.replace(tzinfo=GERMANY)
+
+
+def schedule(runtime: Runtime, mailing_id: int, at: datetime, actor: str) -> Mailing:
+    """Have the periodic tick start the mailing at ``at``; it can be cancelled until then."""
+    if at.tzinfo is None:
+        raise MailingRefused("Der Zeitpunkt braucht eine Zeitzone.")
+    if at <= utcnow():
+        raise MailingRefused("Der Zeitpunkt liegt in der Vergangenheit.")
+    with runtime.db.session() as session:
+        mailing = _locked(session, mailing_id)
+        _check_ready(runtime, session, mailing)
+        mailing.scheduled_at, mailing.scheduled_by = at.astimezone(UTC), actor
+    return mailing
+
+
 def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     """Resolve the audience into delivery records, then hand them to the workers in batches."""
-    threshold = runtime.settings.mailing_approval_threshold
     _require_queue(runtime)
     with runtime.db.session() as session:
         mailing = _locked(session, mailing_id)
-        if mailing.state != "draft":
-            raise MailingRefused("Das Mailing wurde bereits versendet oder abgebrochen.")
-        if mailing.approved_by is None:
-            accounts = audience.count_accounts(session, mailing)
-            if accounts > threshold:
-                raise MailingRefused(
-                    f"Das Mailing geht an {accounts} Kundenkonten (mehr als "
-                    f"{threshold}) und braucht die Freigabe einer zweiten Person."
-                )
+        _check_ready(runtime, session, mailing)
         audience.resolve(session, mailing)
         mailing.state, mailing.started_at = "sending", utcnow()
     queued = _dispatch_queued(runtime, mailing_id)
@@ -293,9 +325,9 @@ def preview(runtime: Runtime, mailing_id: int, customer_number: str | None = Non
 def test_send(
     runtime: Runtime, mailing_id: int, to: str, customer_number: str | None = None
 ) -> SmtpResult:
-    """Send the preview, signed and marked [TEST], to ``to`` (the ops user); no record."""
+    """Send the preview, signed and marked [TEST], to any address ops name; no record."""
     try:
-        to = validate_email(to, check_deliverability=False).normalized
+        to = validate_email(to.strip(), check_deliverability=False).normalized
     except EmailNotValidError as error:
         raise composing.DraftError({"to": f"Keine gültige E-Mail-Adresse: {error}"}) from None
     shown = preview(runtime, mailing_id, customer_number)
@@ -330,3 +362,37 @@ def _move(runtime: Runtime, mailing_id: int, source: str, target: str) -> Mailin
         mailing.state = target
     log.info("%s -> %s", source, target)
     return mailing
+
+
+@dataclass(frozen=True)
+class ReceivedMailing:
+    mailing_id: int
+    subject: str
+    started_at: datetime | None
+    deliveries: list[tuple[str, str, datetime | None]]  # (address, state, sent_at)
+
+
+def account_mailings(runtime: Runtime, account_id: int, limit: int = 100) -> list[ReceivedMailing]:
+    """The mandatory mailings addressed to an account, newest first, with each address's state."""
+    with runtime.db.reading() as session:
+        rows = session.execute(
+            select(
+                Mailing.id,
+                Mailing.subject,
+                Mailing.started_at,
+                MailingDelivery.address,
+                MailingDelivery.state,
+                MailingDelivery.sent_at,
+            )
+            .join(Mailing, Mailing.id == MailingDelivery.mailing_id)
+            .where(MailingDelivery.account_id == account_id)
+            .order_by(Mailing.id.desc(), MailingDelivery.id)
+        ).all()
+    received: dict[int, ReceivedMailing] = {}
+    for row in rows:
+        if row.id not in received:
+            if len(received) == limit:
+                break
+            received[row.id] = ReceivedMailing(row.id, row.subject, row.started_at, [])
+        received[row.id].deliveries.append((row.address, row.state, row.sent_at))
+    return list(received.values())

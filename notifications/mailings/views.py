@@ -9,8 +9,8 @@ from werkzeug.exceptions import NotFound
 
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
-from notifications.mailings import services
-from notifications.mailings.api import actor
+from notifications.mailings import repair, services
+from notifications.mailings.api import actor, proof_response
 from notifications.mailings.composing import PURPOSE_LABELS, DraftError, MailingDraft
 from vocabulary import EDITIONS
 
@@ -85,10 +85,11 @@ def show(mailing_id: int) -> Any:
         mailing=services.get_mailing(runtime, mailing_id),
         preview=preview,
         me=actor(),
+        my_email=str(current_principal().attributes.get("email") or ""),
     )
 
 
-ACTIONS = ("approve", "send", "pause", "resume", "cancel", "test")
+ACTIONS = ("approve", "send", "pause", "resume", "cancel", "test", "schedule", "resend")
 
 
 @blueprint.post("/<int:mailing_id>/<action>")
@@ -105,11 +106,20 @@ def act(mailing_id: int, action: str) -> Any:
             services.start_sending(runtime, mailing_id, actor())
             return redirect(url_for("mailings.progress", mailing_id=mailing_id))
         elif action == "test":
-            to = str(current_principal().attributes.get("email") or "")
+            to = request.form.get("an", "").strip()
+            to = to or str(current_principal().attributes.get("email") or "")
             if not to:
-                raise services.MailingRefused("Für Ihr Konto ist keine E-Mail-Adresse bekannt.")
+                raise services.MailingRefused("Bitte eine Empfängeradresse angeben.")
             result = services.test_send(runtime, mailing_id, to, request.form.get("konto") or None)
             flash(f"Testversand an {to}: {result.reply}", "success" if result.sent else "error")
+        elif action == "schedule":
+            at = services.german_time(request.form.get("zeitpunkt", ""))
+            services.schedule(runtime, mailing_id, at, actor())
+            flash(f"Versand geplant für {at.strftime('%d.%m.%Y %H:%M')} Uhr.", "success")
+        elif action == "resend":
+            added = repair.resend(runtime, mailing_id)
+            flash(f"Nachsenden an {added} korrigierte Adressen gestartet.", "success")
+            return redirect(url_for("mailings.bounces", mailing_id=mailing_id))
         else:
             {"pause": services.pause, "resume": services.resume, "cancel": services.cancel}[action](
                 runtime, mailing_id
@@ -139,4 +149,23 @@ def recipients(mailing_id: int) -> Any:
         mailing=services.get_mailing(runtime, mailing_id),
         records=services.search_deliveries(runtime, mailing_id, query),
         query=query,
+    )
+
+
+@blueprint.get("/<int:mailing_id>/nachweis.<kind>")
+@requires("ops")
+def proof_download(mailing_id: int, kind: str) -> Any:
+    if kind not in ("csv", "json"):
+        return NotFound()
+    return proof_response(mailing_id, kind)
+
+
+@blueprint.get("/<int:mailing_id>/unzustellbar")
+@requires("ops")
+def bounces(mailing_id: int) -> Any:
+    runtime = current()
+    return render_template(
+        "notifications/bounces.html",
+        mailing=services.get_mailing(runtime, mailing_id),
+        bounces=repair.mailing_bounces(runtime, mailing_id),
     )

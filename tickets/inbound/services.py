@@ -22,7 +22,7 @@ from helpdesk import logs
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
-from notifications.mailings import bounces
+from notifications.mailings import bounces, genuine
 from tickets.inbound import authentication, quarantine, reports
 from tickets.inbound.authentication import SenderCheck
 from tickets.inbound.classify import classify
@@ -75,9 +75,10 @@ class MailDeferred(Exception):
 
 
 def check_mailbox(settings: Settings, address: str) -> str:
-    """The mailbox (as configured) or our VERP bounce address ``address`` names; else refuse."""
+    """The mailbox (a support mailbox or the genuineness check address) or our VERP bounce
+    address ``address`` names; else refuse."""
     wanted = address.strip().strip("<>").lower()
-    for mailbox in settings.support_mailboxes:
+    for mailbox in (*settings.support_mailboxes, settings.genuine_check_address):
         if mailbox.lower() == wanted:
             return mailbox.lower()
     if bounces.parse_verp(settings, wanted) is not None:
@@ -142,6 +143,8 @@ def _take(
             smtp="552 5.3.4",
         )
     mailbox = check_mailbox(settings, mailbox) if mailbox else None
+    if mailbox == settings.genuine_check_address.lower():  # "Ist diese E-Mail echt?" by mail
+        return Outcome("checked", genuine.answer_forwarded(runtime, raw))
     own = frozenset(
         address.lower() for address in (settings.mail_from, *settings.support_mailboxes)
     )

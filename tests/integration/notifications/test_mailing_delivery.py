@@ -6,6 +6,7 @@ from collections import Counter
 from datetime import timedelta
 from email import message_from_bytes
 from email.policy import default as default_policy
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -242,3 +243,25 @@ def test_domain_throttle_defers_what_it_cannot_send_soon(runtime, work, smtp_sin
     }
     [throttled] = [r for r in records.values() if r.state == "deferred"]
     assert (throttled.smtp_reply, throttled.attempts) == ("throttled", 0)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {
+            "mailing_domain_rate": 0,
+            "mailing_providers_path": Path(__file__).parent / "slow_providers.yaml",
+        }
+    ],
+    indirect=True,  # GMX and WEB.DE: one provider, one message per 5 s over both
+)
+def test_provider_throttle_spans_the_domains_of_one_provider(runtime, work, smtp_sink):
+    make_account(runtime, first_contact="kunde@gmx.de")
+    make_account(runtime, first_contact="kunde@web.de")
+    make_account(runtime, first_contact="kunde@t-online.de")
+    _send(runtime, work, make_mailing(runtime))
+
+    states = Counter((r.domain, r.state) for r in _deliveries(runtime).values())
+    assert states[("t-online.de", "sent")] == 1
+    assert states[("gmx.de", "sent")] + states[("web.de", "sent")] == 1
+    assert states[("gmx.de", "deferred")] + states[("web.de", "deferred")] == 1
