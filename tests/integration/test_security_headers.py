@@ -9,6 +9,7 @@ import pytest
 
 from helpdesk.app import create_app
 from tests.integration.accounts.factories import (
+    attempt_sign_in,
     make_account,
     make_customer,
     make_staff,
@@ -69,7 +70,8 @@ def test_https_adds_hsts_and_secure_session_cookies(settings, runtime):
     user = make_staff(app.extensions["runtime"], "agent", queues=("support",))
     client = app.test_client()
 
-    response = sign_in(client, user.email)
+    response = attempt_sign_in(client, user.email)
+    assert response.status_code == 302
 
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     cookie = response.headers["Set-Cookie"]
@@ -80,7 +82,8 @@ def test_https_adds_hsts_and_secure_session_cookies(settings, runtime):
 def test_over_http_the_session_cookie_is_httponly_and_samesite(app, runtime):
     user = make_staff(runtime, "agent", queues=("support",))
 
-    response = sign_in(app.test_client(), user.email)
+    response = attempt_sign_in(app.test_client(), user.email)
+    assert response.status_code == 302
 
     parts = {part.strip() for part in response.headers["Set-Cookie"].split(";")}
     assert {"HttpOnly", "SameSite=Lax"} <= parts
