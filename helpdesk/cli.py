@@ -9,7 +9,6 @@ import sys
 import click
 
 from helpdesk.commands import runtime_or_exit, settings_or_exit
-from helpdesk.config import ConfigError, load_settings
 
 # The domain packages' command groups, imported only when named: `helpdesk mail-in deliver`
 # runs once per message and must not pay for importing every other command (and its
@@ -23,9 +22,6 @@ DOMAIN_COMMANDS = {
     "routes": "tickets.routing.cli:routes",
     "sla": "tickets.sla.cli:sla",
 }
-
-# The long-running commands name their process in log lines; everything else is "cli".
-PROCESS_NAMES = {"worker": "worker", "mail-in": "mail-in", "stack": "stack"}
 
 
 class CommandLine(click.Group):
@@ -43,20 +39,10 @@ class CommandLine(click.Group):
 
 
 @click.group(cls=CommandLine)
-@click.pass_context
-def main(context: click.Context) -> None:
+def main() -> None:
     """Support tickets and mandatory mailings."""
-    # Imported here, like the domain groups: logs and metrics bring Flask and RQ along.
-    from helpdesk import logs, metrics
-
     # Alembic announces each plugin it loads at INFO; those lines are noise on `db upgrade`.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
-    try:
-        settings = load_settings()
-    except ConfigError:
-        return  # the command that reads the settings names the malformed one
-    logs.setup(settings, PROCESS_NAMES.get(context.invoked_subcommand or "", "cli"))
-    metrics.configure(settings.metrics_dir)
 
 
 @main.group()

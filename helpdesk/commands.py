@@ -13,12 +13,27 @@ if TYPE_CHECKING:
     from helpdesk.runtime import Runtime
 
 
+# The long-running commands name their process in log lines; everything else is "cli".
+PROCESS_NAMES = {"worker": "worker", "mail-in": "mail-in", "stack": "stack"}
+
+
 def settings_or_exit() -> Settings:
-    """The settings from the environment; a malformed one ends the command with one line."""
+    """The settings from the environment, with logging and metrics set up for this process.
+
+    A malformed setting ends the command with one line. Commands that need no settings (the
+    pipe door's thin client) never pay for importing the log and metrics machinery.
+    """
     try:
-        return load_settings()
+        settings = load_settings()
     except ConfigError as error:
         raise click.ClickException(f"configuration: {error}") from None
+    from helpdesk import logs, metrics
+
+    context = click.get_current_context(silent=True)
+    command = context.find_root().invoked_subcommand if context is not None else None
+    logs.setup(settings, PROCESS_NAMES.get(command or "", "cli"))
+    metrics.configure(settings.metrics_dir)
+    return settings
 
 
 def runtime_or_exit() -> Runtime:

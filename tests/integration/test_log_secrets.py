@@ -17,6 +17,7 @@ from notifications.mailings import services as mailing_services
 from tests.conftest import METRICS_TOKEN, SECRET
 from tests.integration.accounts.factories import (
     PASSWORD,
+    attempt_sign_in,
     csrf_token,
     make_account,
     make_customer,
@@ -57,7 +58,7 @@ def _reset_link(smtp_sink) -> str:
 def test_main_flows_log_no_secret(app, runtime, work, smtp_sink, log_lines):
     customer = make_customer(runtime, make_account(runtime))
     portal = app.test_client()
-    sign_in(portal, customer.email, WRONG_PASSWORD)
+    attempt_sign_in(portal, customer.email, WRONG_PASSWORD)
     sign_in(portal, customer.email)
     session_cookie = portal.get_cookie("helpdesk_session").value
     form = {

@@ -25,7 +25,7 @@ from notifications.mailings.models import MailingDelivery
 from notifications.outbox.models import OutboundMessage
 from tests.conftest import METRICS_TOKEN
 from tests.corpus import load
-from tests.integration.accounts.factories import make_account, make_customer, sign_in
+from tests.integration.accounts.factories import attempt_sign_in, make_account, make_customer
 from tests.integration.notifications.factories import make_account as make_mailing_account
 from tests.integration.notifications.factories import make_mailing
 from tests.integration.sla.helpers import WAWI, steps
@@ -208,7 +208,7 @@ def test_sla_steps_and_sign_in_lockouts_are_counted_as_they_happen(app, client, 
     reconcile(runtime, breach.fire_at)  # the worker catches up on every step due by then
     person = make_customer(runtime, make_account(runtime))
     for _ in range(10):  # the tenth failure reaches the limit per address
-        sign_in(app.test_client(), person.email, password="falsch-falsch-falsch")
+        attempt_sign_in(app.test_client(), person.email, password="falsch-falsch-falsch")
 
     after = scrape(client)
 

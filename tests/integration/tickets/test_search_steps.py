@@ -28,7 +28,7 @@ def pages(runtime, query: str, **steps: int) -> list[list[str]]:
         )
         while True:
             page = listing.list_tickets(
-                session, STAFF, ticket_filter, cursor=cursor, limit=3, **steps
+                session, STAFF, ticket_filter, cursor=cursor, limit=3, secret="test", **steps
             )
             found.append([row.number for row in page.rows])
             if page.next_cursor is None:
