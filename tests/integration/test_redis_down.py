@@ -16,6 +16,7 @@ from tests.integration.accounts.factories import (
     csrf_token,
     make_customer,
     make_staff,
+    sign_in,
     token_for,
 )
 from tests.integration.accounts.factories import make_account as make_customer_account
