@@ -23,6 +23,7 @@ CONTENT_SECURITY_POLICY = (
 )
 HSTS = "max-age=31536000; includeSubDomains"
 MAX_JSON_DEPTH = 64
+SEARCH_TEXT = "q"
 
 
 def install(app: Flask, settings: Settings) -> None:
@@ -35,8 +36,10 @@ def install(app: Flask, settings: Settings) -> None:
 
 def refuse_nul() -> None:
     """A NUL character in the path, the query or a form field means nothing here, and no
-    database takes it. (JSON bodies are checked field by field, with the field named.)"""
-    fields = (*request.args.items(multi=True), *request.form.items(multi=True))
+    database takes it. Free search text (``q``) is the exception: searches ignore NUL. (JSON
+    bodies are checked field by field, with the field named.)"""
+    query = [(k, v) for k, v in request.args.items(multi=True) if k != SEARCH_TEXT]
+    fields = (*query, *request.form.items(multi=True))
     if "\x00" in request.path or any("\x00" in name + value for name, value in fields):
         abort(400, "NUL character in the request.")
 

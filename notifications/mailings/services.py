@@ -293,7 +293,8 @@ def search_deliveries(
     """The per-recipient record, by customer number, company or address (substring)."""
     with runtime.db.session() as session:
         statement = select(MailingDelivery).where(MailingDelivery.mailing_id == mailing_id)
-        if needle := query.strip():
+        # NUL means nothing in a search, and PostgreSQL refuses it in any text parameter.
+        if needle := query.replace("\x00", "").strip():
             statement = statement.where(
                 or_(
                     MailingDelivery.address.icontains(needle, autoescape=True),
