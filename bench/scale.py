@@ -31,7 +31,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -136,17 +136,39 @@ def ensure_built(base_url: str, size: scale_data.Size, var_dir: Path, rebuild: b
 
 
 class Client:
-    """One keep-alive HTTP connection; ``get`` returns the status and the seconds it took."""
+    """One keep-alive HTTP connection, signed in by session for the pages, with the bearer
+    token for /api/; ``get`` returns the status, the seconds it took and the body."""
 
-    def __init__(self, port: int, token: str) -> None:
+    def __init__(self, port: int, login: scale_data.Login) -> None:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {login.token}"}
+        _, _, page = self.get("/anmelden")
+        found = re.search(rb'name="csrf_token" type="hidden" value="([^"]+)"', page)
+        assert found, "no CSRF token on /anmelden"
+        token = found.group(1).decode()
+        form = urlencode({"csrf_token": token, "email": login.email, "password": login.password})
+        self.connection.request(
+            "POST",
+            "/anmelden",
+            body=form,
+            headers={**self.headers, "Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = self.connection.getresponse()
+        response.read()
+        self._keep_cookie(response)
+        assert response.status == 302, f"sign-in of {login.email} answered {response.status}"
+
+    def _keep_cookie(self, response: http.client.HTTPResponse) -> None:
+        cookie = response.getheader("Set-Cookie")
+        if cookie:
+            self.headers["Cookie"] = cookie.split(";", 1)[0]
 
     def get(self, path: str) -> tuple[int, float, bytes]:
         started = time.perf_counter()
         self.connection.request("GET", path, headers=self.headers)
         response = self.connection.getresponse()
         body = response.read()
+        self._keep_cookie(response)
         return response.status, time.perf_counter() - started, body
 
 
@@ -160,7 +182,7 @@ def time_pages(
 ) -> dict[str, tuple[float, float]]:
     """{page: (p50, p95) in ms} over HTTP against a gunicorn serving the size's schema."""
     env = app_environment(base_url, schema_for(size), var_dir)
-    staff_token, customer_token, agent_id = scale_data.logins(Runtime(load_settings(env)))
+    staff, customer, agent_id = scale_data.logins(Runtime(load_settings(env)))
     port = _free_port()
     server = subprocess.Popen(
         [
@@ -183,7 +205,7 @@ def time_pages(
     )
     try:
         _wait_healthy(port, server)
-        clients = {"staff": Client(port, staff_token), "customer": Client(port, customer_token)}
+        clients = {"staff": Client(port, staff), "customer": Client(port, customer)}
         figures = {}
         for page, who, path in scale_data.pages(clients["staff"], size, agent_id):
             client = clients[who]
@@ -247,9 +269,12 @@ def _wait_healthy(port: int, server: subprocess.Popen[bytes]) -> None:
 class InProcessClient:
     """The app in this process, through Flask's test client, with ``Client``'s interface."""
 
-    def __init__(self, app: Any, token: str) -> None:
+    def __init__(self, app: Any, login: scale_data.Login) -> None:
+        from tests.integration.accounts.factories import sign_in
+
         self.client = app.test_client()
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {login.token}"}
+        sign_in(self.client, login.email, login.password)
 
     def get(self, path: str) -> tuple[int, float, bytes]:
         started = time.perf_counter()
@@ -270,12 +295,12 @@ def explain_pages(base_url: str, size: scale_data.Size, var_dir: Path, output: P
 
     env = app_environment(base_url, schema_for(size), var_dir)
     os.environ.update(env)
-    staff_token, customer_token, agent_id = scale_data.logins(Runtime(load_settings(env)))
+    staff, customer, agent_id = scale_data.logins(Runtime(load_settings(env)))
     app = create_app(load_settings(env))
     engine = app.extensions["runtime"].db.engine
     clients = {
-        "staff": InProcessClient(app, staff_token),
-        "customer": InProcessClient(app, customer_token),
+        "staff": InProcessClient(app, staff),
+        "customer": InProcessClient(app, customer),
     }
     lines = [f"<!-- bench/scale.py --explain, {size.tickets:,} tickets -->", ""]
     for page, who, path in scale_data.pages(clients["staff"], size, agent_id):

@@ -21,6 +21,7 @@ from urllib.parse import urlencode
 from sqlalchemy import Connection, select, text
 
 from accounts import tokens
+from accounts.credentials import hash_password
 from accounts.models import User
 from helpdesk.runtime import Runtime
 
@@ -56,6 +57,7 @@ RARE_WORD = "Zahnradbahn"
 RARE_EVERY = 50_000
 BIG_CUSTOMER_TICKETS = 5_000
 LONG_THREAD_MESSAGES = 400
+SIGN_IN_PASSWORD = "Bench-Anmeldung-2026"  # the supervisor's and the big customer's
 PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$YmVuY2g$not-a-usable-hash"  # nobody signs in
 
 
@@ -264,8 +266,15 @@ def build(connection: Connection, size: Size, now: object, report: object) -> No
         report(what, time.perf_counter() - started)  # type: ignore[operator]
 
 
-def logins(runtime: Runtime) -> tuple[str, str, int]:
-    """Tokens for a supervisor (all queues, the SLA report) and the big customer's user."""
+@dataclass(frozen=True)
+class Login:
+    email: str
+    password: str
+    token: str  # for /api/ (pages take only the session cookie)
+
+
+def logins(runtime: Runtime) -> tuple[Login, Login, int]:
+    """A supervisor (all queues, the SLA report) and the big customer's user, and an agent id."""
     people = {
         "supervisor@support.example.com": {
             "kind": "staff",
@@ -288,7 +297,7 @@ def logins(runtime: Runtime) -> tuple[str, str, int]:
                     email=email,
                     email_key=email,
                     name=email.split("@")[0],
-                    password_hash=PASSWORD_HASH,
+                    password_hash="",
                     kind=person["kind"],
                     account_id=person.get("account_id"),
                     permissions=person.get("permissions", []),
@@ -296,11 +305,16 @@ def logins(runtime: Runtime) -> tuple[str, str, int]:
                 )
                 session.add(user)
                 session.flush()
+            user.password_hash = hash_password(SIGN_IN_PASSWORD)  # also on a set built earlier
             person["id"] = user.id
         agent_id = session.scalar(select(User.id).where(User.email_key.like("agent1@%")))
     for email, person in people.items():
         _, plain[email] = tokens.issue(runtime, person["id"], "bench", person["scopes"])
-    return plain["supervisor@support.example.com"], plain["kunde@firma1.example"], agent_id
+    staff, customer = (
+        Login(email, SIGN_IN_PASSWORD, plain[email])
+        for email in ("supervisor@support.example.com", "kunde@firma1.example")
+    )
+    return staff, customer, agent_id
 
 
 def deep_cursor(client: Any, query: dict[str, str], pages: int) -> str:

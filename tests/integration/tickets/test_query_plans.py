@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from tests import scale_data
+from tests.integration.accounts.factories import sign_in
 from tests.query_plans import captured, plan, sequential_scans
 
 TICKETS = 20_000
@@ -28,9 +29,12 @@ EXPECTED_INDEX = {
 
 
 class InProcess:
-    def __init__(self, client, token: str) -> None:
+    """Signed in by session for the pages, with the bearer token for /api/."""
+
+    def __init__(self, client, login: scale_data.Login) -> None:
         self.client = client
-        self.headers = {"Authorization": f"Bearer {token}"}
+        self.headers = {"Authorization": f"Bearer {login.token}"}
+        sign_in(client, login.email, login.password)
 
     def get(self, path: str) -> tuple[int, float, bytes]:
         response = self.client.get(path, headers=self.headers)
@@ -54,10 +58,10 @@ def scaled(app, runtime, database_url):
 
 
 def test_every_page_reads_tickets_through_an_index(app, runtime, scaled):
-    staff_token, customer_token, agent_id = scale_data.logins(runtime)
+    staff, customer, agent_id = scale_data.logins(runtime)
     clients = {
-        "staff": InProcess(app.test_client(), staff_token),
-        "customer": InProcess(app.test_client(), customer_token),
+        "staff": InProcess(app.test_client(), staff),
+        "customer": InProcess(app.test_client(), customer),
     }
     engine = app.extensions["runtime"].db.engine
     problems = []
