@@ -8,10 +8,11 @@ from typing import Any
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 
 from helpdesk.forms import ActionForm, show_errors
+from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from helpdesk.text import parse_id
-from tickets import handling, listing, search, sensitive, services, thread
+from tickets import handling, history, listing, search, sensitive, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     AssignForm,
@@ -83,18 +84,23 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     queue_ids = _queues()
     change = forms.get("change_form") or ChangeForm()
     change.queue.choices = [("", "unverändert"), *queue_ids]
-    change.priority.choices = [("", "unverändert"), *PRIORITY_LABELS.items()]
-    change.status.choices = [("", "unverändert"), *STATUS_LABELS.items()]
-    assign = forms.get("assign_form") or AssignForm()
+    change.priority.choices = [("", "unverändert"), *labels("priority").items()]
+    change.status.choices = [("", "unverändert"), *labels("status").items()]
+    assign = forms.get("assign_form") or AssignForm(assignee=str(view.ticket.assignee_id or ""))
     assign.assignee.choices = [("", "niemand")] + [
         (str(agent_id), name) for agent_id, name in handling.agents_for(runtime, view.ticket.queue)
     ]
     with runtime.db.reading() as session:
         sender_checks = authentication.shown_checks(session, [m.id for m in view.messages])
+        events = history.entries(session, view.events, dict(queue_ids))
+        assignee = history.staff_name(session, view.ticket.assignee_id)
     return render_template(
         "tickets/console_ticket.html",
         view=view,
         sender_checks=sender_checks,
+        events=events,
+        assignee=assignee,
+        holds=view.ticket.assignee_id is not None and view.ticket.assignee_id == viewer.user_id,
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),

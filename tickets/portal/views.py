@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nh3
 from flask import (
@@ -36,27 +34,10 @@ from tickets.forms import (
 )
 from tickets.routing import routing_rules
 from tickets.sensitive import SensitiveDataError
-from vocabulary import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 
 portal = Blueprint("tickets", __name__)
-BERLIN = ZoneInfo("Europe/Berlin")
 # Every signed-in customer and every agent holds "account.view"; Viewer.of narrows it.
 TICKET_USERS = "account.view"
-
-
-@portal.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "priority_labels": PRIORITY_LABELS,
-        "status_labels": STATUS_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-    }
-
-
-@portal.app_template_filter("berlin")
-def berlin(instant: datetime) -> str:
-    """An instant as German wall-clock time (stored in UTC)."""
-    return instant.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
 @portal.get("/tickets")

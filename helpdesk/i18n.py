@@ -1,0 +1,66 @@
+"""The words people read come from gettext catalogs under ``translations/`` (locale ``de``).
+
+Pages read them through Flask-Babel; mails are rendered outside a request (in workers) and
+read the same catalog directly. The ``.po`` files are the source; a ``.mo`` is compiled from
+its ``.po`` when missing or older, so a fresh clone needs no extra build step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import cache
+from zoneinfo import ZoneInfo
+
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.support import Translations
+from flask import Flask
+from flask_babel import Babel
+
+from helpdesk.config import PROJECT_ROOT
+
+TRANSLATIONS = PROJECT_ROOT / "translations"
+LOCALE = "de"
+BERLIN = ZoneInfo("Europe/Berlin")
+
+babel = Babel()
+
+
+def compile_catalogs() -> None:
+    """Write each ``messages.mo`` whose ``messages.po`` is newer (or that does not exist)."""
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po_file:
+            catalog = read_po(po_file, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo_file:
+            write_mo(mo_file, catalog)
+
+
+@cache
+def translations() -> Translations:
+    compile_catalogs()
+    return Translations.load(str(TRANSLATIONS), [LOCALE])
+
+
+def gettext(message: str) -> str:
+    return translations().gettext(message)
+
+
+def berlin(instant: datetime | None) -> str:
+    """An instant as German wall-clock time, ``30.11.2026 14:05`` (stored in UTC)."""
+    if instant is None:
+        return ""
+    return instant.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+
+
+def init_app(app: Flask) -> None:
+    compile_catalogs()
+    babel.init_app(
+        app,
+        locale_selector=lambda: LOCALE,
+        timezone_selector=lambda: BERLIN.key,
+        default_translation_directories=str(TRANSLATIONS),
+    )
+    app.add_template_filter(berlin)
