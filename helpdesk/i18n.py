@@ -7,7 +7,10 @@ its ``.po`` when missing or older, so a fresh clone needs no extra build step.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from contextlib import suppress
 from datetime import datetime
+from email.utils import parsedate_to_datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -48,11 +51,37 @@ def gettext(message: str) -> str:
     return translations().gettext(message)
 
 
-def berlin(instant: datetime | None) -> str:
-    """An instant as German wall-clock time, ``30.11.2026 14:05`` (stored in UTC)."""
-    if instant is None:
+def berlin(instant: datetime | str | None) -> str:
+    """An instant (or its ISO text) as German wall-clock time: ``30.11.2026 14:05``."""
+    if instant is None or instant == "":
         return ""
+    if isinstance(instant, str):
+        instant = datetime.fromisoformat(instant)
     return instant.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
+
+
+HEADER_LABELS = {
+    "from": "Von",
+    "to": "An",
+    "cc": "Kopie",
+    "reply-to": "Antwort an",
+    "date": "Datum",
+    "subject": "Betreff",
+    "message-id": "Nachrichten-ID",
+}
+
+
+def mail_headers(items: Iterable[tuple[str, object]]) -> list[tuple[str, str]]:
+    """Mail headers for people: German names, the date in Berlin time, other names as sent."""
+    shown = []
+    for name, value in items:
+        text = str(value)
+        if name.lower() == "date":
+            # An unparsable date is shown as it was sent.
+            with suppress(TypeError, ValueError):
+                text = berlin(parsedate_to_datetime(text))
+        shown.append((HEADER_LABELS.get(name.lower(), name), text))
+    return shown
 
 
 def init_app(app: Flask) -> None:

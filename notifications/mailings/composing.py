@@ -20,6 +20,7 @@ from markupsafe import Markup, escape
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
 from helpdesk.text import body_text_problem, header_text_problem
+from helpdesk.labels import label
 from notifications import rendering
 from notifications.mailings.models import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
 from vocabulary import EDITIONS
@@ -27,13 +28,6 @@ from vocabulary import EDITIONS
 TEMPLATE = "mandatory_mailing"
 SUBJECT_MAX = 250
 BODY_MAX = 50_000
-PURPOSE_LABELS = {
-    "security": "Sicherheitshinweis",
-    "deadline": "Frist",
-    "maintenance": "Wartungsfenster",
-    "outage": "Störung",
-    "data_protection": "Datenschutz",
-}
 ALLOWED_TAGS = nh3.ALLOWED_TAGS - {"img", "area", "map"}
 _URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"')\]]+")
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
@@ -137,7 +131,7 @@ def freeze(
         "subject": mailing.subject,
         "product_family": mailing.product_family,
         "banner_colour": mailing.banner_colour,
-        "purpose_label": PURPOSE_LABELS[mailing.purpose],
+        "purpose_label": label(mailing.purpose, "purpose"),
         "body_text": mailing.body.strip(),
         "body_html": body_html(mailing.body, mailing.body_format),
         "company": f"{token}company",

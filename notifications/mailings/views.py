@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from notifications.mailings import repair, services
 from notifications.mailings.api import actor, proof_response
-from notifications.mailings.composing import PURPOSE_LABELS, DraftError, MailingDraft
+from notifications.mailings.composing import DraftError, MailingDraft
 from vocabulary import EDITIONS
 
 blueprint = Blueprint("mailings", __name__, url_prefix="/ops/mailings")
@@ -63,7 +64,7 @@ def create() -> Any:
         form=form,
         errors=errors,
         families=sorted(services.family_colours(runtime)),
-        purposes=PURPOSE_LABELS,
+        purposes=labels("purpose"),
         editions=EDITIONS,
     ), (422 if errors else 200)
 

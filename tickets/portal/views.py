@@ -21,6 +21,7 @@ from flask import (
 from markupsafe import Markup
 
 from helpdesk.forms import ActionForm, show_errors
+from helpdesk.i18n import mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, services, thread
@@ -260,7 +261,9 @@ def readable_message(message: EmailMessage) -> dict[str, Any]:
     html_part = message.get_body(preferencelist=("html",))
     html = html_part.get_content() if html_part is not None else ""
     return {
-        "headers": [(name, str(message[name])) for name in ("From", "To", "Date", "Subject")],
+        "headers": mail_headers(
+            (name, message[name]) for name in ("From", "To", "Date", "Subject")
+        ),
         "text": text_part.get_content() if text_part is not None else "",
         "html": Markup(nh3.clean(html)) if html else None,  # noqa: S704 - nh3 sanitised
     }
