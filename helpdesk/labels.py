@@ -82,6 +82,38 @@ LABELS: dict[str, dict[str, str]] = {
         "label": N_("Designation"),
         "items": N_("Entries"),
     },
+    "audit": {
+        "first_contact.changed": N_("First contact changed"),
+        "contact_person.created": N_("Contact person added"),
+        "contact_person.changed": N_("Contact person changed"),
+        "contact_person.deleted": N_("Contact person removed"),
+        "distribution_list.changed": N_("Distribution list changed"),
+        "user.invited": N_("User invited"),
+        "user.joined": N_("Invitation accepted"),
+        "invitation.revoked": N_("Invitation withdrawn"),
+        "user.permissions_changed": N_("User permissions changed"),
+        "user.removed": N_("User removed"),
+        "user.password_reset": N_("Password reset"),
+    },
+    "audit_field": {
+        "email": N_("E-mail address"),
+        "first_contact": N_("First contact"),
+        "permissions": N_("Permissions"),
+        "salutation": N_("Salutation"),
+        "title": N_("Title"),
+        "first_name": N_("First name"),
+        "last_name": N_("Last name"),
+        "position": N_("Position"),
+        "phone": N_("Phone"),
+        "mobile_fax": N_("Mobile or fax"),
+        "gdpr_representative": N_("Data protection representative"),
+        "external": N_("External person"),
+        "receives_critical": N_("Receives critical information"),
+        "responsibilities": N_("Responsibilities"),
+        "newsletter_channels": N_("Newsletters"),
+        "purpose": N_("Distribution list"),
+        "addresses": N_("Addresses"),
+    },
     "sender_match": {
         "user": N_("User of the customer center"),
         "first_contact": N_("First contact"),
@@ -161,7 +193,16 @@ def labels(kind: str) -> dict[str, str]:
     return {value: gettext(msgid) for value, msgid in LABELS[kind].items()}
 
 
+def sla_name(key: str | None) -> str:
+    """An SLA policy's name: ``Silber/high`` -> ``Silber · Hoch``."""
+    if not key:
+        return "–"
+    level, _, priority = key.partition("/")
+    return f"{level} · {label(priority, 'priority')}" if priority else level
+
+
 def init_app(app: Flask) -> None:
     """``{{ value|label("priority") }}`` and ``labels("status")`` in page templates."""
     app.add_template_filter(label)
+    app.add_template_filter(sla_name)
     app.add_template_global(labels)

@@ -24,11 +24,16 @@ VALUE_KINDS = {
 }
 
 
+# Fields whose values are references an agent looks up (a rule's id in the rules file).
+REFERENCES = {"routing_rule", "rules_version"}
+
+
 @dataclass(frozen=True)
 class Change:
     field: str
     before: str
     after: str
+    reference: bool = False
 
 
 @dataclass(frozen=True)
@@ -52,7 +57,7 @@ def entries(
         if isinstance(value, int)
     }
     names = (
-        dict(session.execute(select(User.id, User.name).where(User.id.in_(staff_ids))))
+        dict(session.execute(select(User.id, User.name).where(User.id.in_(staff_ids))).all())
         if staff_ids
         else {}
     )
@@ -76,7 +81,12 @@ def entries(
             actor=event.actor,
             action=label(event.action, "event"),
             changes=[
-                Change(label(name, "field"), shown(name, before), shown(name, after))
+                Change(
+                    label(name, "field"),
+                    shown(name, before),
+                    shown(name, after),
+                    name in REFERENCES,
+                )
                 for name, (before, after) in event.changes.items()
                 if name in LABELS["field"]
             ],

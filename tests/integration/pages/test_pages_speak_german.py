@@ -1,0 +1,147 @@
+"""Every page each role reaches by clicking, on data holding every value: German words only."""
+
+from __future__ import annotations
+
+from pprint import pformat
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+
+from accounts.demo import DEMO_PASSWORD, seed_accounts
+from tests.integration.accounts.factories import make_staff, sign_in
+from tests.integration.pages.visible import raw_words, read_html
+from tickets.demo import seed_demo
+from tickets.models import CHANNELS, PRIORITIES, STATUSES
+from tickets.routing import routing_rules
+from tickets.services import TicketDraft, file_ticket
+
+DEMO_PASSWORD_ROLES = {
+    "owner": "kunde@mueller-handel.example",
+    "tickets_only": "technik@mueller-handel.example",
+    "agent": "agent-support@support.example.com",
+    "supervisor": "supervisor@support.example.com",
+    "ops": "ops@support.example.com",
+}
+# Links a walk must not follow: signing out ends the walk's session; downloads are not pages.
+SKIPPED = ("/abmelden", "/static/", "/api/", "/healthz")
+PAGE_LIMIT = 120
+# Pages reached through a form rather than a link; each role's own rule decides if it may.
+START_PAGES = ("/verwaltung/konten/10001",)
+
+
+@pytest.fixture
+def demo(app, runtime):
+    queue_ids = [queue.id for queue in routing_rules(runtime).queues]
+    people = seed_accounts(runtime, queue_ids, if_empty=False, issue_tokens=False)
+    seed_demo(runtime, if_empty=False)
+    account_id = _account_id(runtime, "10001")
+    numbers = []
+    # One ticket per status, the priorities and channels taken in turn: every value appears.
+    for index, status in enumerate(STATUSES):
+        priority, channel = PRIORITIES[index % len(PRIORITIES)], CHANNELS[index % len(CHANNELS)]
+        ticket = file_ticket(
+            runtime,
+            TicketDraft(
+                reply_to="kunde@mueller-handel.example",
+                product_family="JTL-Wawi" if channel != "email" else "",
+                component="Installation" if channel != "email" else "",
+                subject=f"Anliegen {index}",
+                text="Bitte prüfen.",
+                priority=priority,
+                channel=channel,
+                account_id=account_id,
+            ),
+            actor="seed",
+        )
+        numbers.append((ticket.number, status))
+    _act_on_tickets(app, numbers)
+    _draft_mailing(app)
+    return people
+
+
+def _account_id(runtime, customer_number: str) -> int:
+    from sqlalchemy import select
+
+    from accounts.models import Account
+
+    with runtime.db.reading() as session:
+        return session.scalar(select(Account.id).where(Account.customer_number == customer_number))
+
+
+def _act_on_tickets(app, numbers: list[tuple[str, str]]) -> None:
+    """A supervisor claims, answers and notes each ticket and moves it to its status."""
+    client = app.test_client()
+    assert sign_in(client, "supervisor@support.example.com", DEMO_PASSWORD).status_code == 302
+    app.config["WTF_CSRF_ENABLED"] = False
+    for number, status in numbers:
+        client.post(f"/konsole/tickets/{number}/uebernehmen")
+        client.post(f"/konsole/tickets/{number}/antwort", data={"text": "Wir prüfen das."})
+        client.post(f"/konsole/tickets/{number}/notiz", data={"text": "Rückruf vereinbart."})
+        client.post(
+            f"/konsole/tickets/{number}/aendern",
+            data={"status": status, "queue": "", "priority": "", "reason": "Weitergegeben"},
+        )
+    app.config["WTF_CSRF_ENABLED"] = True
+
+
+def _draft_mailing(app) -> None:
+    client = app.test_client()
+    assert sign_in(client, "ops@support.example.com", DEMO_PASSWORD).status_code == 302
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post(
+        "/ops/mailings/neu",
+        data={
+            "product_family": "JTL-Wawi",
+            "purpose": "security",
+            "subject": "Sicherheitsupdate für JTL-Wawi",
+            "body": "Bitte installieren Sie das Update.",
+            "body_format": "markdown",
+            "audience_kind": "all",
+        },
+    )
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+
+def _walk(client) -> tuple[set[str], dict[str, set[str]]]:
+    """Follow every link from the start page: the pages seen, and per page the raw words."""
+    queue, seen, findings = ["/", *START_PAGES], set(), {}
+    while queue and len(seen) < PAGE_LIMIT:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        response = client.get(path, follow_redirects=True)
+        if path in START_PAGES and response.status_code == 403:
+            continue
+        assert response.status_code < 400, (path, response.status_code)
+        if response.mimetype != "text/html":
+            continue
+        text, links = read_html(response.get_data(as_text=True))
+        if words := raw_words(text):
+            findings[path] = words
+        for link in links:
+            target = urldefrag(link).url
+            parts = urlsplit(target)
+            if parts.netloc or not parts.path.startswith("/") or parts.path.startswith(SKIPPED):
+                continue
+            queue.append(target)
+    return seen, findings
+
+
+def test_every_page_each_role_reaches_speaks_german(app, runtime, demo):
+    findings, reached = {}, {}
+    for role, email in DEMO_PASSWORD_ROLES.items():
+        client = app.test_client()
+        assert sign_in(client, email, DEMO_PASSWORD).status_code == 302, role
+        reached[role], findings[role] = _walk(client)
+    admin = app.test_client()
+    assert sign_in(admin, make_staff(runtime, "admin").email).status_code == 302
+    reached["admin"], findings["admin"] = _walk(admin)
+    # The walk saw what matters: tickets, their history, the mailing pages, an account.
+    assert {"/tickets/HD-000003", "/tickets/HD-000007"} <= reached["tickets_only"]
+    assert {"/konsole/tickets/HD-000005", "/verwaltung/konten/10001"} <= reached["agent"]
+    assert {"/ops/mailings/1", "/ops/mailings/1/fortschritt"} <= reached["ops"]
+
+    offending = {role: pages for role, pages in findings.items() if pages}
+    assert offending == {}, pformat(offending)
