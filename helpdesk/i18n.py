@@ -60,6 +60,44 @@ def berlin(instant: datetime | str | None) -> str:
     return instant.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
+def filesize(size: int) -> str:
+    """A file's size as people read it: ``812 Bytes``, ``3,4 KB``, ``12,0 MB``."""
+    if size < 1024:
+        return f"{size} Bytes"
+    for unit, factor in (("KB", 1024), ("MB", 1024**2), ("GB", 1024**3)):
+        if size < factor * 1024 or unit == "GB":
+            return f"{size / factor:.1f} {unit}".replace(".", ",")
+    raise AssertionError("unreachable")
+
+
+# email-validator explains in English; each reason it gives, by how its sentence starts.
+ADDRESS_REASONS = (
+    ("An email address must have an @-sign", "Es fehlt das @-Zeichen."),
+    ("There must be something before the @-sign", "Vor dem @-Zeichen fehlt der Name."),
+    ("There must be something after the @-sign", "Nach dem @-Zeichen fehlt die Domain."),
+    ("The part after the @-sign is not valid", "Die Domain nach dem @-Zeichen ist ungültig."),
+    ("The part after the @-sign is a special-use", "Diese Domain kann keine E-Mails empfangen."),
+    ("The part after the @-sign contains invalid", "Die Domain enthält unzulässige Zeichen."),
+    ("The email address contains invalid characters", "Vor dem @ stehen unzulässige Zeichen."),
+    ("The email address is too long", "Die Adresse ist zu lang."),
+    ("The email address contains a", "Die Adresse enthält unzulässige Zeichen."),
+    ("An email address cannot have two periods", "Zwei Punkte dürfen nicht aufeinander folgen."),
+    ("An email address cannot start with a period", "Am Anfang darf kein Punkt stehen."),
+    ("An email address cannot end with a period", "Am Ende darf kein Punkt stehen."),
+    ("An email address cannot have a period", "Neben dem @-Zeichen darf kein Punkt stehen."),
+    ("An email address cannot have a hyphen", "Neben dem @-Zeichen darf kein Bindestrich stehen."),
+)
+
+
+def address_reason(error: Exception) -> str:
+    """email-validator's reason why an address is invalid, as a German sentence."""
+    text = str(error)
+    for start, german in ADDRESS_REASONS:
+        if text.startswith(start):
+            return german
+    return "Bitte prüfen Sie die Schreibweise (name@firma.de)."
+
+
 HEADER_LABELS = {
     "from": "Von",
     "to": "An",
@@ -93,3 +131,4 @@ def init_app(app: Flask) -> None:
         default_translation_directories=str(TRANSLATIONS),
     )
     app.add_template_filter(berlin)
+    app.add_template_filter(filesize)

@@ -72,9 +72,9 @@ def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple
     if draft.product_family not in families:
         errors["product_family"] = "Unbekannte Produktfamilie."
     if draft.purpose not in PURPOSES:
-        errors["purpose"] = f"Erlaubt sind: {', '.join(PURPOSES)}."
+        errors["purpose"] = "Bitte wählen Sie einen Anlass aus der Liste."
     if draft.body_format not in BODY_FORMATS:
-        errors["body_format"] = f"Erlaubt sind: {', '.join(BODY_FORMATS)}."
+        errors["body_format"] = "Bitte wählen Sie ein Textformat aus der Liste."
     if not draft.body.strip():
         errors["body"] = "Der Text ist erforderlich."
     elif len(draft.body) > BODY_MAX or body_text_problem(draft.body):
@@ -82,7 +82,7 @@ def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple
     elif foreign := foreign_links(draft, link_hosts):
         errors["body"] = "Links nur auf das Kundencenter erlaubt, nicht: " + ", ".join(foreign)
     if draft.audience_kind not in AUDIENCE_KINDS:
-        errors["audience"] = f"Erlaubt sind: {', '.join(AUDIENCE_KINDS)}."
+        errors["audience"] = "Bitte wählen Sie aus, wer das Mailing erhält."
     elif draft.audience_kind != "all" and not draft.audience_values:
         errors["audience"] = "Bitte mindestens einen Wert angeben."
     elif draft.audience_kind == "editions" and not set(draft.audience_values) <= set(EDITIONS):
