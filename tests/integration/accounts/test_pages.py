@@ -204,6 +204,7 @@ def test_signing_out_right_after_turning_on_two_factor_works(app, runtime):
     sign_in(client, user.email)
     page = client.get("/konto/sicherheit").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    assert re.search(r'id="totp-qr"><svg [^>]*>', page)  # the app can scan instead of typing
 
     codes_page = client.post(
         "/konto/sicherheit/zwei-faktor",
