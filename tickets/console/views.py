@@ -100,6 +100,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         sender_checks=sender_checks,
         events=events,
         assignee=assignee,
+        reply_frame=thread.reply_frame(runtime, view.ticket, viewer.actor),
         holds=view.ticket.assignee_id is not None and view.ticket.assignee_id == viewer.user_id,
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
