@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.labels import labels
@@ -115,8 +115,9 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     ), status
 
 
-def _act(number: str, form: Any, action: Any, form_name: str) -> Any:
-    """Run ``action`` for a valid form; re-render with field errors, or go back to the ticket."""
+def _act(number: str, form: Any, action: Any, form_name: str, done: str) -> Any:
+    """Run ``action`` for a valid form; re-render with field errors, or go back to the ticket
+    saying what happened (``done``)."""
     viewer = current_viewer(staff_only=True)
     if not form.validate_on_submit():
         return _render(viewer, number, 400, **{form_name: form})
@@ -129,6 +130,7 @@ def _act(number: str, form: Any, action: Any, form_name: str) -> Any:
     except services.ValidationError as error:
         show_errors(form, error)
         return _render(viewer, number, 422, **{form_name: form})
+    flash(done, "success")
     return redirect(url_for("console.ticket", number=number))
 
 
@@ -140,6 +142,7 @@ def claim(number: str) -> Any:
         ActionForm(),
         lambda viewer: handling.claim(current(), viewer, number),
         "action_form",
+        "Sie haben das Ticket übernommen.",
     )
 
 
@@ -154,6 +157,7 @@ def assign(number: str) -> Any:
         form,
         lambda viewer: handling.assign(current(), viewer, number, assignee_id),
         "assign_form",
+        "Die Zuweisung ist gespeichert.",
     )
 
 
@@ -168,6 +172,7 @@ def reply(number: str) -> Any:
             current(), viewer, number, form.text.data or "", request_uploads("attachments")
         ),
         "reply_form",
+        "Ihre Antwort wird per E-Mail versandt.",
     )
 
 
@@ -180,6 +185,7 @@ def note(number: str) -> Any:
         form,
         lambda viewer: thread.add_note(current(), viewer, number, form.text.data or ""),
         "note_form",
+        "Die interne Notiz ist gespeichert.",
     )
 
 
@@ -200,6 +206,7 @@ def change(number: str) -> Any:
             status=form.status.data or None,
         ),
         "change_form",
+        "Die Änderung ist gespeichert.",
     )
 
 
@@ -214,6 +221,7 @@ def bill(number: str) -> Any:
             current(), viewer, number, form.reason.data or ""
         ),
         "billing_form",
+        "Das Ticket ist als verrechenbar markiert.",
     )
 
 

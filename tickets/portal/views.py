@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     redirect,
     render_template,
     request,
@@ -91,6 +92,11 @@ def new_ticket() -> Any:
         except services.ValidationError as error:
             show_errors(form, error)
         else:
+            flash(
+                f"Ihr Ticket {ticket.number} ist angelegt. Eine Bestätigung geht per E-Mail an "
+                f"{ticket.reply_to}.",
+                "success",
+            )
             return redirect(url_for("tickets.show", number=ticket.number))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("tickets/new.html", form=form, catalog=catalog), status
@@ -169,6 +175,7 @@ def reply(number: str) -> Any:
         except services.ValidationError as error:
             show_errors(form, error)
         else:
+            flash("Ihre Antwort ist gespeichert. Wir melden uns.", "success")
             return redirect(url_for("tickets.show", number=number))
     return _render_ticket(viewer, number, form, SensitiveForm())
 
@@ -182,6 +189,7 @@ def close(number: str) -> Any:
             thread.close_as_customer(current(), viewer, number)
         except TicketNotFound:
             abort(404)
+        flash("Das Ticket ist geschlossen.", "success")
     return redirect(url_for("tickets.show", number=number))
 
 
@@ -204,6 +212,7 @@ def add_sensitive(number: str) -> Any:
         except services.ValidationError as error:
             show_errors(form, error)
         else:
+            flash("Die Zugangsdaten sind verschlüsselt gespeichert.", "success")
             return redirect(url_for("tickets.show", number=number))
     return _render_ticket(viewer, number, ReplyForm(), form)
 

@@ -356,9 +356,14 @@ def test_a_claimed_ticket_names_its_agent_and_the_reply_form_shows_greeting_and_
     sign_in(other_client, make_staff(runtime, "agent", queues=("accounting",)).email)
     path = f"/konsole/tickets/{ticket.number}"
 
-    holder_client.post(f"{path}/uebernehmen", data={"csrf_token": csrf_token(holder_client, path)})
+    claimed = holder_client.post(
+        f"{path}/uebernehmen",
+        data={"csrf_token": csrf_token(holder_client, path)},
+        follow_redirects=True,
+    )
 
-    own = holder_client.get(path).get_data(as_text=True)
+    own = claimed.get_data(as_text=True)
+    assert "Sie haben das Ticket übernommen." in own
     seen_by_other = other_client.get(path).get_data(as_text=True)
     assert "<dt>Bearbeiter</dt><dd>Anna Becker</dd>" in own
     assert "Sie bearbeiten dieses Ticket." in own
