@@ -103,8 +103,15 @@ def act(mailing_id: int, action: str) -> Any:
         if action == "approve":
             services.approve(runtime, mailing_id, actor())
             flash("Mailing freigegeben.", "success")
+        elif action == "send" and request.form.get("bestaetigt") != "ja":
+            return render_template(
+                "notifications/confirm_send.html",
+                mailing=services.get_mailing(runtime, mailing_id),
+                reach=services.reach(runtime, mailing_id),
+            )
         elif action == "send":
-            services.start_sending(runtime, mailing_id, actor())
+            mailing = services.start_sending(runtime, mailing_id, actor())
+            flash(f"Der Versand an {mailing.recipients} Empfänger hat begonnen.", "success")
             return redirect(url_for("mailings.progress", mailing_id=mailing_id))
         elif action == "test":
             to = request.form.get("an", "").strip()
