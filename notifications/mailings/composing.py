@@ -19,8 +19,8 @@ from markupsafe import Markup, escape
 
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
-from helpdesk.text import body_text_problem, header_text_problem
 from helpdesk.labels import label
+from helpdesk.text import body_text_problem, header_text_problem
 from notifications import rendering
 from notifications.mailings.models import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
 from vocabulary import EDITIONS

@@ -26,7 +26,7 @@ from tickets.forms import (
 from tickets.inbound import authentication
 from tickets.models import parse_number
 from tickets.routing import routing_rules
-from vocabulary import PRIORITY_LABELS, STATUS_LABELS, STATUSES
+from vocabulary import STATUSES
 
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
 

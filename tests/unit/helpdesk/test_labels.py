@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from babel.messages.pofile import read_po
+from tickets.sla.levels import TARGET_KINDS
 
 from accounts.models import STAFF_ROLES
 from helpdesk.i18n import TRANSLATIONS
@@ -15,7 +16,6 @@ from notifications.mailings.models import (
     REASONS,
 )
 from tickets.models import CHANNELS, MESSAGE_KINDS, PRIORITIES, STATUSES
-from tickets.sla.levels import TARGET_KINDS
 from tickets.sla.models import STEPS
 
 
