@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from babel.messages.pofile import read_po
-from tickets.sla.levels import TARGET_KINDS
 
 from accounts.models import STAFF_ROLES
 from helpdesk.i18n import TRANSLATIONS
@@ -17,6 +16,7 @@ from notifications.mailings.models import (
 )
 from tickets.models import CHANNELS, MESSAGE_KINDS, PRIORITIES, STATUSES
 from tickets.sla.models import STEPS
+from tickets.sla.targets import TARGET_KINDS
 
 
 def test_every_msgid_has_a_german_translation():
