@@ -113,6 +113,8 @@ def mail_headers(items: Iterable[tuple[str, object]]) -> list[tuple[str, str]]:
     """Mail headers for people: German names, the date in Berlin time, other names as sent."""
     shown = []
     for name, value in items:
+        if value is None:
+            continue  # a header the mail does not have
         text = str(value)
         if name.lower() == "date":
             # An unparsable date is shown as it was sent.
