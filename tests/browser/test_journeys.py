@@ -75,7 +75,7 @@ def test_customer_agent_ops_and_admin_journeys_show_only_german_words(
     _sign_in(page, live_server, "ops@support.example.com")
     page.goto(f"{live_server}/ops/mailings/1")
     look()
-    page.get_by_role("button", name="Senden").click()
+    page.get_by_role("button", name="Jetzt senden").click()
     page.wait_for_load_state()
     assert "Pflichtmailing senden?" in page.inner_text("body")
     look()
