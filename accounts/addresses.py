@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from email_validator import EmailNotValidError, validate_email
 
+from helpdesk.i18n import address_reason
+
 MAX_LENGTH = 320
 
 
@@ -49,5 +51,7 @@ def normalise(text: str) -> Address:
             allow_domain_literal=False,
         )
     except EmailNotValidError as error:
-        raise InvalidAddress(f"Diese E-Mail-Adresse ist ungültig. {error}") from None
+        raise InvalidAddress(
+            f"Diese E-Mail-Adresse ist ungültig. {address_reason(error)}"
+        ) from None
     return Address(result.normalized, result.normalized.lower())

@@ -11,7 +11,7 @@ import hashlib
 import time
 from typing import Any
 
-from flask import abort, request, session
+from flask import abort, current_app, g, request, session
 from redis.exceptions import RedisError
 
 from accounts import tokens
@@ -83,9 +83,17 @@ def _attributes(user: User, **extra: Any) -> dict[str, Any]:
     return attributes | extra
 
 
+def _fresh_session() -> None:
+    """Clear the session, and the CSRF token this request already issued from it: a form
+    rendered later in the same request (the recovery codes page and its sign-out button) gets
+    a token of the new session instead of one the next request would refuse."""
+    session.clear()
+    g.pop(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"), None)
+
+
 def start_session(user: User) -> None:
     """Sign ``user`` in: a fresh session (no fixation), bound to their session version."""
-    session.clear()
+    _fresh_session()
     session.permanent = False
     session["user_id"] = user.id
     session["version"] = user.session_version
@@ -93,7 +101,7 @@ def start_session(user: User) -> None:
 
 def set_pending(user: User, step: str) -> None:
     """Password accepted; ``step`` ("code" or "enrol") must follow before the session starts."""
-    session.clear()
+    _fresh_session()
     session["pending"] = {"user_id": user.id, "step": step, "since": int(time.time())}
 
 
@@ -110,7 +118,7 @@ def pending(step: str) -> int | None:
 
 
 def end_session() -> None:
-    session.clear()
+    _fresh_session()
 
 
 def _email_hash(email: str) -> str:

@@ -28,6 +28,7 @@ class DemoLogin:
     require_totp: bool = False
     owner: bool = False
     password: str = DEMO_PASSWORD
+    name: str = ""  # staff are shown by name (assignee, history)
 
 
 @dataclass
@@ -190,23 +191,51 @@ CUSTOMER_LOGINS = (
 )
 
 
+FIRST_NAMES = ("Anna", "Jonas", "Lea", "Felix", "Marie", "Paul", "Sophie", "Lukas", "Emma")
+LAST_NAMES = ("Becker", "Wagner", "Schulz", "Hoffmann", "Koch", "Richter", "Klein", "Wolf")
+
+
+def _staff_name(index: int) -> str:
+    first = FIRST_NAMES[index % len(FIRST_NAMES)]
+    return f"{first} {LAST_NAMES[(index // len(FIRST_NAMES) + index) % len(LAST_NAMES)]}"
+
+
 def staff_logins(queue_ids: list[str]) -> list[DemoLogin]:
     agents = [
         DemoLogin(
-            f"agent-{queue}@{STAFF_DOMAIN}", "staff", f"Agent {queue}", ("agent",), queues=(queue,)
+            f"agent-{queue}@{STAFF_DOMAIN}",
+            "staff",
+            f"Agent {queue}",
+            ("agent",),
+            queues=(queue,),
+            name=_staff_name(index),
         )
-        for queue in queue_ids
+        for index, queue in enumerate(queue_ids)
     ]
     return [
         *agents,
-        DemoLogin(f"supervisor@{STAFF_DOMAIN}", "staff", "Supervisor", ("supervisor",)),
-        DemoLogin(f"ops@{STAFF_DOMAIN}", "staff", "Ops (Mailings)", ("ops",)),
+        DemoLogin(
+            f"supervisor@{STAFF_DOMAIN}",
+            "staff",
+            "Supervisor",
+            ("supervisor",),
+            name="Sabine Krüger",
+        ),
+        DemoLogin(f"ops@{STAFF_DOMAIN}", "staff", "Ops (Mailings)", ("ops",), name="Otto Brandt"),
+        DemoLogin(
+            f"ops2@{STAFF_DOMAIN}",
+            "staff",
+            "Ops (gibt Mailings frei: Vier-Augen-Prinzip)",
+            ("ops",),
+            name="Olga Berger",
+        ),
         DemoLogin(
             f"admin@{STAFF_DOMAIN}",
             "staff",
             "Admin (Zwei-Faktor Pflicht)",
             ("admin",),
             require_totp=True,
+            name="Adrian Vogel",
         ),
     ]
 
@@ -218,6 +247,7 @@ def announcement() -> list[str]:
         *(f"    {login.email:<40} {login.what}" for login in CUSTOMER_LOGINS),
         f"    agent-<queue>@{STAFF_DOMAIN:<25} Agent, one per queue in routing_rules.yaml",
         f"    supervisor@{STAFF_DOMAIN}, ops@{STAFF_DOMAIN}",
+        f"    ops2@{STAFF_DOMAIN} (approves what ops@ composed: the four-eyes rule)",
         f"    admin@{STAFF_DOMAIN} (sets up two-factor sign-in on first sign-in)",
         "  `helpdesk seed demo --if-empty --json` lists them all with fresh API tokens.",
     ]
@@ -301,4 +331,5 @@ def _seed_user(runtime: Runtime, login: DemoLogin, account_ids: dict[str, int]) 
             roles=login.permissions,
             queues=login.queues,
             require_totp=login.require_totp,
+            name=login.name,
         )

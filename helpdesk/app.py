@@ -10,7 +10,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.exceptions import HTTPException, Unauthorized
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from helpdesk import health, http, logs, metrics, security
+from helpdesk import health, http, i18n, labels, logs, metrics, security
 from helpdesk.config import PROJECT_ROOT, Settings, load_settings
 from helpdesk.error_pages import error_page
 from helpdesk.navigation import navigation
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     metrics.init_app(app, settings)
     csrf.init_app(app)
     http.install(app, settings)
+    i18n.init_app(app)
+    labels.init_app(app)
 
     _register_blueprints(app, settings)
     app.before_request(security.enforce_access)

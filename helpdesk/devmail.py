@@ -26,6 +26,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Blueprint, abort, render_template, request
 
 from helpdesk.db import utcnow
+from helpdesk.i18n import mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import public
 
@@ -175,7 +176,7 @@ def show(name: str) -> str:
         "dev/mail_show.html",
         name=name,
         envelope=envelope,
-        headers=list(message.items()),
+        headers=mail_headers(message.items()),
         text=body.get_content() if body is not None else "",
         raw=raw.decode("utf-8", "replace"),
     )

@@ -27,7 +27,38 @@ DEV_SMTP_PORT = 8025
 KEEP_ALIVE_SECONDS = 5
 
 
+class PortTaken(Exception):
+    """The port the service should listen on is in use by another program."""
+
+
+def listen(port: int) -> socket.socket:
+    """The web port, bound here and handed to gunicorn: no other program can take it between
+    a probe and gunicorn's own bind, and a taken port is one clear line, not a child's crash."""
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError as error:
+        listener.close()
+        raise PortTaken(
+            f"port {port} is taken ({error.strerror}); start with PORT=<free port>"
+        ) from None
+    listener.listen(128)
+    listener.set_inheritable(True)
+    return listener
+
+
 def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
+    try:
+        listener = listen(port)
+    except PortTaken as error:
+        print(f"stack: {error}", flush=True)
+        return 1
+    with listener:
+        return _run(settings, port, listener, notes)
+
+
+def _run(settings: Settings, port: int, listener: socket.socket, notes: Sequence[str] = ()) -> int:
     env = dict(os.environ, PORT=str(port))
     bin_dir = Path(sys.executable).parent
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -46,7 +77,13 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
         if "MAIL_IN_PORT" not in os.environ:
             lmtp_port = _free_port(settings.mail_in_port)
             env["MAIL_IN_PORT"] = str(lmtp_port)
-        commands = process_commands(bin_dir, port, settings.web_workers, settings.web_threads)
+        commands = process_commands(
+            bin_dir,
+            port,
+            settings.web_workers,
+            settings.web_threads,
+            bind=f"fd://{listener.fileno()}",
+        )
         children.append(("mail-in", _spawn(commands["mail-in"], env)))
         if "SMTP_URL" not in os.environ:
             smtp_port = _free_port(DEV_SMTP_PORT)
@@ -59,7 +96,7 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
             mail_server = serve(MailStore(settings.mail_store_dir), "127.0.0.1", smtp_port, relay)
             env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
         children.append(("worker", _spawn(commands["worker"], env)))
-        children.append(("web", _spawn(commands["web"], env)))
+        children.append(("web", _spawn(commands["web"], env, pass_fds=(listener.fileno(),))))
         _announce(settings, port, env, notes)
         while not stopping:
             for name, process in children:
@@ -79,16 +116,17 @@ def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
 
 
 def process_commands(
-    bin_dir: Path, port: int, web_workers: int, web_threads: int
+    bin_dir: Path, port: int, web_workers: int, web_threads: int, bind: str | None = None
 ) -> dict[str, list[str]]:
-    """The service's own processes; deploy/ starts the same ones in production."""
+    """The service's own processes; deploy/ starts the same ones in production. ``bind``
+    overrides gunicorn's address (``make run`` hands over a socket it bound: ``fd://N``)."""
     return {
         "mail-in": [str(bin_dir / "helpdesk"), "mail-in", "serve"],
         "worker": [str(bin_dir / "helpdesk"), "worker"],
         "web": [
             str(bin_dir / "gunicorn"),
             "--bind",
-            f"127.0.0.1:{port}",
+            bind or f"127.0.0.1:{port}",
             # Threaded workers keep connections alive between requests (sync workers close
             # each one), so API clients and browsers do not pay a TCP handshake per request.
             "--worker-class",
@@ -106,8 +144,10 @@ def process_commands(
     }
 
 
-def _spawn(command: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(command, env=env, start_new_session=True)  # noqa: S603
+def _spawn(
+    command: list[str], env: dict[str, str], pass_fds: Sequence[int] = ()
+) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(command, env=env, start_new_session=True, pass_fds=pass_fds)  # noqa: S603
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:

@@ -8,14 +8,14 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from helpdesk.config import PROJECT_ROOT
-from vocabulary import PRIORITY_LABELS
+from helpdesk.i18n import berlin
+from helpdesk.labels import label
 
 MAIL_TEMPLATES = PROJECT_ROOT / "templates" / "mail"
 
 
 @cache
 def environment() -> Environment:
-    """Mails carry ids in their stored context; they print them by the vocabulary's labels."""
     env = Environment(
         loader=FileSystemLoader(MAIL_TEMPLATES),
         autoescape=select_autoescape(enabled_extensions=("html",), default_for_string=False),
@@ -24,7 +24,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.globals["priority_labels"] = PRIORITY_LABELS
+    env.filters.update(label=label, berlin=berlin)
     return env
 
 

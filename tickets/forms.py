@@ -67,7 +67,7 @@ class SensitiveForm(FlaskForm):
 
 
 class NoteForm(FlaskForm):
-    text = TextAreaField("Interne Notiz")
+    text = TextAreaField("Interne Notiz", id="note-text")  # the reply form has "text" too
 
 
 class AssignForm(FlaskForm):

@@ -92,9 +92,9 @@ def change(
     if queue is not None and queue not in routing_rules(runtime).queue_ids():
         errors["queue"] = "Unbekannte Queue."
     if priority is not None and priority not in PRIORITIES:
-        errors["priority"] = f"Erlaubt sind: {', '.join(PRIORITIES)}."
+        errors["priority"] = "Bitte wählen Sie eine Priorität aus der Liste."
     if status is not None and status not in STATUSES:
-        errors["status"] = f"Erlaubt sind: {', '.join(STATUSES)}."
+        errors["status"] = "Bitte wählen Sie einen Status aus der Liste."
     try:
         reason = _reason(reason)
     except ValidationError as error:

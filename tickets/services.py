@@ -25,6 +25,7 @@ from helpdesk import logs
 from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
+from helpdesk.i18n import address_reason
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem, header_text_problem
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
@@ -134,7 +135,7 @@ def parse_draft(
         try:
             reply_to = validate_email(reply_to, check_deliverability=False).normalized
         except EmailNotValidError as error:
-            errors["reply_to"] = f"Keine gültige E-Mail-Adresse: {error}"
+            errors["reply_to"] = f"Keine gültige E-Mail-Adresse: {address_reason(error)}"
     if priority not in PRIORITIES:
         errors["priority"] = f"Erlaubt sind: {', '.join(PRIORITIES)}."
     catalog = rules.catalog_dict()

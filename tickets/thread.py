@@ -21,6 +21,7 @@ from accounts.models import Account
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem
+from notifications import rendering
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets import attachments, sensitive
@@ -102,6 +103,29 @@ def ticket_view(runtime: Runtime, viewer: Viewer, number: str) -> TicketView:
         )
 
 
+def _reply_context(runtime: Runtime, ticket: Ticket, text: str, author: str) -> dict[str, Any]:
+    return {
+        "number": ticket.number,
+        "subject": ticket.subject,
+        "text": text,
+        "author": author,
+        "portal_url": f"{runtime.settings.public_url}/tickets/{ticket.number}",
+    }
+
+
+REPLY_MARKER = "\x00reply\x00"
+
+
+def reply_frame(runtime: Runtime, ticket: Ticket, author: str) -> tuple[str, str]:
+    """What the reply mail puts before and after the agent's text (greeting, signature), so
+    the form can show it and agents do not greet twice."""
+    text, _html = rendering.render(
+        "ticket_reply", _reply_context(runtime, ticket, REPLY_MARKER, author)
+    )
+    before, _marker, after = text.partition(REPLY_MARKER)
+    return before.strip(), after.strip()
+
+
 def check_text(text: str, field: str = "text") -> str:
     text = text.strip()
     if not text:
@@ -163,13 +187,7 @@ def reply_as_agent(
                 recipient=ticket.reply_to,
                 subject=f"[{ticket.number}] Re: {ticket.subject}",
                 template="ticket_reply",
-                context={
-                    "number": ticket.number,
-                    "subject": ticket.subject,
-                    "text": text,
-                    "author": viewer.actor,
-                    "portal_url": f"{runtime.settings.public_url}/tickets/{ticket.number}",
-                },
+                context=_reply_context(runtime, ticket, text, viewer.actor),
                 ticket_id=ticket.id,
                 in_reply_to=in_reply_to,
                 references=references,

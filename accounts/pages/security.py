@@ -47,6 +47,9 @@ def _page(**forms: Any) -> Any:
         user=user,
         secret=secret,
         uri=credentials.provisioning_uri(secret, user.email) if secret else None,
+        qr=credentials.provisioning_qr(credentials.provisioning_uri(secret, user.email))
+        if secret
+        else None,
         code_form=forms.get("code_form") or CodeForm(),
         token_form=forms.get("token_form") or _token_form(),
         action_form=ActionForm(),

@@ -144,6 +144,7 @@ def enrol() -> Any:
         form=form,
         secret=secret,
         uri=credentials.provisioning_uri(secret, user.email),
+        qr=credentials.provisioning_qr(credentials.provisioning_uri(secret, user.email)),
         enforced=True,
     )
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from accounts import auth, invitations, people, services
+from accounts import audit_view, auth, invitations, people, services
 from accounts.pages.forms import SearchForm
 from accounts.services import NotFound
 from accounts.vocabulary import contact_options
@@ -44,5 +44,5 @@ def detail(customer_number: str) -> Any:
         lists=people.distribution_lists(current(), account.id),
         purposes=contact_options().distribution_purposes,
         admin=invitations.administration(current(), account.id),
-        audit=services.audit_log(current(), account.id, limit=50),
+        audit=audit_view.lines(services.audit_log(current(), account.id, limit=50)),
     )

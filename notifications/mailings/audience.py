@@ -104,6 +104,17 @@ def count_accounts(session: Session, mailing: Mailing) -> int:
     )
 
 
+def count_recipients(session: Session, mailing: Mailing) -> int:
+    """How many delivery records resolving the audience would write (one per account and
+    address), counted without writing them: what the sender confirms before sending."""
+    total = 0
+    for chunk in account_chunks(session, mailing):
+        source = _sources(mailing, chunk)
+        pairs = select(source.c.account_id, source.c.address).distinct().subquery()
+        total += session.scalar(select(func.count()).select_from(pairs)) or 0
+    return total
+
+
 def _sources(mailing: Mailing, chunk: Chunk) -> Subquery:
     accounts = chunk.accounts
     first = select(

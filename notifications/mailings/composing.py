@@ -19,6 +19,7 @@ from markupsafe import Markup, escape
 
 from helpdesk.config import Settings
 from helpdesk.errors import ValidationError
+from helpdesk.labels import label
 from helpdesk.text import body_text_problem, header_text_problem
 from notifications import rendering
 from notifications.mailings.models import AUDIENCE_KINDS, BODY_FORMATS, PURPOSES, Mailing
@@ -27,13 +28,6 @@ from vocabulary import EDITIONS
 TEMPLATE = "mandatory_mailing"
 SUBJECT_MAX = 250
 BODY_MAX = 50_000
-PURPOSE_LABELS = {
-    "security": "Sicherheitshinweis",
-    "deadline": "Frist",
-    "maintenance": "Wartungsfenster",
-    "outage": "Störung",
-    "data_protection": "Datenschutz",
-}
 ALLOWED_TAGS = nh3.ALLOWED_TAGS - {"img", "area", "map"}
 _URL = re.compile(r"(?i)\b(?:[a-z][a-z0-9+.-]*://|www\.)[^\s<>\"')\]]+")
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})
@@ -78,9 +72,9 @@ def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple
     if draft.product_family not in families:
         errors["product_family"] = "Unbekannte Produktfamilie."
     if draft.purpose not in PURPOSES:
-        errors["purpose"] = f"Erlaubt sind: {', '.join(PURPOSES)}."
+        errors["purpose"] = "Bitte wählen Sie einen Anlass aus der Liste."
     if draft.body_format not in BODY_FORMATS:
-        errors["body_format"] = f"Erlaubt sind: {', '.join(BODY_FORMATS)}."
+        errors["body_format"] = "Bitte wählen Sie ein Textformat aus der Liste."
     if not draft.body.strip():
         errors["body"] = "Der Text ist erforderlich."
     elif len(draft.body) > BODY_MAX or body_text_problem(draft.body):
@@ -88,7 +82,7 @@ def check_draft(draft: MailingDraft, families: dict[str, str], link_hosts: tuple
     elif foreign := foreign_links(draft, link_hosts):
         errors["body"] = "Links nur auf das Kundencenter erlaubt, nicht: " + ", ".join(foreign)
     if draft.audience_kind not in AUDIENCE_KINDS:
-        errors["audience"] = f"Erlaubt sind: {', '.join(AUDIENCE_KINDS)}."
+        errors["audience"] = "Bitte wählen Sie aus, wer das Mailing erhält."
     elif draft.audience_kind != "all" and not draft.audience_values:
         errors["audience"] = "Bitte mindestens einen Wert angeben."
     elif draft.audience_kind == "editions" and not set(draft.audience_values) <= set(EDITIONS):
@@ -137,7 +131,7 @@ def freeze(
         "subject": mailing.subject,
         "product_family": mailing.product_family,
         "banner_colour": mailing.banner_colour,
-        "purpose_label": PURPOSE_LABELS[mailing.purpose],
+        "purpose_label": label(mailing.purpose, "purpose"),
         "body_text": mailing.body.strip(),
         "body_html": body_html(mailing.body, mailing.body_format),
         "company": f"{token}company",

@@ -213,6 +213,23 @@ def schedule(runtime: Runtime, mailing_id: int, at: datetime, actor: str) -> Mai
     return mailing
 
 
+@dataclass(frozen=True)
+class Reach:
+    accounts: int
+    recipients: int
+
+
+def reach(runtime: Runtime, mailing_id: int) -> Reach:
+    """How many accounts and addresses sending the mailing now would reach."""
+    with runtime.db.reading() as session:
+        mailing = session.get(Mailing, mailing_id)
+        if mailing is None:
+            raise MailingNotFound(mailing_id)
+        return Reach(
+            audience.count_accounts(session, mailing), audience.count_recipients(session, mailing)
+        )
+
+
 def start_sending(runtime: Runtime, mailing_id: int, actor: str) -> Mailing:
     """Resolve the audience into delivery records, then hand them to the workers in batches."""
     _require_queue(runtime)

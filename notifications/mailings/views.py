@@ -7,11 +7,12 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from notifications.mailings import repair, services
 from notifications.mailings.api import actor, proof_response
-from notifications.mailings.composing import PURPOSE_LABELS, DraftError, MailingDraft
+from notifications.mailings.composing import DraftError, MailingDraft
 from vocabulary import EDITIONS
 
 blueprint = Blueprint("mailings", __name__, url_prefix="/ops/mailings")
@@ -63,7 +64,7 @@ def create() -> Any:
         form=form,
         errors=errors,
         families=sorted(services.family_colours(runtime)),
-        purposes=PURPOSE_LABELS,
+        purposes=labels("purpose"),
         editions=EDITIONS,
     ), (422 if errors else 200)
 
@@ -102,8 +103,15 @@ def act(mailing_id: int, action: str) -> Any:
         if action == "approve":
             services.approve(runtime, mailing_id, actor())
             flash("Mailing freigegeben.", "success")
+        elif action == "send" and request.form.get("bestaetigt") != "ja":
+            return render_template(
+                "notifications/confirm_send.html",
+                mailing=services.get_mailing(runtime, mailing_id),
+                reach=services.reach(runtime, mailing_id),
+            )
         elif action == "send":
-            services.start_sending(runtime, mailing_id, actor())
+            mailing = services.start_sending(runtime, mailing_id, actor())
+            flash(f"Der Versand an {mailing.recipients} Empfänger hat begonnen.", "success")
             return redirect(url_for("mailings.progress", mailing_id=mailing_id))
         elif action == "test":
             to = request.form.get("an", "").strip()

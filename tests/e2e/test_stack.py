@@ -6,6 +6,7 @@ import http.client
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -127,3 +128,26 @@ def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_pa
     while _processes_using(var_dir) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_using(var_dir) == []
+
+
+def test_a_taken_port_is_one_clear_line_and_nothing_starts(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")
+    }
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        port = other_program.getsockname()[1]
+        env.update(HELPDESK_VAR_DIR=str(tmp_path), PORT=str(port), HELPDESK_ENV="development")
+
+        result = subprocess.run(
+            [BIN / "helpdesk", "stack"], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"stack: port {port} is taken (Address already in use); start with PORT=<free port>"
+    ]
+    assert _processes_using(tmp_path) == []

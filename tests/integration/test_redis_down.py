@@ -98,7 +98,9 @@ def test_starting_a_mailing_on_the_page_while_redis_is_down_says_so(app_without_
     page = f"/ops/mailings/{mailing_id}"
 
     response = client.post(
-        f"{page}/send", data={"csrf_token": csrf_token(client, page)}, follow_redirects=True
+        f"{page}/send",
+        data={"csrf_token": csrf_token(client, page), "bestaetigt": "ja"},
+        follow_redirects=True,
     )
 
     assert response.status_code == 200

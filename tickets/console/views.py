@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from helpdesk.forms import ActionForm, show_errors
+from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from helpdesk.text import parse_id
-from tickets import handling, listing, search, sensitive, services, thread
+from tickets import handling, history, listing, search, sensitive, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     AssignForm,
@@ -25,7 +26,7 @@ from tickets.forms import (
 from tickets.inbound import authentication
 from tickets.models import parse_number
 from tickets.routing import routing_rules
-from vocabulary import PRIORITY_LABELS, STATUS_LABELS, STATUSES
+from vocabulary import STATUSES
 
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
 
@@ -83,18 +84,24 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     queue_ids = _queues()
     change = forms.get("change_form") or ChangeForm()
     change.queue.choices = [("", "unverändert"), *queue_ids]
-    change.priority.choices = [("", "unverändert"), *PRIORITY_LABELS.items()]
-    change.status.choices = [("", "unverändert"), *STATUS_LABELS.items()]
-    assign = forms.get("assign_form") or AssignForm()
+    change.priority.choices = [("", "unverändert"), *labels("priority").items()]
+    change.status.choices = [("", "unverändert"), *labels("status").items()]
+    assign = forms.get("assign_form") or AssignForm(assignee=str(view.ticket.assignee_id or ""))
     assign.assignee.choices = [("", "niemand")] + [
         (str(agent_id), name) for agent_id, name in handling.agents_for(runtime, view.ticket.queue)
     ]
     with runtime.db.reading() as session:
         sender_checks = authentication.shown_checks(session, [m.id for m in view.messages])
+        events = history.entries(session, view.events, dict(queue_ids))
+        assignee = history.staff_name(session, view.ticket.assignee_id)
     return render_template(
         "tickets/console_ticket.html",
         view=view,
         sender_checks=sender_checks,
+        events=events,
+        assignee=assignee,
+        reply_frame=thread.reply_frame(runtime, view.ticket, viewer.actor),
+        holds=view.ticket.assignee_id is not None and view.ticket.assignee_id == viewer.user_id,
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),
@@ -108,8 +115,9 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     ), status
 
 
-def _act(number: str, form: Any, action: Any, form_name: str) -> Any:
-    """Run ``action`` for a valid form; re-render with field errors, or go back to the ticket."""
+def _act(number: str, form: Any, action: Any, form_name: str, done: str) -> Any:
+    """Run ``action`` for a valid form; re-render with field errors, or go back to the ticket
+    saying what happened (``done``)."""
     viewer = current_viewer(staff_only=True)
     if not form.validate_on_submit():
         return _render(viewer, number, 400, **{form_name: form})
@@ -122,6 +130,7 @@ def _act(number: str, form: Any, action: Any, form_name: str) -> Any:
     except services.ValidationError as error:
         show_errors(form, error)
         return _render(viewer, number, 422, **{form_name: form})
+    flash(done, "success")
     return redirect(url_for("console.ticket", number=number))
 
 
@@ -133,6 +142,7 @@ def claim(number: str) -> Any:
         ActionForm(),
         lambda viewer: handling.claim(current(), viewer, number),
         "action_form",
+        "Sie haben das Ticket übernommen.",
     )
 
 
@@ -147,6 +157,7 @@ def assign(number: str) -> Any:
         form,
         lambda viewer: handling.assign(current(), viewer, number, assignee_id),
         "assign_form",
+        "Die Zuweisung ist gespeichert.",
     )
 
 
@@ -161,6 +172,7 @@ def reply(number: str) -> Any:
             current(), viewer, number, form.text.data or "", request_uploads("attachments")
         ),
         "reply_form",
+        "Ihre Antwort wird per E-Mail versandt.",
     )
 
 
@@ -173,6 +185,7 @@ def note(number: str) -> Any:
         form,
         lambda viewer: thread.add_note(current(), viewer, number, form.text.data or ""),
         "note_form",
+        "Die interne Notiz ist gespeichert.",
     )
 
 
@@ -193,6 +206,7 @@ def change(number: str) -> Any:
             status=form.status.data or None,
         ),
         "change_form",
+        "Die Änderung ist gespeichert.",
     )
 
 
@@ -207,6 +221,7 @@ def bill(number: str) -> Any:
             current(), viewer, number, form.reason.data or ""
         ),
         "billing_form",
+        "Das Ticket ist als verrechenbar markiert.",
     )
 
 

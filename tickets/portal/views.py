@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nh3
 from flask import (
     Blueprint,
     Response,
     abort,
+    flash,
     redirect,
     render_template,
     request,
@@ -23,6 +22,7 @@ from flask import (
 from markupsafe import Markup
 
 from helpdesk.forms import ActionForm, show_errors
+from helpdesk.i18n import mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, services, thread
@@ -36,27 +36,10 @@ from tickets.forms import (
 )
 from tickets.routing import routing_rules
 from tickets.sensitive import SensitiveDataError
-from vocabulary import CHANNEL_LABELS, PRIORITY_LABELS, STATUS_LABELS
 
 portal = Blueprint("tickets", __name__)
-BERLIN = ZoneInfo("Europe/Berlin")
 # Every signed-in customer and every agent holds "account.view"; Viewer.of narrows it.
 TICKET_USERS = "account.view"
-
-
-@portal.app_context_processor
-def _labels() -> dict[str, Any]:
-    return {
-        "priority_labels": PRIORITY_LABELS,
-        "status_labels": STATUS_LABELS,
-        "channel_labels": CHANNEL_LABELS,
-    }
-
-
-@portal.app_template_filter("berlin")
-def berlin(instant: datetime) -> str:
-    """An instant as German wall-clock time (stored in UTC)."""
-    return instant.astimezone(BERLIN).strftime("%d.%m.%Y %H:%M")
 
 
 @portal.get("/tickets")
@@ -109,6 +92,11 @@ def new_ticket() -> Any:
         except services.ValidationError as error:
             show_errors(form, error)
         else:
+            flash(
+                f"Ihr Ticket {ticket.number} ist angelegt. Eine Bestätigung geht per E-Mail an "
+                f"{ticket.reply_to}.",
+                "success",
+            )
             return redirect(url_for("tickets.show", number=ticket.number))
     status = 422 if form.errors or form.form_errors else 200
     return render_template("tickets/new.html", form=form, catalog=catalog), status
@@ -187,6 +175,7 @@ def reply(number: str) -> Any:
         except services.ValidationError as error:
             show_errors(form, error)
         else:
+            flash("Ihre Antwort ist gespeichert. Wir melden uns.", "success")
             return redirect(url_for("tickets.show", number=number))
     return _render_ticket(viewer, number, form, SensitiveForm())
 
@@ -200,6 +189,7 @@ def close(number: str) -> Any:
             thread.close_as_customer(current(), viewer, number)
         except TicketNotFound:
             abort(404)
+        flash("Das Ticket ist geschlossen.", "success")
     return redirect(url_for("tickets.show", number=number))
 
 
@@ -222,6 +212,7 @@ def add_sensitive(number: str) -> Any:
         except services.ValidationError as error:
             show_errors(form, error)
         else:
+            flash("Die Zugangsdaten sind verschlüsselt gespeichert.", "success")
             return redirect(url_for("tickets.show", number=number))
     return _render_ticket(viewer, number, ReplyForm(), form)
 
@@ -279,7 +270,9 @@ def readable_message(message: EmailMessage) -> dict[str, Any]:
     html_part = message.get_body(preferencelist=("html",))
     html = html_part.get_content() if html_part is not None else ""
     return {
-        "headers": [(name, str(message[name])) for name in ("From", "To", "Date", "Subject")],
+        "headers": mail_headers(
+            (name, message[name]) for name in ("From", "To", "Date", "Subject")
+        ),
         "text": text_part.get_content() if text_part is not None else "",
         "html": Markup(nh3.clean(html)) if html else None,  # noqa: S704 - nh3 sanitised
     }

@@ -26,12 +26,14 @@ from sqlalchemy.orm import Session
 
 from accounts.models import User
 from helpdesk.db import rows_changed, utcnow
+from helpdesk.labels import label
 from helpdesk.runtime import Runtime, current
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets.metrics import SLA_ESCALATIONS, escalation_kind
 from tickets.models import Ticket
+from tickets.routing import routing_rules
 from tickets.sla.calendar import Pause
-from tickets.sla.labels import TARGET_LABELS, format_berlin
+from tickets.sla.labels import format_berlin
 from tickets.sla.live import current_policies
 from tickets.sla.models import SlaEscalation
 from tickets.sla.targets import Policy
@@ -284,13 +286,13 @@ def _act(
         if row.due_at <= now:  # the breach notice, due as well, says more than a late warning
             return _Action("skipped", (), [])
         recipients = _assignee_or_queue_agents(session, ticket)
-        template, subject = "sla_warning", f"SLA-Warnung: {TARGET_LABELS[kind]} fällig"
+        template, subject = "sla_warning", f"SLA-Warnung: {label(kind, 'sla_target')} fällig"
     elif row.step.startswith("breach_"):
         setattr(ticket, f"{kind}_breached", True)
         if ladder is not None and not ladder.notify_supervisors:
             return _Action("fired", (), [])
         recipients = _queue_supervisors(session, ticket.queue)
-        template, subject = "sla_breach", f"SLA verletzt: {TARGET_LABELS[kind]} überfällig"
+        template, subject = "sla_breach", f"SLA verletzt: {label(kind, 'sla_target')} überfällig"
     else:
         recipients = runtime.settings.oncall_emails
         template, subject = "sla_page", "KRITISCH: Bereitschaft, bitte übernehmen"
@@ -327,14 +329,19 @@ def mail_context(runtime: Runtime, ticket: Ticket, row: SlaEscalation, kind: str
     return {
         "number": ticket.number,
         "subject": ticket.subject,
-        "queue": ticket.queue,
+        "queue": _queue_name(runtime, ticket.queue),
         "priority": ticket.effective_priority,
         "support_level": ticket.support_level or "",
-        "target": TARGET_LABELS.get(kind, ""),
+        "target": label(kind, "sla_target"),
         "due": format_berlin(row.due_at),
         "ticket_url": ticket_url,
         "acknowledge_url": f"{ticket_url}/sla",
     }
+
+
+def _queue_name(runtime: Runtime, queue_id: str) -> str:
+    names = {queue.id: queue.name for queue in routing_rules(runtime).queues}
+    return names.get(queue_id, queue_id)
 
 
 def _staff(session: Session) -> list[User]:

@@ -7,11 +7,6 @@ from zoneinfo import ZoneInfo
 
 BERLIN = ZoneInfo("Europe/Berlin")
 WEEKDAYS_DE = ("Mo", "Di", "Mi", "Do", "Fr", "Sa", "So")
-TARGET_LABELS = {
-    "first_response": "Erste Antwort",
-    "next_response": "Nächste Antwort",
-    "resolution": "Lösung",
-}
 
 
 def format_berlin(instant: datetime) -> str:

@@ -27,18 +27,13 @@ from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
 from tickets.sla import reports
 from tickets.sla.clock import SlaView, acknowledge, sla_view
-from tickets.sla.labels import BERLIN, TARGET_LABELS, format_berlin
+from tickets.sla.labels import BERLIN, format_berlin
 from tickets.sla.models import SlaEscalation, SlaPause
 
 blueprint = Blueprint("sla", __name__)
 
 DEFAULT_WEEKS = 8
 MAX_WEEKS = 53
-STEP_LABELS = {
-    **{f"warn_{kind}": f"Warnung {label}" for kind, label in TARGET_LABELS.items()},
-    **{f"breach_{kind}": f"Verletzung {label}" for kind, label in TARGET_LABELS.items()},
-    "page": "Bereitschaft alarmiert",
-}
 
 
 class AcknowledgeForm(FlaskForm):
@@ -144,7 +139,6 @@ def ticket_clock(number: str) -> Any:
         sla=sla_view(ticket, utcnow()),
         pauses=pauses,
         steps=steps,
-        step_labels=STEP_LABELS,
         form=AcknowledgeForm(),
         when=format_berlin,
     )

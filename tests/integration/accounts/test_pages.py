@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 from sqlalchemy import func, select
 
@@ -194,3 +196,25 @@ def test_staff_find_an_account_by_an_address_of_its_lists(app, runtime):
     page = client.get("/verwaltung/konten?q=DSB@fund.example").get_data(as_text=True)
 
     assert "Fundstück KG" in page and "1 Treffer" in page
+
+
+def test_signing_out_right_after_turning_on_two_factor_works(app, runtime):
+    user = make_customer(runtime, make_account(runtime), owner=True)
+    client = app.test_client()
+    sign_in(client, user.email)
+    page = client.get("/konto/sicherheit").get_data(as_text=True)
+    secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
+    assert re.search(r'id="totp-qr"><svg [^>]*>', page)  # the app can scan instead of typing
+
+    codes_page = client.post(
+        "/konto/sicherheit/zwei-faktor",
+        data={
+            "csrf_token": csrf_token(client, "/konto/sicherheit"),
+            "code": pyotp.TOTP(secret).now(),
+        },
+    ).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', codes_page).group(1)
+    response = client.post("/abmelden", data={"csrf_token": token})
+
+    assert response.status_code == 302
+    assert client.get("/konto").status_code == 302

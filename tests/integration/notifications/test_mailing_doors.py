@@ -11,6 +11,7 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from helpdesk.cli import main
+from notifications.mailings import services
 from notifications.mailings.models import Mailing, MailingDelivery
 from tests.integration.accounts.factories import make_staff, sign_in, token_for
 from tests.integration.notifications.factories import BODY, make_account
@@ -116,7 +117,13 @@ def test_ops_pages_compose_preview_and_show_progress(client, runtime, work):
     html = detail.get_data(as_text=True)
     assert "Seiten &amp;amp; Söhne" in html  # the mail HTML, escaped again inside srcdoc
     mailing_id = int(created.headers["Location"].rsplit("/", 1)[1])
-    sent = client.post(f"/ops/mailings/{mailing_id}/send", data={"csrf_token": token})
+    asked = client.post(f"/ops/mailings/{mailing_id}/send", data={"csrf_token": token})
+    assert "an <strong>1 Kundenkonto</strong>" in asked.get_data(as_text=True)
+    assert "<strong>1 Empfänger</strong>" in asked.get_data(as_text=True)
+    assert services.get_mailing(runtime, mailing_id).state == "draft"  # asking sent nothing
+    sent = client.post(
+        f"/ops/mailings/{mailing_id}/send", data={"csrf_token": token, "bestaetigt": "ja"}
+    )
     assert sent.status_code == 302
     work()
 

@@ -342,3 +342,34 @@ def test_the_queue_list_costs_the_same_statements_for_3_and_30_tickets(app, runt
     many = statements_for_list(25)
 
     assert few == many
+
+
+def test_a_claimed_ticket_names_its_agent_and_the_reply_form_shows_greeting_and_signature(
+    app, runtime
+):
+    _account, _customer, _agent, ticket = world(app, runtime)
+    holder = make_staff(runtime, "agent", queues=("accounting",))
+    with runtime.db.session() as session:
+        session.get(type(holder), holder.id).name = "Anna Becker"
+    holder_client, other_client = app.test_client(), app.test_client()
+    sign_in(holder_client, holder.email)
+    sign_in(other_client, make_staff(runtime, "agent", queues=("accounting",)).email)
+    path = f"/konsole/tickets/{ticket.number}"
+
+    claimed = holder_client.post(
+        f"{path}/uebernehmen",
+        data={"csrf_token": csrf_token(holder_client, path)},
+        follow_redirects=True,
+    )
+
+    own = claimed.get_data(as_text=True)
+    assert "Sie haben das Ticket übernommen." in own
+    seen_by_other = other_client.get(path).get_data(as_text=True)
+    assert "<dt>Bearbeiter</dt><dd>Anna Becker</dd>" in own
+    assert "Sie bearbeiten dieses Ticket." in own
+    assert "Von Anna Becker übernehmen" in seen_by_other
+    assert f'<option selected value="{holder.id}">' in seen_by_other
+    assert "Bearbeiter: – → Anna Becker" in seen_by_other
+    assert "assignee_id" not in seen_by_other
+    assert '<pre class="hint" id="reply-greeting">Guten Tag,</pre>' in own
+    assert "Ihr Support-Team</pre>" in own

@@ -22,4 +22,4 @@ def test_scripts_and_event_handlers_are_removed_from_the_html_part():
     assert "script" not in shown["html"]
     assert "onclick" not in shown["html"]
     assert shown["text"].strip() == "Die Sperre ist aufgehoben."
-    assert ("Subject", "[HD-000001] Re: Zugang gesperrt") in shown["headers"]
+    assert ("Betreff", "[HD-000001] Re: Zugang gesperrt") in shown["headers"]

@@ -1,0 +1,208 @@
+"""Every stored value a person sees, with the English msgid its German label is catalogued under.
+
+One table for the whole service: priorities, statuses, channels, message kinds, history events
+and the fields they change, mailing purposes, audiences, states, recipient reasons, SMTP
+outcomes, SLA targets and steps, staff roles. ``pybabel extract -k N_`` collects the msgids into
+``translations/messages.pot``; the words themselves live in ``translations/de/.../messages.po``.
+A value missing here is shown as a neutral dash on pages rather than as its identifier.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from helpdesk.i18n import gettext
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction; it is translated when shown."""
+    return message
+
+
+LABELS: dict[str, dict[str, str]] = {
+    "priority": {
+        "low": N_("Low"),
+        "normal": N_("Normal"),
+        "high": N_("High"),
+        "critical": N_("Critical"),
+    },
+    "status": {
+        "new": N_("New"),
+        "open": N_("Open"),
+        "waiting": N_("Waiting for customer"),
+        "resolved": N_("Resolved"),
+        "closed": N_("Closed"),
+    },
+    "channel": {
+        "web": N_("Web form"),
+        "api": N_("API"),
+        "email": N_("E-mail"),
+        "phone": N_("Phone"),
+    },
+    "message_kind": {
+        "customer": N_("Customer"),
+        "agent": N_("Support"),
+        "internal": N_("Internal note"),
+    },
+    "event": {
+        "created": N_("Ticket created"),
+        "claimed": N_("Claimed"),
+        "assigned": N_("Assigned"),
+        "changed": N_("Changed"),
+        "billed": N_("Marked as billable"),
+        "replied": N_("Answered"),
+        "noted": N_("Internal note added"),
+        "customer_replied": N_("Customer replied"),
+        "closed_by_customer": N_("Closed by customer"),
+        "status_changed": N_("Status changed"),
+        "rerouted": N_("Routed again"),
+        "acknowledged": N_("Receipt confirmed"),
+        "mail_bounced": N_("Mail undeliverable"),
+        "sensitive_data.added": N_("Access data stored"),
+        "sensitive_data.revealed": N_("Access data shown"),
+        "sensitive_data.purged": N_("Access data deleted"),
+    },
+    "field": {
+        "assignee_id": N_("Assignee"),
+        "status": N_("Status"),
+        "queue": N_("Queue"),
+        "effective_priority": N_("Priority"),
+        "requested_priority": N_("Requested priority"),
+        "routing_rule": N_("Routing rule"),
+        "rules_version": N_("Rules version"),
+        "tags": N_("Tags"),
+        "mailbox": N_("Mailbox"),
+        "sender_match": N_("Sender recognised as"),
+        "account_candidates": N_("Possible customer accounts"),
+        "mailing": N_("Mandatory mailing"),
+        "follows": N_("Follows ticket"),
+        "sender_check": N_("Sender check"),
+        "recipient": N_("Recipient"),
+        "severity": N_("Severity"),
+        "label": N_("Designation"),
+        "items": N_("Entries"),
+    },
+    "audit": {
+        "first_contact.changed": N_("First contact changed"),
+        "contact_person.created": N_("Contact person added"),
+        "contact_person.changed": N_("Contact person changed"),
+        "contact_person.deleted": N_("Contact person removed"),
+        "distribution_list.changed": N_("Distribution list changed"),
+        "user.invited": N_("User invited"),
+        "user.joined": N_("Invitation accepted"),
+        "invitation.revoked": N_("Invitation withdrawn"),
+        "user.permissions_changed": N_("User permissions changed"),
+        "user.removed": N_("User removed"),
+        "user.password_reset": N_("Password reset"),
+    },
+    "audit_field": {
+        "email": N_("E-mail address"),
+        "first_contact": N_("First contact"),
+        "permissions": N_("Permissions"),
+        "salutation": N_("Salutation"),
+        "title": N_("Title"),
+        "first_name": N_("First name"),
+        "last_name": N_("Last name"),
+        "position": N_("Position"),
+        "phone": N_("Phone"),
+        "mobile_fax": N_("Mobile or fax"),
+        "gdpr_representative": N_("Data protection representative"),
+        "external": N_("External person"),
+        "receives_critical": N_("Receives critical information"),
+        "responsibilities": N_("Responsibilities"),
+        "newsletter_channels": N_("Newsletters"),
+        "purpose": N_("Distribution list"),
+        "addresses": N_("Addresses"),
+    },
+    "sender_match": {
+        "user": N_("User of the customer center"),
+        "first_contact": N_("First contact"),
+        "contact_person": N_("Contact person"),
+        "distribution_list": N_("Distribution list"),
+    },
+    "severity": {"hard": N_("permanent"), "soft": N_("temporary")},
+    "purpose": {
+        "security": N_("Security notice"),
+        "deadline": N_("Deadline"),
+        "maintenance": N_("Maintenance window"),
+        "outage": N_("Outage"),
+        "data_protection": N_("Data protection"),
+    },
+    "audience": {
+        "all": N_("All customers"),
+        "editions": N_("Customers of chosen editions"),
+        "products": N_("Customers of chosen products"),
+        "accounts": N_("Chosen customer accounts"),
+    },
+    "body_format": {"markdown": N_("Formatted text (Markdown)"), "text": N_("Plain text")},
+    "mailing_state": {
+        "draft": N_("Draft"),
+        "sending": N_("Sending"),
+        "paused": N_("Paused"),
+        "cancelled": N_("Cancelled"),
+        "done": N_("Done"),
+    },
+    "delivery_state": {
+        "queued": N_("Waiting"),
+        "sending": N_("Being sent"),
+        "sent": N_("Delivered"),
+        "deferred": N_("Retrying"),
+        "bounced": N_("Bounced"),
+        "failed": N_("Failed"),
+        "cancelled": N_("Cancelled"),
+    },
+    "reason": {
+        "first_contact": N_("First contact"),
+        "contact_person": N_("Contact person"),
+        "emergency": N_("Emergency contact"),
+        "data_protection": N_("Data protection contact"),
+    },
+    "sla_target": {
+        "first_response": N_("First response"),
+        "next_response": N_("Next response"),
+        "resolution": N_("Resolution"),
+    },
+    "sla_step": {
+        "warn_first_response": N_("Warning: first response"),
+        "breach_first_response": N_("Breach: first response"),
+        "warn_next_response": N_("Warning: next response"),
+        "breach_next_response": N_("Breach: next response"),
+        "warn_resolution": N_("Warning: resolution"),
+        "breach_resolution": N_("Breach: resolution"),
+        "page": N_("On-call paged"),
+    },
+    "role": {
+        "agent": N_("Agent"),
+        "supervisor": N_("Supervisor"),
+        "ops": N_("Operations"),
+        "admin": N_("Administrator"),
+    },
+}
+
+
+def label(value: object, kind: str) -> str:
+    """The German label of ``value`` as a ``kind`` (``label("high", "priority")`` -> ``Hoch``)."""
+    if value is None:
+        return "–"
+    msgid = LABELS[kind].get(str(value))
+    return gettext(msgid) if msgid is not None else "–"
+
+
+def labels(kind: str) -> dict[str, str]:
+    """Every value of ``kind`` with its German label, in the table's order (for choices)."""
+    return {value: gettext(msgid) for value, msgid in LABELS[kind].items()}
+
+
+def sla_name(key: str | None) -> str:
+    """An SLA policy's name: ``Silber/high`` -> ``Silber · Hoch``."""
+    if not key:
+        return "–"
+    level, _, priority = key.partition("/")
+    return f"{level} · {label(priority, 'priority')}" if priority else level
+
+
+def init_app(app: Flask) -> None:
+    """``{{ value|label("priority") }}`` and ``labels("status")`` in page templates."""
+    app.add_template_filter(label)
+    app.add_template_filter(sla_name)
+    app.add_template_global(labels)
