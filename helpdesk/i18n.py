@@ -7,6 +7,7 @@ its ``.po`` when missing or older, so a fresh clone needs no extra build step.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable
 from contextlib import suppress
 from datetime import datetime
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 from flask import Flask
 from flask_babel import Babel
 
@@ -37,12 +38,15 @@ def compile_catalogs() -> None:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        with mo_path.open("wb") as mo_file:
+        # Written beside and renamed: several processes may start at once on a fresh clone.
+        partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}")
+        with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial, mo_path)
 
 
 @cache
-def translations() -> Translations:
+def translations() -> NullTranslations:
     compile_catalogs()
     return Translations.load(str(TRANSLATIONS), [LOCALE])
 
