@@ -18,6 +18,17 @@ def _list_of(schema: str) -> dict[str, Any]:
     return {"application/json": {"schema": {"type": "array", "items": ref(schema)}}}
 
 
+INTEGER = {"type": "integer"}
+BOOLEAN = {"type": "boolean"}
+STRING_VALUE = {"type": "string"}
+
+
+def _object(properties: dict[str, Any]) -> dict[str, Any]:
+    """JSON content of an object with these (required) properties; more may follow."""
+    schema = {"type": "object", "required": list(properties), "properties": properties}
+    return {"application/json": {"schema": schema}}
+
+
 def _problem(description: str) -> dict[str, Any]:
     return {
         "description": description,
@@ -275,6 +286,78 @@ def _mailing_paths() -> dict[str, Any]:
                 },
                 body="TestSendInput",
                 parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/schedule": {
+            "post": _operation(
+                "scheduleMailing",
+                "Have the mailing start at a time (Europe/Berlin); cancellable until then.",
+                {**_ok("200", "Scheduled.", mailing), **NO_MAILING, **REFUSED, **INVALID},
+                body="ScheduleInput",
+                parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/resend": {
+            "post": _operation(
+                "resendMailing",
+                "Nachsenden: send to the repaired addresses of accounts whose address bounced.",
+                {
+                    **_ok("202", "How many records were added.", _object({"resent": INTEGER})),
+                    **NO_MAILING,
+                    **REFUSED,
+                },
+                parameters=[MAILING_ID],
+            )
+        },
+        "/api/v1/mailings/{mailing_id}/proof": {
+            "get": _operation(
+                "exportProof",
+                "The signed proof of delivery, one line per recipient, streamed.",
+                {
+                    "200": {
+                        "description": "The export; its last line is the Ed25519 signature.",
+                        "content": {
+                            "text/csv": {"schema": {"type": "string"}},
+                            "application/json": {"schema": {}},
+                        },
+                    },
+                    **NO_MAILING,
+                    **INVALID,
+                },
+                parameters=[
+                    MAILING_ID,
+                    _query("format", "csv (default) or json.", {"enum": ["csv", "json"]}),
+                ],
+            )
+        },
+        "/api/v1/mailings/proof/verify": {
+            "post": {
+                **_operation(
+                    "verifyProof",
+                    "Check an exported proof against our signing key.",
+                    {
+                        **_ok("200", "Genuine and unchanged.", _object({"valid": BOOLEAN})),
+                        "422": {
+                            "description": "Changed, or not signed by us.",
+                            "content": _object({"valid": BOOLEAN, "detail": STRING_VALUE}),
+                        },
+                    },
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {"application/octet-stream": {"schema": {"type": "string"}}},
+                },
+            }
+        },
+        "/api/v1/mailings/proof/key": {
+            "get": _operation(
+                "proofKey",
+                "The public half of the key that signs proofs of delivery.",
+                _ok(
+                    "200",
+                    "The key.",
+                    _object({"algorithm": STRING_VALUE, "public_key": STRING_VALUE}),
+                ),
             )
         },
         "/api/v1/mailings/{mailing_id}/deliveries": {

@@ -372,6 +372,17 @@ def mailing_schemas(families: list[str]) -> dict[str, Any]:
                 "customer_number": STRING,
             },
         ),
+        "ScheduleInput": {
+            "type": "object",
+            "required": ["at"],
+            "properties": {
+                "at": {
+                    "type": "string",
+                    "maxLength": 64,
+                    "description": "German wall-clock time (2026-12-01T08:00) or ISO with offset.",
+                },
+            },
+        },
         "TestSendInput": {
             "type": "object",
             "properties": {
