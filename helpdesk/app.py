@@ -65,7 +65,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     """Every door of the service, mounted here and nowhere else."""
     from accounts import api as accounts_api
     from accounts.auth import load_principal
-    from accounts.pages import account, security, signin, staff
+    from accounts.pages import account, security, signin, staff, staff_admin
     from notifications import metrics as notifications_metrics
     from notifications.failed_work import views as failed_work
     from notifications.mailings import api as mailings_api
@@ -93,6 +93,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         account.blueprint,
         security.blueprint,
         staff.blueprint,
+        staff_admin.blueprint,
         portal.portal,
         console.blueprint,
         sla_pages.blueprint,

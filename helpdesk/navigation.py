@@ -20,6 +20,7 @@ MENU = (
     ("SLA-Bericht", "sla.report", "supervisor"),
     ("Mailings", "mailings.index", "ops"),
     ("Fehlgeschlagen", "failed_work.index", "ops"),
+    ("Mitarbeiter", "staff_admin.index", "admin"),
     ("Sicherheit", "security.overview", "session"),
 )
 
