@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.labels import labels
@@ -24,7 +34,7 @@ from tickets.forms import (
     request_uploads,
 )
 from tickets.inbound import authentication
-from tickets.models import parse_number
+from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
 from vocabulary import STATUSES
 
@@ -36,13 +46,28 @@ def _queues() -> list[tuple[str, str]]:
     return [(queue.id, queue.name) for queue in rules.queues]
 
 
+SORT_LABELS = {
+    "due": "Fällig (SLA)",
+    "priority": "Priorität",
+    "created": "Eingang",
+    "changed": "Letzte Änderung",
+}
+
+
 @blueprint.get("")
 @requires("agent")
 def queues() -> Any:
     viewer = current_viewer(staff_only=True)
     ticket_filter, errors = listing.parse_filter(request.args, viewer)
     query = (request.args.get("q") or "").strip()
+    order = request.args.get("sort") or "due"
+    if order not in SORT_LABELS:
+        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
+        order = "due"
     with current().db.session() as session:
+        jump = _ticket_number(session, viewer, query)
+        if jump is not None:
+            return redirect(url_for("console.ticket", number=jump), 303)
         counts = listing.queue_counts(session, _queues(), viewer)
         if query:
             ticket_filter = replace(
@@ -54,6 +79,7 @@ def queues() -> Any:
                 viewer,
                 ticket_filter,
                 secret=current().settings.secret_key,
+                order=order,
                 cursor=request.args.get("cursor"),
             )
         except listing.BadCursor:
@@ -66,7 +92,58 @@ def queues() -> Any:
         args=request.args,
         query=query,
         queue_names=dict(_queues()),
+        order=order,
+        sort_labels=SORT_LABELS,
+        bulk_form=ActionForm(),
+        assignable=handling.assignable_staff(current()),
+        back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]),
     )
+
+
+def _ticket_number(session: Any, viewer: Viewer, query: str) -> str | None:
+    """The number searched for, when the search is one ticket's number the agent may read."""
+    ticket_id = parse_number(query)
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None or not viewer.can_read(ticket):
+        return None
+    return ticket.number
+
+
+@blueprint.post("/auswahl")
+@requires("agent")
+def bulk() -> Any:
+    """Assign, move, reprioritise or change the status of the selected tickets at once."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    viewer = current_viewer(staff_only=True)
+    form = request.form
+    chosen = form.get("assignee") or ""
+    if chosen not in ("", "me", "none") and not chosen.isdigit():
+        abort(400)
+    assignee_id = viewer.user_id if chosen == "me" else int(chosen) if chosen.isdigit() else None
+    try:
+        outcome = handling.apply_to_selection(
+            current(),
+            viewer,
+            form.getlist("numbers"),
+            reassign=chosen != "",
+            assignee_id=assignee_id,
+            reason=form.get("reason") or "",
+            queue=form.get("queue") or None,
+            priority=form.get("priority") or None,
+            status=form.get("status") or None,
+        )
+    except services.ValidationError as error:
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        if outcome.changed:
+            flash(f"Geändert: {', '.join(outcome.changed)}.", "success")
+        if outcome.refused:
+            refused = "; ".join(f"{number} ({why})" for number, why in outcome.refused)
+            flash(f"Nicht geändert: {refused}.", "error")
+    back = urlencode(parse_qsl(form.get("back") or ""))
+    return redirect(url_for("console.queues") + (f"?{back}" if back else ""), 303)
 
 
 @blueprint.get("/tickets/<number>")
