@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications.mailings.providers import providers_status
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
+    from tickets.console import text_modules
     from tickets.console import views as console
     from tickets.portal import views as portal
     from tickets.routing import routing_status
@@ -96,6 +97,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         staff_admin.blueprint,
         portal.portal,
         console.blueprint,
+        text_modules.blueprint,
         sla_pages.blueprint,
         mailings_pages.blueprint,
         failed_work.blueprint,

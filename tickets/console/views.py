@@ -22,7 +22,7 @@ from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from helpdesk.text import parse_id
-from tickets import handling, history, listing, search, sensitive, services, thread
+from tickets import handling, history, listing, search, sensitive, services, text_modules, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     AssignForm,
@@ -171,6 +171,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         sender_checks = authentication.shown_checks(session, [m.id for m in view.messages])
         events = history.entries(session, view.events, dict(queue_ids))
         assignee = history.staff_name(session, view.ticket.assignee_id)
+        modules = text_modules.for_ticket(session, view.ticket, view.company, view.customer_number)
     return render_template(
         "tickets/console_ticket.html",
         view=view,
@@ -179,6 +180,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         assignee=assignee,
         reply_frame=thread.reply_frame(runtime, view.ticket, viewer.actor),
         holds=view.ticket.assignee_id is not None and view.ticket.assignee_id == viewer.user_id,
+        text_modules=modules,
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),
