@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -11,6 +12,7 @@ from flask import (
     abort,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -22,7 +24,17 @@ from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from helpdesk.text import parse_id
-from tickets import handling, history, listing, search, sensitive, services, text_modules, thread
+from tickets import (
+    handling,
+    history,
+    listing,
+    presence,
+    search,
+    sensitive,
+    services,
+    text_modules,
+    thread,
+)
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     AssignForm,
@@ -172,6 +184,9 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         events = history.entries(session, view.events, dict(queue_ids))
         assignee = history.staff_name(session, view.ticket.assignee_id)
         modules = text_modules.for_ticket(session, view.ticket, view.company, view.customer_number)
+    others = presence.announce(
+        runtime.redis, view.ticket.id, viewer.actor, writing=False, now=time.time()
+    )
     return render_template(
         "tickets/console_ticket.html",
         view=view,
@@ -181,6 +196,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         reply_frame=thread.reply_frame(runtime, view.ticket, viewer.actor),
         holds=view.ticket.assignee_id is not None and view.ticket.assignee_id == viewer.user_id,
         text_modules=modules,
+        presence_notice=presence.notice(others),
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),
@@ -211,6 +227,31 @@ def _act(number: str, form: Any, action: Any, form_name: str, done: str) -> Any:
         return _render(viewer, number, 422, **{form_name: form})
     flash(done, "success")
     return redirect(url_for("console.ticket", number=number))
+
+
+@blueprint.post("/tickets/<number>/anwesenheit")
+@requires("agent")
+def presence_beat(number: str) -> Any:
+    """The ticket page's heartbeat (static/presence.js): still here, writing or not."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    viewer = current_viewer(staff_only=True)
+    runtime = current()
+    try:
+        with runtime.db.reading() as session:
+            ticket_id = thread.load_ticket(session, viewer, number).id
+    except TicketNotFound:
+        abort(404)
+    writing = request.form.get("writing") == "1"
+    others = presence.announce(
+        runtime.redis, ticket_id, viewer.actor, writing=writing, now=time.time()
+    )
+    return jsonify(
+        {
+            "others": [{"who": other.who, "writing": other.writing} for other in others],
+            "notice": presence.notice(others),
+        }
+    )
 
 
 @blueprint.post("/tickets/<number>/uebernehmen")

@@ -20,10 +20,10 @@ from tickets.models import Ticket
 from tickets.sla.calendar import BusinessCalendar, ClosedDay, Pause, merge_pauses
 from tickets.sla.clock import DONE_STATUSES, PAUSED_STATUSES, policy_for
 from tickets.sla.labels import BERLIN
-from tickets.sla.levels import support_level_for_edition
 from tickets.sla.live import current_policies
 from tickets.sla.models import SlaPause
 from tickets.sla.targets import Policy, SlaPolicies
+from vocabulary import support_level_for_edition
 
 _ONE_DAY = timedelta(days=1)
 
