@@ -72,7 +72,7 @@ def change_staff(
         user.roles = chosen_roles
         user.queues = chosen_queues
 
-    return _change(runtime, user_id, actor, "staff_changed", change, field="roles")
+    return _change(runtime, user_id, actor, "staff.changed", change, field="roles")
 
 
 def set_active(runtime: Runtime, user_id: int, *, actor: str, active: bool) -> User:
@@ -83,7 +83,7 @@ def set_active(runtime: Runtime, user_id: int, *, actor: str, active: bool) -> U
             user.session_version += 1
         user.active = active
 
-    action = "staff_enabled" if active else "staff_disabled"
+    action = "staff.enabled" if active else "staff.disabled"
     return _change(runtime, user_id, actor, action, change, field="active")
 
 
@@ -98,7 +98,7 @@ def reset_second_factor(runtime: Runtime, user_id: int, *, actor: str) -> User:
         user.recovery_code_hashes = []
         user.session_version += 1
 
-    return _change(runtime, user_id, actor, "staff_second_factor_reset", change, field="active")
+    return _change(runtime, user_id, actor, "staff.second_factor_reset", change, field="active")
 
 
 def end_sessions(runtime: Runtime, user_id: int, *, actor: str) -> User:
@@ -107,7 +107,7 @@ def end_sessions(runtime: Runtime, user_id: int, *, actor: str) -> User:
     def change(user: User) -> None:
         user.session_version += 1
 
-    return _change(runtime, user_id, actor, "staff_sessions_ended", change, field="active")
+    return _change(runtime, user_id, actor, "staff.sessions_ended", change, field="active")
 
 
 def _change(

@@ -153,7 +153,7 @@ def _insert(runtime: Runtime, user: User, actor: str | None = None) -> User:
                     session,
                     account_id=None,
                     actor=actor,
-                    action="staff_created",
+                    action="staff.created",
                     subject_id=user.id,
                     after=staff_audit_view(user),
                 )

@@ -20,12 +20,12 @@ blueprint = Blueprint("staff_admin", __name__, url_prefix="/verwaltung/mitarbeit
 
 ROLE_LABELS = {role: SCOPE_LABELS[role] for role in ("agent", "supervisor", "ops", "admin")}
 ACTION_LABELS = {
-    "staff_created": "angelegt",
-    "staff_changed": "Name, Rollen oder Queues geändert",
-    "staff_disabled": "deaktiviert",
-    "staff_enabled": "wieder aktiviert",
-    "staff_second_factor_reset": "Zwei-Faktor-Anmeldung zurückgesetzt",
-    "staff_sessions_ended": "von allen Sitzungen abgemeldet",
+    "staff.created": "angelegt",
+    "staff.changed": "Name, Rollen oder Queues geändert",
+    "staff.disabled": "deaktiviert",
+    "staff.enabled": "wieder aktiviert",
+    "staff.second_factor_reset": "Zwei-Faktor-Anmeldung zurückgesetzt",
+    "staff.sessions_ended": "von allen Sitzungen abgemeldet",
 }
 
 

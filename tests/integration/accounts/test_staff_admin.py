@@ -68,7 +68,7 @@ def test_an_admin_creates_an_agent_who_then_signs_in_and_works_the_queue(app, ru
     row = next(row for row in listing.split("<tr>") if ">neu.agent@support.example.com<" in row)
     assert "Agent" in row and "accounting" in row and "noch nie" not in row
     user_id = int(re.search(r"/verwaltung/mitarbeiter/(\d+)", created.headers["Location"])[1])
-    assert _audit(runtime, user_id) == [(admin.email, "staff_created")]
+    assert _audit(runtime, user_id) == [(admin.email, "staff.created")]
 
 
 def test_creating_staff_with_an_unknown_queue_names_the_field(app, runtime):
@@ -125,8 +125,8 @@ def test_a_disabled_agent_is_signed_out_and_cannot_sign_in_until_enabled(app, ru
     assert refused.headers.get("Location") != "/"
     assert agent_client.get("/konsole").status_code == 200
     assert [action for _, action in _audit(runtime, agent.id)] == [
-        "staff_disabled",
-        "staff_enabled",
+        "staff.disabled",
+        "staff.enabled",
     ]
 
 
@@ -157,7 +157,7 @@ def test_ending_sessions_signs_the_person_out_everywhere(app, runtime):
     _post(client, f"{page}/abmelden", page)
 
     assert agent_client.get("/konto/sicherheit").status_code != 200
-    assert _audit(runtime, agent.id)[-1][1] == "staff_sessions_ended"
+    assert _audit(runtime, agent.id)[-1][1] == "staff.sessions_ended"
 
 
 def test_the_last_admin_can_neither_drop_the_role_nor_disable_themselves(app, runtime):
