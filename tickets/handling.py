@@ -17,13 +17,14 @@ from accounts.models import Account, User
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem
 from tickets.access import Forbidden, TicketNotFound, Viewer
-from tickets.models import BillingEvent, Ticket
+from tickets.models import BillingEvent, Ticket, TicketEvent
 from tickets.routing import routing_rules
 from tickets.services import (
     TicketDraft,
     ValidationError,
     file_ticket,
     parse_draft,
+    route_draft,
 )
 from tickets.thread import load_ticket, record
 from vocabulary import PRIORITIES, STATUSES
@@ -249,6 +250,52 @@ def find_caller(runtime: Runtime, customer_number: str) -> CallerAccount:
     return CallerAccount(
         account.id, account.customer_number, account.company, account.first_contact
     )
+
+
+def link_account(
+    runtime: Runtime, viewer: Viewer, number: str, customer_number: str, reason: str
+) -> None:
+    """Give a ticket of an unknown sender its account: routed again by the account's facts,
+    its SLA clock recomputed for the account's level, all in one history entry."""
+    reason = _reason(reason)
+    caller = find_caller(runtime, customer_number)
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        if ticket.account_id is not None:
+            raise ValidationError({"customer_number": "Dieses Ticket gehört schon zu einem Konto."})
+        created = session.scalar(
+            select(TicketEvent.changes).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.action == "created"
+            )
+        )
+        mailbox = (created or {}).get("mailbox", [None, None])[1]
+        draft = TicketDraft(
+            reply_to=ticket.reply_to,
+            product_family=ticket.product_family,
+            component=ticket.component,
+            subject=ticket.subject,
+            text=ticket.body,
+            priority=ticket.requested_priority,
+            department=ticket.department,
+            channel=ticket.channel,
+            account_id=caller.id,
+            mailbox=mailbox,
+        )
+        _edition, decision = route_draft(runtime, session, draft)
+        changes: dict[str, object] = {
+            "account_id": caller.id,
+            "queue": decision.queue,
+            "effective_priority": decision.priority,
+            "tags": sorted(set(decision.tags) | set(ticket.tags)),
+            "sla_policy": decision.sla_policy,
+            "emergency_review": decision.emergency_review,
+            "routing_rule": decision.rule_id,
+            "routing_rule_line": decision.rule_line,
+            "rules_version": decision.rules_version,
+        }
+        if decision.queue != ticket.queue:
+            changes["assignee_id"] = None  # the new queue's agents pick it up
+        record(session, ticket, viewer.actor, "account_linked", changes, reason)
 
 
 def file_by_phone(

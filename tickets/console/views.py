@@ -40,6 +40,7 @@ from tickets.forms import (
     AssignForm,
     BillingForm,
     ChangeForm,
+    LinkAccountForm,
     NoteForm,
     PhoneForm,
     ReplyForm,
@@ -205,6 +206,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         change_form=change,
         assign_form=assign,
         billing_form=forms.get("billing_form") or BillingForm(),
+        link_form=forms.get("link_form") or LinkAccountForm(),
         action_form=ActionForm(),
         queue_names=dict(queue_ids),
     ), status
@@ -327,6 +329,20 @@ def change(number: str) -> Any:
         ),
         "change_form",
         "Die Änderung ist gespeichert.",
+    )
+
+
+@blueprint.post("/tickets/<number>/konto")
+@requires("agent")
+def link_account(number: str) -> Any:
+    form = LinkAccountForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: handling.link_account(
+            current(), viewer, number, form.customer_number.data or "", form.reason.data or ""
+        ),
+        "link_form",
     )
 
 
