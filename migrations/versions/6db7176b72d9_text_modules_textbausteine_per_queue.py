@@ -1,7 +1,7 @@
 """text modules (Textbausteine) per queue
 
 Revision ID: 6db7176b72d9
-Revises: 4167bf3f5c51, b61f29a0b8f5 (joins the two heads main has after merging h_ops and h_scale)
+Revises: 4d722083a866
 Create Date: 2026-11-30 00:48:05.593059
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import helpdesk.db
 
 revision: str = "6db7176b72d9"
-down_revision: str | Sequence[str] | None = ("4167bf3f5c51", "b61f29a0b8f5")
+down_revision: str | Sequence[str] | None = "4d722083a866"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
