@@ -343,6 +343,7 @@ def link_account(number: str) -> Any:
             current(), viewer, number, form.customer_number.data or "", form.reason.data or ""
         ),
         "link_form",
+        "Das Konto ist zugeordnet; Routing und SLA sind neu bestimmt.",
     )
 
 
