@@ -249,10 +249,10 @@ class ApiToken(Base):
 
 
 class AuditEntry(Base):
-    """Who changed what on an account's first contact, contact persons or lists, and when.
-
-    Entries without an account record what ops did to failed work (retried, discarded,
-    released from quarantine).
+    """Who changed what, and when: on an account's first contact, contact persons or lists
+    (``account_id`` set). Entries without an account record what ops did to failed work
+    (retried, discarded, released from quarantine) or what an admin did to a member of staff
+    (``subject_id`` the user).
     """
 
     __tablename__ = "audit_entries"

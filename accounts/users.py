@@ -9,7 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from accounts import addresses, credentials
 from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES, User
-from accounts.services import NotFound, ValidationError
+from accounts.services import NotFound, ValidationError, record_audit
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from helpdesk.text import header_text_problem
@@ -114,7 +114,9 @@ def create_staff_user(
     queues: Iterable[str] = (),
     require_totp: bool = False,
     name: str = "",
+    actor: str | None = None,
 ) -> User:
+    """A member of staff; with ``actor`` (someone in the console) also an audit entry."""
     address = _address(email)
     user = User(
         email=address.email,
@@ -126,13 +128,35 @@ def create_staff_user(
         queues=sorted(set(queues)),
         require_totp=require_totp,
     )
-    return _insert(runtime, user)
+    return _insert(runtime, user, actor)
 
 
-def _insert(runtime: Runtime, user: User) -> User:
+def staff_audit_view(user: User) -> dict[str, object]:
+    """What the audit log records of a member of staff, before and after a change."""
+    return {
+        "email": user.email,
+        "name": user.name,
+        "roles": list(user.roles),
+        "queues": list(user.queues),
+        "active": user.active,
+        "require_totp": user.require_totp,
+    }
+
+
+def _insert(runtime: Runtime, user: User, actor: str | None = None) -> User:
     try:
         with runtime.db.session() as session:
             session.add(user)
+            if actor is not None:
+                session.flush()
+                record_audit(
+                    session,
+                    account_id=None,
+                    actor=actor,
+                    action="staff.created",
+                    subject_id=user.id,
+                    after=staff_audit_view(user),
+                )
         return user
     except IntegrityError:
         raise ValidationError(

@@ -65,7 +65,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     """Every door of the service, mounted here and nowhere else."""
     from accounts import api as accounts_api
     from accounts.auth import load_principal
-    from accounts.pages import account, security, signin, staff
+    from accounts.pages import account, security, signin, staff, staff_admin
     from notifications import metrics as notifications_metrics
     from notifications.failed_work import views as failed_work
     from notifications.mailings import api as mailings_api
@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications.mailings.providers import providers_status
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
+    from tickets.console import text_modules
     from tickets.console import views as console
     from tickets.portal import views as portal
     from tickets.routing import routing_status
@@ -93,8 +94,10 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         account.blueprint,
         security.blueprint,
         staff.blueprint,
+        staff_admin.blueprint,
         portal.portal,
         console.blueprint,
+        text_modules.blueprint,
         sla_pages.blueprint,
         mailings_pages.blueprint,
         failed_work.blueprint,

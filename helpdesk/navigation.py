@@ -18,8 +18,10 @@ MENU = (
     ("Konsole", "console.queues", "agent"),
     ("Konten", "staff_accounts.search", "agent"),
     ("SLA-Bericht", "sla.report", "supervisor"),
+    ("Textbausteine", "text_modules.index", "supervisor"),
     ("Mailings", "mailings.index", "ops"),
     ("Fehlgeschlagen", "failed_work.index", "ops"),
+    ("Mitarbeiter", "staff_admin.index", "admin"),
     ("Sicherheit", "security.overview", "session"),
 )
 

@@ -94,3 +94,10 @@ class PhoneForm(FlaskForm):
     department = LenientSelect("Abteilung")
     priority = LenientSelect("Priorität", default="normal")
     text = TextAreaField("Notiz zum Anruf")
+
+
+class LinkAccountForm(FlaskForm):
+    """A ticket of an unknown sender gets its account (routing and SLA evaluated again)."""
+
+    customer_number = StringField("Kundennummer")
+    reason = StringField("Grund")

@@ -1,4 +1,5 @@
-"""The agent console's actions: claim, assign, change queue/priority/status, bill, phone intake.
+"""The agent console's actions: claim, assign, change queue/priority/status (one ticket or a
+selection), bill, phone intake.
 
 Each action loads the ticket, checks the agent works its queue, changes it and writes the
 history entry (who, when, before, after, reason) in one transaction.
@@ -6,6 +7,7 @@ history entry (who, when, before, after, reason) in one transaction.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,19 +16,21 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Account, User
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem
-from tickets.access import Viewer
-from tickets.models import BillingEvent, Ticket
+from tickets.access import Forbidden, TicketNotFound, Viewer
+from tickets.models import BillingEvent, Ticket, TicketEvent
 from tickets.routing import routing_rules
 from tickets.services import (
     TicketDraft,
     ValidationError,
     file_ticket,
     parse_draft,
+    route_draft,
 )
 from tickets.thread import load_ticket, record
 from vocabulary import PRIORITIES, STATUSES
 
 REASON_MAX = 1000
+BULK_MAX = 100
 LOCKED_ACCESS_KEYWORD = "Zugang gesperrt"
 
 
@@ -77,17 +81,10 @@ def agents_for(runtime: Runtime, queue: str) -> list[tuple[int, str]]:
     return [(user.id, user.name or user.email) for user in staff if _works(user, queue)]
 
 
-def change(
-    runtime: Runtime,
-    viewer: Viewer,
-    number: str,
-    *,
-    reason: str,
-    queue: str | None = None,
-    priority: str | None = None,
-    status: str | None = None,
-) -> None:
-    """Change queue, effective priority and/or status; a reason is required and recorded."""
+def _checked_change(
+    runtime: Runtime, reason: str, queue: str | None, priority: str | None, status: str | None
+) -> str:
+    """The stripped reason, once the values of a change are known to be valid."""
     errors: dict[str, str] = {}
     if queue is not None and queue not in routing_rules(runtime).queue_ids():
         errors["queue"] = "Unbekannte Queue."
@@ -101,6 +98,31 @@ def change(
         errors.update(error.errors)
     if errors:
         raise ValidationError(errors)
+    return reason
+
+
+def assignable_staff(runtime: Runtime) -> list[tuple[int, str]]:
+    """(id, name) of the active staff who work tickets, for assigning a selection."""
+    with runtime.db.session() as session:
+        staff = session.scalars(
+            select(User).where(User.kind == "staff", User.active).order_by(User.name)
+        ).all()
+    ticket_roles = {"agent", "supervisor", "admin"}
+    return [(user.id, user.name or user.email) for user in staff if ticket_roles & set(user.roles)]
+
+
+def change(
+    runtime: Runtime,
+    viewer: Viewer,
+    number: str,
+    *,
+    reason: str,
+    queue: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+) -> None:
+    """Change queue, effective priority and/or status; a reason is required and recorded."""
+    reason = _checked_change(runtime, reason, queue, priority, status)
     with runtime.db.session() as session:
         ticket = viewer.check_work(load_ticket(session, viewer, number))
         changes: dict[str, object] = {}
@@ -113,6 +135,69 @@ def change(
         if status is not None:
             changes["status"] = status
         record(session, ticket, viewer.actor, "changed", changes, reason)
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    """Which selected tickets were changed, and why the others were not (German)."""
+
+    changed: list[str]
+    refused: list[tuple[str, str]]
+
+
+def apply_to_selection(
+    runtime: Runtime,
+    viewer: Viewer,
+    numbers: Sequence[str],
+    *,
+    reassign: bool = False,
+    assignee_id: int | None = None,
+    reason: str = "",
+    queue: str | None = None,
+    priority: str | None = None,
+    status: str | None = None,
+) -> BulkOutcome:
+    """Change and/or assign each selected ticket as one agent would, one after the other.
+
+    The values and the reason are checked once; then each ticket is loaded, checked for the
+    agent's right and written with its own history entry in its own transaction, so one
+    refused ticket does not hold back the others.
+    """
+    selected = list(dict.fromkeys(number.strip().upper() for number in numbers if number.strip()))
+    if not selected:
+        raise ValidationError({"numbers": "Bitte wählen Sie mindestens ein Ticket."})
+    if len(selected) > BULK_MAX:
+        raise ValidationError({"numbers": f"Höchstens {BULK_MAX} Tickets auf einmal."})
+    changing = (queue, priority, status) != (None, None, None)
+    if not changing and not reassign:
+        raise ValidationError({"form": "Bitte wählen Sie, was geändert werden soll."})
+    if changing:
+        reason = _checked_change(runtime, reason, queue, priority, status)
+    changed: list[str] = []
+    refused: list[tuple[str, str]] = []
+    for number in selected:
+        try:
+            if changing:
+                change(
+                    runtime,
+                    viewer,
+                    number,
+                    reason=reason,
+                    queue=queue,
+                    priority=priority,
+                    status=status,
+                )
+            if reassign:
+                assign(runtime, viewer, number, assignee_id)
+        except TicketNotFound:
+            refused.append((number, "nicht gefunden"))
+        except Forbidden:
+            refused.append((number, "nicht in Ihren Queues"))
+        except ValidationError as error:
+            refused.append((number, " ".join(error.errors.values())))
+        else:
+            changed.append(number)
+    return BulkOutcome(changed, refused)
 
 
 def bill_no_emergency(runtime: Runtime, viewer: Viewer, number: str, reason: str) -> None:
@@ -165,6 +250,52 @@ def find_caller(runtime: Runtime, customer_number: str) -> CallerAccount:
     return CallerAccount(
         account.id, account.customer_number, account.company, account.first_contact
     )
+
+
+def link_account(
+    runtime: Runtime, viewer: Viewer, number: str, customer_number: str, reason: str
+) -> None:
+    """Give a ticket of an unknown sender its account: routed again by the account's facts,
+    its SLA clock recomputed for the account's level, all in one history entry."""
+    reason = _reason(reason)
+    caller = find_caller(runtime, customer_number)
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        if ticket.account_id is not None:
+            raise ValidationError({"customer_number": "Dieses Ticket gehört schon zu einem Konto."})
+        created = session.scalar(
+            select(TicketEvent.changes).where(
+                TicketEvent.ticket_id == ticket.id, TicketEvent.action == "created"
+            )
+        )
+        mailbox = (created or {}).get("mailbox", [None, None])[1]
+        draft = TicketDraft(
+            reply_to=ticket.reply_to,
+            product_family=ticket.product_family,
+            component=ticket.component,
+            subject=ticket.subject,
+            text=ticket.body,
+            priority=ticket.requested_priority,
+            department=ticket.department,
+            channel=ticket.channel,
+            account_id=caller.id,
+            mailbox=mailbox,
+        )
+        _edition, decision = route_draft(runtime, session, draft)
+        changes: dict[str, object] = {
+            "account_id": caller.id,
+            "queue": decision.queue,
+            "effective_priority": decision.priority,
+            "tags": sorted(set(decision.tags) | set(ticket.tags)),
+            "sla_policy": decision.sla_policy,
+            "emergency_review": decision.emergency_review,
+            "routing_rule": decision.rule_id,
+            "routing_rule_line": decision.rule_line,
+            "rules_version": decision.rules_version,
+        }
+        if decision.queue != ticket.queue:
+            changes["assignee_id"] = None  # the new queue's agents pick it up
+        record(session, ticket, viewer.actor, "account_linked", changes, reason)
 
 
 def file_by_phone(

@@ -71,7 +71,18 @@ LAST_CHANGED: tuple[SortKey, ...] = (
     SortKey("updated", Ticket.updated_at, _instant),
     SortKey("id", Ticket.id, int),
 )
-ORDERS = {"due": (DUE_FIRST, False), "changed": (LAST_CHANGED, True)}
+# The console's sortable columns: newest first, most urgent priority first.
+NEWEST: tuple[SortKey, ...] = (
+    SortKey("created", Ticket.created_at, _instant),
+    SortKey("id", Ticket.id, int),
+)
+PRIORITY_FIRST: tuple[SortKey, ...] = (DUE_FIRST[1], DUE_FIRST[0], *DUE_FIRST[2:])
+ORDERS = {
+    "due": (DUE_FIRST, False),
+    "changed": (LAST_CHANGED, True),
+    "created": (NEWEST, True),
+    "priority": (PRIORITY_FIRST, False),
+}
 
 
 @dataclass(frozen=True)

@@ -225,3 +225,17 @@ class BillingEvent(Base):
     actor: Mapped[str] = mapped_column(String(320))
     reason: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class TextModule(Base):
+    """A Textbaustein: a reusable text of one queue whose placeholders are filled per ticket."""
+
+    __tablename__ = "text_modules"
+    __table_args__ = (UniqueConstraint("queue", "title", name="uq_text_modules_queue_title"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    queue: Mapped[str] = mapped_column(String(60), index=True)
+    title: Mapped[str] = mapped_column(String(120))
+    body: Mapped[str] = mapped_column(Text)
+    updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

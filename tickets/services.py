@@ -32,7 +32,7 @@ from notifications.outbox.services import MailRequest, enqueue_delivery, queue_n
 from tickets import attachments, sensitive
 from tickets.metrics import TICKETS_FILED
 from tickets.models import Ticket, TicketEvent
-from tickets.routing import RuleSet, TicketFacts, routing_rules
+from tickets.routing import Decision, RuleSet, TicketFacts, routing_rules
 from tickets.sla import escalation
 from tickets.sla.clock import start_sla
 from vocabulary import CHANNELS, EDITIONS, PRIORITIES
@@ -264,9 +264,7 @@ def store_ticket(
     mail came to, how its sender was recognised) to the "created" entry. After the commit the
     caller passes the result to ``hand_to_workers``.
     """
-    rules = routing_rules(runtime)
-    edition, facts = _facts(session, draft)
-    decision = rules.route(facts)
+    edition, decision = route_draft(runtime, session, draft)
     ticket = Ticket(
         account_id=draft.account_id,
         requester_id=draft.requester_id,
@@ -355,6 +353,15 @@ ACCOUNT_FACTS = select(
     )
     .correlate(Account),
 ).where(Account.id == bindparam("account_id"))
+
+
+def route_draft(
+    runtime: Runtime, session: Session, draft: TicketDraft
+) -> tuple[str | None, Decision]:
+    """The account's stored edition and the routing decision for ``draft``: what a new ticket
+    gets, and what a ticket gets when it is routed again (linked to an account)."""
+    edition, facts = _facts(session, draft)
+    return edition, routing_rules(runtime).route(facts)
 
 
 def _facts(session: Session, draft: TicketDraft) -> tuple[str | None, TicketFacts]:

@@ -35,6 +35,7 @@ from tickets.models import (
 )
 from tickets.services import TEXT_MAX, Upload, ValidationError
 from tickets.sla.clock import apply_sla
+from tickets.sla.explain import DueExplanation, explain_ticket
 
 log = logging.getLogger(__name__)
 REFERENCES_KEPT = 10
@@ -51,6 +52,7 @@ class TicketView:
     sensitive_items: list[sensitive.ItemSummary]
     company: str | None
     customer_number: str | None
+    due_times: DueExplanation
 
 
 def load_ticket(session: Session, viewer: Viewer, number: str) -> Ticket:
@@ -100,6 +102,7 @@ def ticket_view(runtime: Runtime, viewer: Viewer, number: str) -> TicketView:
             sensitive_items=sensitive.summaries(session, ticket.id),
             company=account[0] if account else None,
             customer_number=account[1] if account else None,
+            due_times=explain_ticket(session, ticket, utcnow()),
         )
 
 

@@ -142,3 +142,25 @@ class SearchForm(FlaskForm):
         csrf = False  # a GET search changes nothing
 
     q = SearchField("Kundennummer, Firma oder E-Mail-Adresse")
+
+
+class StaffForm(FlaskForm):
+    """A member of staff's name, roles and queues (admin pages)."""
+
+    name = StringField("Name", validators=[Length(max=200)])
+    roles = CheckboxList("Rollen", choices=[])
+    queues = CheckboxList("Queues", choices=[])
+
+
+class NewStaffForm(StaffForm):
+    email = EmailField("E-Mail-Adresse", validators=[DataRequired(REQUIRED)])
+    password = PasswordField(
+        "Erstes Passwort",
+        description="Mindestens 12 Zeichen; teilen Sie es der Person auf sicherem Weg mit.",
+        validators=[DataRequired(REQUIRED)],
+    )
+    require_totp = BooleanField(
+        "Zwei-Faktor-Anmeldung verlangen",
+        description="Wird bei der ersten Anmeldung eingerichtet.",
+        default=True,
+    )

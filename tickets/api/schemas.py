@@ -158,9 +158,107 @@ def ticket_schemas(families: list[str], departments: list[str]) -> dict[str, Any
                     "minimum": 0,
                     "description": "How many sensitive items it holds; never their content.",
                 },
+                "due_times": ref("DueTimes"),
             },
         ),
     }
+
+
+INTERVAL = shape(
+    ["from", "to"], {"from": DATE_TIME, "to": DATE_TIME, "minutes": {"type": "number"}}
+)
+DUE_SCHEMAS: dict[str, Any] = {
+    "DueTimes": {
+        **shape(
+            [
+                "policy",
+                "support_level",
+                "priority",
+                "chosen_by_routing",
+                "clock",
+                "calendar",
+                "paused_since",
+                "targets",
+            ],
+            {
+                "policy": {
+                    "type": "string",
+                    "description": "support level/priority, e.g. Gold/high",
+                },
+                "support_level": STRING,
+                "priority": {"type": "string", "enum": list(PRIORITIES)},
+                "chosen_by_routing": {"type": "boolean"},
+                "clock": {"type": "string", "enum": ["business", "around_the_clock"]},
+                "calendar": {
+                    "anyOf": [
+                        shape(
+                            ["name", "timezone", "opens", "closes"],
+                            {"name": STRING, "timezone": STRING, "opens": STRING, "closes": STRING},
+                        ),
+                        {"type": "null"},
+                    ]
+                },
+                "paused_since": {"type": ["string", "null"], "format": "date-time"},
+                "targets": {"type": "array", "items": ref("DueTarget")},
+            },
+        ),
+        "description": "How the due times were computed: the same walk as the SLA clock.",
+    },
+    "DueTarget": shape(
+        [
+            "target",
+            "start",
+            "started_by",
+            "target_minutes",
+            "due_utc",
+            "due",
+            "stored_due_utc",
+            "agrees_with_stored",
+            "counted",
+            "pauses",
+            "closed_days",
+            "dst_changes",
+            "met_at",
+            "business_minutes_left",
+        ],
+        {
+            "target": {"type": "string", "enum": ["first_response", "next_response", "resolution"]},
+            "start": DATE_TIME,
+            "started_by": {"type": "string", "enum": ["filed", "customer_reply"]},
+            "target_minutes": {"type": "integer", "minimum": 0},
+            "due_utc": DATE_TIME,
+            "due": {**DATE_TIME, "description": "Europe/Berlin"},
+            "stored_due_utc": {"type": ["string", "null"], "format": "date-time"},
+            "agrees_with_stored": {"type": "boolean"},
+            "counted": {"type": "array", "items": INTERVAL},
+            "pauses": {"type": "array", "items": INTERVAL},
+            "closed_days": {
+                "type": "array",
+                "items": shape(
+                    ["date", "kind", "name"],
+                    {
+                        "date": {"type": "string", "format": "date"},
+                        "kind": {"type": "string", "enum": ["weekend", "holiday", "closed_day"]},
+                        "name": STRING,
+                    },
+                ),
+            },
+            "dst_changes": {
+                "type": "array",
+                "items": shape(
+                    ["date", "utc_offset_before", "utc_offset_after"],
+                    {
+                        "date": {"type": "string", "format": "date"},
+                        "utc_offset_before": STRING,
+                        "utc_offset_after": STRING,
+                    },
+                ),
+            },
+            "met_at": {"type": ["string", "null"], "format": "date-time"},
+            "business_minutes_left": {"type": ["number", "null"]},
+        },
+    ),
+}
 
 
 CONTACT_TEXT = {name: one_line(limit) for name, limit in TEXT_LIMITS.items()}
@@ -519,5 +617,6 @@ def schemas(families: list[str], departments: list[str]) -> dict[str, Any]:
         **ACCOUNT_SCHEMAS,
         **mailing_schemas(families),
         **routing_schemas(families, departments),
+        **DUE_SCHEMAS,
         "Problem": PROBLEM,
     }

@@ -141,6 +141,7 @@ def get_ticket(number: str) -> Any:
                 for attachment in view.attachments
             ],
             "sensitive_data_items": sum(1 for i in view.sensitive_items if not i.purged),
+            "due_times": view.due_times.as_json(),
         }
     )
 

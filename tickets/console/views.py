@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from helpdesk.text import parse_id
-from tickets import handling, history, listing, search, sensitive, services, thread
+from tickets import (
+    handling,
+    history,
+    listing,
+    presence,
+    search,
+    sensitive,
+    services,
+    text_modules,
+    thread,
+)
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
     AssignForm,
     BillingForm,
     ChangeForm,
+    LinkAccountForm,
     NoteForm,
     PhoneForm,
     ReplyForm,
     request_uploads,
 )
 from tickets.inbound import authentication
-from tickets.models import parse_number
+from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
 from vocabulary import STATUSES
 
@@ -36,13 +59,28 @@ def _queues() -> list[tuple[str, str]]:
     return [(queue.id, queue.name) for queue in rules.queues]
 
 
+SORT_LABELS = {
+    "due": "Fällig (SLA)",
+    "priority": "Priorität",
+    "created": "Eingang",
+    "changed": "Letzte Änderung",
+}
+
+
 @blueprint.get("")
 @requires("agent")
 def queues() -> Any:
     viewer = current_viewer(staff_only=True)
     ticket_filter, errors = listing.parse_filter(request.args, viewer)
     query = (request.args.get("q") or "").strip()
+    order = request.args.get("sort") or "due"
+    if order not in SORT_LABELS:
+        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
+        order = "due"
     with current().db.session() as session:
+        jump = _ticket_number(session, viewer, query)
+        if jump is not None:
+            return redirect(url_for("console.ticket", number=jump), 303)
         counts = listing.queue_counts(session, _queues(), viewer)
         if query:
             ticket_filter = replace(
@@ -54,6 +92,7 @@ def queues() -> Any:
                 viewer,
                 ticket_filter,
                 secret=current().settings.secret_key,
+                order=order,
                 cursor=request.args.get("cursor"),
             )
         except listing.BadCursor:
@@ -66,7 +105,58 @@ def queues() -> Any:
         args=request.args,
         query=query,
         queue_names=dict(_queues()),
+        order=order,
+        sort_labels=SORT_LABELS,
+        bulk_form=ActionForm(),
+        assignable=handling.assignable_staff(current()),
+        back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]),
     )
+
+
+def _ticket_number(session: Any, viewer: Viewer, query: str) -> str | None:
+    """The number searched for, when the search is one ticket's number the agent may read."""
+    ticket_id = parse_number(query)
+    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
+    if ticket is None or not viewer.can_read(ticket):
+        return None
+    return ticket.number
+
+
+@blueprint.post("/auswahl")
+@requires("agent")
+def bulk() -> Any:
+    """Assign, move, reprioritise or change the status of the selected tickets at once."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    viewer = current_viewer(staff_only=True)
+    form = request.form
+    chosen = form.get("assignee") or ""
+    if chosen not in ("", "me", "none") and not chosen.isdigit():
+        abort(400)
+    assignee_id = viewer.user_id if chosen == "me" else int(chosen) if chosen.isdigit() else None
+    try:
+        outcome = handling.apply_to_selection(
+            current(),
+            viewer,
+            form.getlist("numbers"),
+            reassign=chosen != "",
+            assignee_id=assignee_id,
+            reason=form.get("reason") or "",
+            queue=form.get("queue") or None,
+            priority=form.get("priority") or None,
+            status=form.get("status") or None,
+        )
+    except services.ValidationError as error:
+        for message in error.errors.values():
+            flash(message, "error")
+    else:
+        if outcome.changed:
+            flash(f"Geändert: {', '.join(outcome.changed)}.", "success")
+        if outcome.refused:
+            refused = "; ".join(f"{number} ({why})" for number, why in outcome.refused)
+            flash(f"Nicht geändert: {refused}.", "error")
+    back = urlencode(parse_qsl(form.get("back") or ""))
+    return redirect(url_for("console.queues") + (f"?{back}" if back else ""), 303)
 
 
 @blueprint.get("/tickets/<number>")
@@ -94,6 +184,10 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         sender_checks = authentication.shown_checks(session, [m.id for m in view.messages])
         events = history.entries(session, view.events, dict(queue_ids))
         assignee = history.staff_name(session, view.ticket.assignee_id)
+        modules = text_modules.for_ticket(session, view.ticket, view.company, view.customer_number)
+    others = presence.announce(
+        runtime.redis, view.ticket.id, viewer.actor, writing=False, now=time.time()
+    )
     return render_template(
         "tickets/console_ticket.html",
         view=view,
@@ -102,6 +196,8 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         assignee=assignee,
         reply_frame=thread.reply_frame(runtime, view.ticket, viewer.actor),
         holds=view.ticket.assignee_id is not None and view.ticket.assignee_id == viewer.user_id,
+        text_modules=modules,
+        presence_notice=presence.notice(others),
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),
@@ -110,6 +206,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         change_form=change,
         assign_form=assign,
         billing_form=forms.get("billing_form") or BillingForm(),
+        link_form=forms.get("link_form") or LinkAccountForm(),
         action_form=ActionForm(),
         queue_names=dict(queue_ids),
     ), status
@@ -132,6 +229,31 @@ def _act(number: str, form: Any, action: Any, form_name: str, done: str) -> Any:
         return _render(viewer, number, 422, **{form_name: form})
     flash(done, "success")
     return redirect(url_for("console.ticket", number=number))
+
+
+@blueprint.post("/tickets/<number>/anwesenheit")
+@requires("agent")
+def presence_beat(number: str) -> Any:
+    """The ticket page's heartbeat (static/presence.js): still here, writing or not."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    viewer = current_viewer(staff_only=True)
+    runtime = current()
+    try:
+        with runtime.db.reading() as session:
+            ticket_id = thread.load_ticket(session, viewer, number).id
+    except TicketNotFound:
+        abort(404)
+    writing = request.form.get("writing") == "1"
+    others = presence.announce(
+        runtime.redis, ticket_id, viewer.actor, writing=writing, now=time.time()
+    )
+    return jsonify(
+        {
+            "others": [{"who": other.who, "writing": other.writing} for other in others],
+            "notice": presence.notice(others),
+        }
+    )
 
 
 @blueprint.post("/tickets/<number>/uebernehmen")
@@ -207,6 +329,21 @@ def change(number: str) -> Any:
         ),
         "change_form",
         "Die Änderung ist gespeichert.",
+    )
+
+
+@blueprint.post("/tickets/<number>/konto")
+@requires("agent")
+def link_account(number: str) -> Any:
+    form = LinkAccountForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: handling.link_account(
+            current(), viewer, number, form.customer_number.data or "", form.reason.data or ""
+        ),
+        "link_form",
+        "Das Konto ist zugeordnet; Routing und SLA sind neu bestimmt.",
     )
 
 

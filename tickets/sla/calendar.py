@@ -24,7 +24,8 @@ Boundary rules, shared by both clocks:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections import deque
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -37,6 +38,18 @@ WEEKDAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTE = timedelta(minutes=1)
 _ZERO = timedelta(0)
 _ONE_DAY = timedelta(days=1)
+HOLIDAY_LANGUAGE = "de"  # holiday names are shown to customers, who read German
+_END_OF_TIME = datetime.max.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ClosedDay:
+    """Why a calendar is closed on a day: ``kind`` is ``holiday`` (``name`` the holiday's),
+    ``closed_day`` (``name`` the configured ``MM-DD`` or date) or ``weekend`` (``name`` the
+    weekday, ``sat``)."""
+
+    kind: str
+    name: str
 
 
 @dataclass(frozen=True, order=True)
@@ -93,8 +106,8 @@ class Clock(ABC):
         """Whether the clock runs at ``instant``."""
 
     @abstractmethod
-    def _add(self, start: datetime, span: timedelta) -> datetime:
-        """``add`` in UTC, without pauses."""
+    def open_windows(self, instant: datetime) -> Iterator[tuple[datetime, datetime]]:
+        """Open windows (UTC) that end after ``instant``, in order, the first clipped to it."""
 
     @abstractmethod
     def _elapsed(self, start: datetime, end: datetime) -> timedelta:
@@ -103,23 +116,41 @@ class Clock(ABC):
     def add(self, start: datetime, minutes: float, paused: Sequence[Pause] = ()) -> datetime:
         """The earliest instant (UTC) at which ``minutes`` have run on this clock since ``start``.
 
-        Open time inside ``paused`` intervals does not count.
+        Open time inside ``paused`` intervals does not count. The due time is the end of the
+        last stretch of ``walk``, so an explanation built from the walk cannot disagree.
+        """
+        last = deque(self.walk(start, minutes, paused), maxlen=1)
+        return last[0][1] if last else _utc(start, "start")
+
+    def walk(
+        self, start: datetime, minutes: float, paused: Sequence[Pause] = ()
+    ) -> Iterator[tuple[datetime, datetime]]:
+        """The stretches (UTC) of open, unpaused time that count towards ``minutes``, in order.
+
+        Their lengths add up to ``minutes``; the last one ends at the due time. Nothing is
+        yielded for zero minutes (the due time is ``start`` itself).
         """
         cursor = _utc(start, "start")
         remaining = _span(minutes)
+        pauses = merge_pauses(paused)  # refuses malformed pauses even for zero minutes
         if remaining == _ZERO:
-            merge_pauses(paused)  # still refuse malformed pauses
-            return cursor
-        for pause_start, pause_end in merge_pauses(paused):
-            if pause_end <= cursor:
-                continue
-            if pause_start > cursor:
-                due = self._add(cursor, remaining)
-                if due <= pause_start:
-                    return due
-                remaining -= self._elapsed(cursor, pause_start)
-            cursor = pause_end
-        return self._add(cursor, remaining)
+            return
+        index = 0
+        for opening, closing in self.open_windows(cursor):
+            begin = opening
+            while begin < closing:
+                while index < len(pauses) and pauses[index][1] <= begin:
+                    index += 1
+                if index < len(pauses) and pauses[index][0] <= begin:
+                    begin = pauses[index][1]
+                    continue
+                end = min(closing, pauses[index][0]) if index < len(pauses) else closing
+                if remaining <= end - begin:
+                    yield begin, begin + remaining
+                    return
+                yield begin, end
+                remaining -= end - begin
+                begin = end
 
     def business_minutes(
         self, start: datetime, end: datetime, paused: Sequence[Pause] = ()
@@ -149,8 +180,8 @@ class AroundTheClock(Clock):
         _utc(instant)
         return True
 
-    def _add(self, start: datetime, span: timedelta) -> datetime:
-        return start + span
+    def open_windows(self, instant: datetime) -> Iterator[tuple[datetime, datetime]]:
+        yield _utc(instant), _END_OF_TIME
 
     def _elapsed(self, start: datetime, end: datetime) -> timedelta:
         return end - start
@@ -205,7 +236,7 @@ class BusinessCalendar(Clock):
         days = tuple(closed_days)
         self.closed_dates = frozenset(d for d in days if isinstance(d, date))
         self.closed_every_year = frozenset(d for d in days if isinstance(d, MonthDay))
-        self._closed_by_year: dict[int, frozenset[date]] = {}
+        self._closed_by_year: dict[int, dict[date, ClosedDay]] = {}
         self._windows: dict[date, tuple[datetime, datetime] | None] = {}
 
     def __repr__(self) -> str:
@@ -218,25 +249,39 @@ class BusinessCalendar(Clock):
         span = datetime.combine(date.min, self.closes) - datetime.combine(date.min, self.opens)
         return int(_minutes(span))
 
-    def closed_days_in(self, year: int) -> frozenset[date]:
-        """Holidays and extra closed days of ``year`` (weekends not included)."""
+    def closed_days_in(self, year: int) -> Mapping[date, ClosedDay]:
+        """Holidays and extra closed days of ``year`` (weekends not included), with why."""
         closed = self._closed_by_year.get(year)
         if closed is None:
-            days: set[date] = {d for d in self.closed_dates if d.year == year}
+            days: dict[date, ClosedDay] = {}
+            if self.country is not None:
+                public = holidays.country_holidays(
+                    self.country, subdiv=self.subdivision, years=year, language=HOLIDAY_LANGUAGE
+                )
+                days.update((day, ClosedDay("holiday", name)) for day, name in public.items())
             for every_year in self.closed_every_year:
                 try:
-                    days.add(date(year, every_year.month, every_year.day))
+                    day = date(year, every_year.month, every_year.day)
                 except ValueError:
                     continue  # 02-29 outside leap years
-            if self.country is not None:
-                days.update(
-                    holidays.country_holidays(self.country, subdiv=self.subdivision, years=year)
-                )
-            closed = self._closed_by_year[year] = frozenset(days)
+                days.setdefault(day, ClosedDay("closed_day", str(every_year)))
+            for day in self.closed_dates:
+                if day.year == year:
+                    days.setdefault(day, ClosedDay("closed_day", day.isoformat()))
+            closed = self._closed_by_year[year] = days
         return closed
 
     def is_working_day(self, day: date) -> bool:
         return day.weekday() in self.weekdays and day not in self.closed_days_in(day.year)
+
+    def closed_reason(self, day: date) -> ClosedDay | None:
+        """Why the calendar is closed on ``day`` (a holiday before the weekend); None if open."""
+        closed = self.closed_days_in(day.year).get(day)
+        if closed is not None:
+            return closed
+        if day.weekday() not in self.weekdays:
+            return ClosedDay("weekend", WEEKDAY_NAMES[day.weekday()])
+        return None
 
     def window(self, day: date) -> tuple[datetime, datetime] | None:
         """Opening and closing of local ``day`` as UTC instants, or None on a closed day."""
@@ -286,16 +331,8 @@ class BusinessCalendar(Clock):
         """``instant`` (in UTC) if the calendar is open then, else the next opening."""
         return next(self.windows_from(instant))[0]
 
-    def _add(self, start: datetime, span: timedelta) -> datetime:
-        if span == _ZERO:
-            return start
-        remaining = span
-        for opening, closing in self.windows_from(start):
-            available = closing - opening
-            if remaining <= available:
-                return opening + remaining
-            remaining -= available
-        raise AssertionError("windows_from never ends")  # pragma: no cover
+    def open_windows(self, instant: datetime) -> Iterator[tuple[datetime, datetime]]:
+        return self.windows_from(instant)
 
     def _elapsed(self, start: datetime, end: datetime) -> timedelta:
         elapsed = _ZERO

@@ -27,7 +27,17 @@ from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
 from tickets.sla import reports
 from tickets.sla.clock import SlaView, acknowledge, sla_view
-from tickets.sla.labels import BERLIN, format_berlin
+from tickets.sla.explain import explain_ticket
+from tickets.sla.labels import (
+    BERLIN,
+    TARGET_LABELS,
+    format_berlin,
+    format_day,
+    format_minutes,
+    offset_change_label,
+    skipped_phrases,
+    weekdays_label,
+)
 from tickets.sla.models import SlaEscalation, SlaPause
 
 blueprint = Blueprint("sla", __name__)
@@ -44,6 +54,20 @@ class AcknowledgeForm(FlaskForm):
 def template_sla_view(ticket: Ticket) -> SlaView:
     """``{% set sla = sla_view(ticket) %}`` on ticket pages."""
     return sla_view(ticket, utcnow())
+
+
+@blueprint.app_context_processor
+def due_explanation_words() -> dict[str, Any]:
+    """The German words the due-time explanation (``sla/_explanation.html``) is told in."""
+    return {
+        "target_labels": TARGET_LABELS,
+        "format_berlin": format_berlin,
+        "format_day": format_day,
+        "format_minutes": format_minutes,
+        "weekdays_label": weekdays_label,
+        "skipped_phrases": skipped_phrases,
+        "offset_change_label": offset_change_label,
+    }
 
 
 @blueprint.app_template_global("now_utc")
@@ -133,8 +157,10 @@ def ticket_clock(number: str) -> Any:
             .where(SlaEscalation.ticket_id == ticket.id)
             .order_by(SlaEscalation.fire_at, SlaEscalation.id)
         ).all()
+        due = explain_ticket(session, ticket, utcnow())
     return render_template(
         "sla/ticket.html",
+        due=due,
         ticket=ticket,
         sla=sla_view(ticket, utcnow()),
         pauses=pauses,

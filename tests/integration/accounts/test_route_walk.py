@@ -14,7 +14,14 @@ from tests.integration.accounts.factories import (
     token_for,
 )
 
-OWN_BLUEPRINTS = ("signin.", "account.", "security.", "staff_accounts.", "accounts_api.")
+OWN_BLUEPRINTS = (
+    "signin.",
+    "account.",
+    "security.",
+    "staff_accounts.",
+    "staff_admin.",
+    "accounts_api.",
+)
 ROLES = ("anonymous", "owner", "tickets_only", "agent", "supervisor", "ops", "admin")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -177,3 +178,23 @@ def test_with_pauses_adding_a_then_b_equals_adding_a_plus_b(
     paused = data.draw(pauses(start))
 
     assert clock.add(clock.add(start, a, paused), b, paused) == clock.add(start, a + b, paused)
+
+
+@settings(deadline=None)
+@given(CLOCKS, INSTANTS, MINUTES, st.data())
+def test_the_walk_counts_open_unpaused_stretches_that_add_up_to_the_duration(
+    clock: Clock, start: datetime, minutes: int, data: st.DataObject
+) -> None:
+    paused = data.draw(pauses(start))
+
+    stretches = list(clock.walk(start, minutes, paused))
+
+    assert sum((end - begin for begin, end in stretches), timedelta()) == minutes * MINUTE
+    assert all(b_end <= c_begin for (_, b_end), (c_begin, _) in pairwise(stretches))
+    assert all(
+        clock.is_open(begin) and clock.is_open(end - MICROSECOND) for begin, end in stretches
+    )
+    assert not any(
+        p_begin < end and begin < p_end for begin, end in stretches for p_begin, p_end in paused
+    )
+    assert (stretches[-1][1] if stretches else start) == clock.add(start, minutes, paused)

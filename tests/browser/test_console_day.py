@@ -1,0 +1,84 @@
+"""A day in the console, in chromium: an admin creates an agent who signs in; a supervisor
+writes a Textbaustein; the agent inserts it into an answer and changes a bulk selection."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.accounts.factories import PASSWORD, make_staff
+from tests.integration.tickets.factories import make_ticket
+from tickets.models import Ticket
+
+pytestmark = pytest.mark.browser
+
+
+def _sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}/anmelden")
+    page.get_by_label("E-Mail-Adresse").fill(email)
+    page.get_by_label("Passwort").fill(PASSWORD)
+    page.get_by_role("button", name="Anmelden").click()
+
+
+def test_an_admin_creates_an_agent_who_then_signs_in(runtime, live_server, browser_page):
+    admin = make_staff(runtime, "admin", email="admin@support.example.com")
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    _sign_in(page, live_server, admin.email)
+    page.get_by_role("link", name="Mitarbeiter").click()
+    page.get_by_role("link", name="Mitarbeiter anlegen").click()
+    page.get_by_label("E-Mail-Adresse").fill("nele@support.example.com")
+    page.get_by_label("Name").fill("Nele Neu")
+    page.get_by_label("Erstes Passwort").fill(PASSWORD)
+    page.locator("input[name=roles][value=agent]").check()
+    page.locator("input[name=queues][value=accounting]").check()
+    page.get_by_label("Zwei-Faktor-Anmeldung verlangen").uncheck()
+    page.get_by_role("button", name="Anlegen").click()
+    assert "nele@support.example.com ist angelegt." in page.content()
+    page.get_by_role("button", name="Abmelden").click()
+
+    _sign_in(page, live_server, "nele@support.example.com")
+    page.goto(f"{live_server}/konsole?queue=accounting")
+
+    assert page.get_by_role("heading", name="Agentenkonsole").is_visible()
+
+
+def test_a_text_module_goes_into_an_answer_and_a_selection_changes_at_once(
+    runtime, live_server, browser_page
+):
+    supervisor = make_staff(runtime, "supervisor", email="chefin@support.example.com")
+    agent = make_staff(runtime, "agent", queues=("accounting",), email="ag@support.example.com")
+    ids = [make_ticket(runtime), make_ticket(runtime)]
+    with runtime.db.session() as session:
+        numbers = [session.get_one(Ticket, ticket_id).number for ticket_id in ids]
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    _sign_in(page, live_server, supervisor.email)
+    page.get_by_role("link", name="Textbausteine").click()
+    page.get_by_label("Queue").select_option("accounting")
+    page.get_by_label("Titel").fill("Sperre aufgehoben")
+    page.get_by_label("Text").fill("Guten Tag, die Sperre zu {ticketnummer} ist aufgehoben.")
+    page.get_by_role("button", name="Speichern").click()
+    assert "Textbaustein gespeichert." in page.content()
+    page.get_by_role("button", name="Abmelden").click()
+
+    _sign_in(page, live_server, agent.email)
+    page.goto(f"{live_server}/konsole/tickets/{numbers[0]}")
+    answer = page.locator("form:has(#text-module-reply)")
+    answer.locator("textarea[name=text]").fill("Hallo! ")
+    answer.locator("textarea[name=text]").press("End")
+    answer.get_by_role("button", name="Einfügen").click()
+    inserted = answer.locator("textarea[name=text]").input_value()
+
+    page.goto(f"{live_server}/konsole?queue=accounting")
+    for number in numbers:
+        page.get_by_label(f"{number} auswählen").check()
+    page.locator("#bulk-priority").select_option("low")
+    page.locator("#bulk-reason").fill("Kein Stillstand")
+    page.get_by_role("button", name="Auf Auswahl anwenden").click()
+
+    assert inserted == f"Hallo! Guten Tag, die Sperre zu {numbers[0]} ist aufgehoben."
+    assert f"Geändert: {', '.join(sorted(numbers))}." in page.content()
+    with runtime.db.session() as session:
+        assert {session.get_one(Ticket, i).effective_priority for i in ids} == {"low"}
