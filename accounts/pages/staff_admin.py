@@ -50,6 +50,7 @@ def index() -> Any:
         "accounts/staff_list.html",
         staff=staff_admin.staff_members(current()),
         role_labels=ROLE_LABELS,
+        queue_names=_queues(),
     )
 
 
