@@ -66,7 +66,7 @@ def test_an_admin_creates_an_agent_who_then_signs_in_and_works_the_queue(app, ru
     assert agent.get("/konsole?queue=accounting").status_code == 200
     listing = client.get(STAFF).get_data(as_text=True)
     row = next(row for row in listing.split("<tr>") if ">neu.agent@support.example.com<" in row)
-    assert "Agent" in row and "accounting" in row and "noch nie" not in row
+    assert "Agent" in row and "Buchhaltung" in row and "noch nie" not in row
     user_id = int(re.search(r"/verwaltung/mitarbeiter/(\d+)", created.headers["Location"])[1])
     assert _audit(runtime, user_id) == [(admin.email, "staff.created")]
 
