@@ -120,6 +120,7 @@ class Stack:
                     "subject": f"Abgleich hängt ({self.name} {n})",
                     "text": "Seit dem Update hängt der Abgleich.",
                     "priority": priority,
+                    "emergency_confirmed": priority == "critical",
                 }
             ).encode(),
             headers={"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
