@@ -140,7 +140,7 @@ def test_the_console_shows_why_it_is_due_with_the_holiday_named(client, runtime)
     assert "Warum ist es dann fällig?" in html
     assert "Karfreitag" in section and "Ostermontag" in section
     assert "Wochenende" in section
-    assert "Community/normal" in section
+    assert "Community · Normal" in section
 
 
 def test_the_customer_reads_in_plain_words_which_days_do_not_count(client, runtime):
