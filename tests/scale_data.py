@@ -328,8 +328,12 @@ def deep_cursor(client: Any, query: dict[str, str], pages: int) -> str:
     return cursor
 
 
-def pages(staff: Any, size: Size, agent_id: int) -> list[tuple[str, str, Callable[[int], str]]]:
-    """(page, who, path for round n): what an agent ("staff") and a customer open most.
+def pages(
+    staff: Any, size: Size, agent_id: int
+) -> list[tuple[str, str, Callable[[int], str], int]]:
+    """(page, who, path for round n, status): what an agent ("staff") and a customer open most.
+
+    A search for one ticket's number answers 303 to that ticket's page; every other page 200.
 
     ``staff`` fetches the deep cursors first; it answers ``get(path)`` with (status, seconds,
     body), over HTTP in the bench and through Flask's test client in the plan test.
@@ -340,30 +344,37 @@ def pages(staff: Any, size: Size, agent_id: int) -> list[tuple[str, str, Callabl
     deep_all = deep_cursor(staff, {"queue": big, "status": "alle"}, 20)
     long_thread = f"HD-{size.tickets - 1:06d}"
     return [
-        ("queue, first page (each queue)", "staff", lambda n: f"/konsole?queue={queues[n % 18]}"),
+        (
+            "queue, first page (each queue)",
+            "staff",
+            lambda n: f"/konsole?queue={queues[n % 18]}",
+            200,
+        ),
         (
             "queue, open, page 4 (cursor)",
             "staff",
             lambda n: f"/konsole?queue={big}&{_c(deep_open)}",
+            200,
         ),
         (
             "queue, all statuses, page 21 (cursor)",
             "staff",
             lambda n: f"/konsole?queue={big}&status=alle&{_c(deep_all)}",
+            200,
         ),
-        ("due soon (all queues, due first)", "staff", lambda n: "/konsole"),
-        ("filter status=waiting", "staff", lambda n: f"/konsole?queue={big}&status=waiting"),
-        ("filter priority=critical", "staff", lambda n: "/konsole?priority=critical"),
-        ("filter assignee (an agent)", "staff", lambda n: f"/konsole?assignee={agent_id}"),
-        ("filter assignee=none", "staff", lambda n: "/konsole?assignee=none"),
-        ("search common word", "staff", lambda n: f"/konsole?q={COMMON_WORD}"),
-        ("search rare word", "staff", lambda n: f"/konsole?q={RARE_WORD}"),
-        ("search customer number", "staff", lambda n: f"/konsole?q={100002 + n % 500}"),
-        ("search ticket number", "staff", lambda n: f"/konsole?q=HD-{1 + n * 997:06d}"),
-        ("ticket page, long thread", "staff", lambda n: f"/konsole/tickets/{long_thread}"),
-        ("customer's ticket list", "customer", lambda n: "/tickets"),
-        ("customer's list via API", "customer", lambda n: "/api/v1/tickets"),
-        ("SLA report, 4 weeks", "staff", lambda n: "/reports/sla?wochen=4"),
+        ("due soon (all queues, due first)", "staff", lambda n: "/konsole", 200),
+        ("filter status=waiting", "staff", lambda n: f"/konsole?queue={big}&status=waiting", 200),
+        ("filter priority=critical", "staff", lambda n: "/konsole?priority=critical", 200),
+        ("filter assignee (an agent)", "staff", lambda n: f"/konsole?assignee={agent_id}", 200),
+        ("filter assignee=none", "staff", lambda n: "/konsole?assignee=none", 200),
+        ("search common word", "staff", lambda n: f"/konsole?q={COMMON_WORD}", 200),
+        ("search rare word", "staff", lambda n: f"/konsole?q={RARE_WORD}", 200),
+        ("search customer number", "staff", lambda n: f"/konsole?q={100002 + n % 500}", 200),
+        ("jump to a ticket number", "staff", lambda n: f"/konsole?q=HD-{1 + n * 997:06d}", 303),
+        ("ticket page, long thread", "staff", lambda n: f"/konsole/tickets/{long_thread}", 200),
+        ("customer's ticket list", "customer", lambda n: "/tickets", 200),
+        ("customer's list via API", "customer", lambda n: "/api/v1/tickets", 200),
+        ("SLA report, 4 weeks", "staff", lambda n: "/reports/sla?wochen=4", 200),
     ]
 
 

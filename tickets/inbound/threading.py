@@ -54,7 +54,7 @@ def find_ticket(session: Session, mail: ParsedMail) -> ThreadMatch | None:
             TicketMessage.message_id.in_(ids)
         )
         found: Result[str, int] = session.execute(union_all(sent, received))
-        known = dict(found.tuples().all())
+        known = {message_id: ticket_id for message_id, ticket_id in found}
         for position, message_id in enumerate(ids):
             if message_id in known:
                 via = "in-reply-to" if position == 0 and mail.in_reply_to else "references"
