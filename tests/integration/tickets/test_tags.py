@@ -55,9 +55,7 @@ def test_an_agent_adds_tags_and_the_history_names_the_change_in_german(app, runt
     assert response.status_code == 302
     assert _ticket(runtime, number).tags == ["rückruf", "vip", "zugang-gesperrt"]
     (entry,) = _tag_events(runtime, number)
-    assert entry.changes == {
-        "tags": [["zugang-gesperrt"], ["rückruf", "vip", "zugang-gesperrt"]]
-    }
+    assert entry.changes == {"tags": [["zugang-gesperrt"], ["rückruf", "vip", "zugang-gesperrt"]]}
     page = client.get(f"/konsole/tickets/{number}").get_data(as_text=True)
     assert "Tags geändert" in page
     assert "zugang-gesperrt → rückruf, vip, zugang-gesperrt" in page
