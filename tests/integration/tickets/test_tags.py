@@ -58,7 +58,7 @@ def test_an_agent_adds_tags_and_the_history_names_the_change_in_german(app, runt
     assert entry.changes == {"tags": [["zugang-gesperrt"], ["rückruf", "vip", "zugang-gesperrt"]]}
     page = client.get(f"/konsole/tickets/{number}").get_data(as_text=True)
     assert "Tags geändert" in page
-    assert "zugang-gesperrt → rückruf, vip, zugang-gesperrt" in page
+    assert "Tags: zugang-gesperrt → rückruf, vip, zugang-gesperrt" in page
     assert "Die Tags sind gespeichert." in page
 
 
