@@ -7,10 +7,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, create_engine, event
+from sqlalchemy import Boolean, DateTime, MetaData, create_engine, event
 from sqlalchemy.engine import Connection, CursorResult, Engine
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -48,6 +51,32 @@ class UTCDateTime(TypeDecorator[datetime]):
 def in_values(column: str, values: tuple[str, ...]) -> str:
     """The SQL of a check constraint that keeps ``column`` to one of ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class json_list_has(FunctionElement[bool]):
+    """``json_list_has(column, value)``: the JSON list in ``column`` holds the string ``value``.
+
+    PostgreSQL asks ``column::jsonb @> [value]``, which an expression GIN index on
+    ``(column::jsonb)`` serves; SQLite looks through ``json_each``.
+    """
+
+    type = Boolean()
+    name = "json_list_has"
+    inherit_cache = True
+
+
+@compiles(json_list_has, "postgresql")
+def _json_list_has_postgresql(element: json_list_has, compiler: SQLCompiler, **kw: Any) -> str:
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(CAST({column} AS JSONB) @> jsonb_build_array(CAST({value} AS TEXT)))"
+
+
+@compiles(json_list_has)
+def _json_list_has_sqlite(element: json_list_has, compiler: SQLCompiler, **kw: Any) -> str:
+    column, value = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Both parts come from the compiler: a column and a bound parameter, never input text.
+    exists = f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"  # noqa: S608
+    return exists
 
 
 def rows_changed(session: Session, statement: Executable) -> int:

@@ -55,6 +55,7 @@ LABELS: dict[str, dict[str, str]] = {
         "customer_replied": N_("Customer replied"),
         "closed_by_customer": N_("Closed by customer"),
         "status_changed": N_("Status changed"),
+        "tags_changed": N_("Tags changed"),
         "rerouted": N_("Routed again"),
         "acknowledged": N_("Receipt confirmed"),
         "mail_bounced": N_("Mail undeliverable"),

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from sqlalchemy import Connection, select, text
 
@@ -54,6 +54,7 @@ YEARS = 5
 # a handful (ticket ids divisible by RARE_EVERY).
 COMMON_WORD = "Rechnung"
 RARE_WORD = "Zahnradbahn"
+TAG = "rückruf"  # on every 50th ticket: the console's tag filter
 RARE_EVERY = 50_000
 BIG_CUSTOMER_TICKETS = 5_000
 LONG_THREAD_MESSAGES = 400
@@ -175,7 +176,9 @@ def statements(size: Size) -> list[tuple[str, str]]:
                      || CASE WHEN t.id % 5 = 0 THEN ' Betrifft die {COMMON_WORD} vom Vormonat.'
                         ELSE '' END,
                    (ARRAY['web','api','email','phone'])[1 + t.id % 4],
-                   t.priority, t.priority, t.queue, t.status, '[]', 'bench', false, 'bench', 1,
+                   t.priority, t.priority, t.queue, t.status,
+                   (CASE WHEN t.id % 50 = 3 THEN '["{TAG}"]' ELSE '[]' END)::json,
+                   'bench', false, 'bench', 1,
                    'bench', t.created_at, t.created_at + interval '2 hours',
                    CASE WHEN t.status = 'closed' THEN t.created_at + interval '3 days' END,
                    (ARRAY['Community','Bronze','Silber','Gold'])[1 + t.account_id % 4],
@@ -367,12 +370,20 @@ def pages(
         ("filter priority=critical", "staff", lambda n: "/konsole?priority=critical", 200),
         ("filter assignee (an agent)", "staff", lambda n: f"/konsole?assignee={agent_id}", 200),
         ("filter assignee=none", "staff", lambda n: "/konsole?assignee=none", 200),
+        ("filter tag", "staff", lambda n: f"/konsole?tag={quote(TAG)}", 200),
         ("search common word", "staff", lambda n: f"/konsole?q={COMMON_WORD}", 200),
         ("search rare word", "staff", lambda n: f"/konsole?q={RARE_WORD}", 200),
         ("search customer number", "staff", lambda n: f"/konsole?q={100002 + n % 500}", 200),
         ("jump to a ticket number", "staff", lambda n: f"/konsole?q=HD-{1 + n * 997:06d}", 303),
         ("ticket page, long thread", "staff", lambda n: f"/konsole/tickets/{long_thread}", 200),
         ("customer's ticket list", "customer", lambda n: "/tickets", 200),
+        (
+            "customer's list, open, by subject",
+            "customer",
+            lambda n: "/tickets?status=offen&sort=subject",
+            200,
+        ),
+        ("customer's list, search", "customer", lambda n: f"/tickets?q={COMMON_WORD}", 200),
         ("customer's list via API", "customer", lambda n: "/api/v1/tickets", 200),
         ("SLA report, 4 weeks", "staff", lambda n: "/reports/sla?wochen=4", 200),
     ]

@@ -13,6 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     EmailField,
+    HiddenField,
     MultipleFileField,
     PasswordField,
     SelectField,
@@ -94,6 +95,13 @@ class PhoneForm(FlaskForm):
     department = LenientSelect("Abteilung")
     priority = LenientSelect("Priorität", default="normal")
     text = TextAreaField("Notiz zum Anruf")
+
+
+class TagsForm(FlaskForm):
+    """Add tags (comma-separated) or remove one (the button of that tag)."""
+
+    add = StringField("Tags hinzufügen (durch Komma getrennt)")
+    remove = HiddenField()
 
 
 class LinkAccountForm(FlaskForm):

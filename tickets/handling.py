@@ -1,5 +1,5 @@
 """The agent console's actions: claim, assign, change queue/priority/status (one ticket or a
-selection), bill, phone intake.
+selection), bill, tags, phone intake.
 
 Each action loads the ticket, checks the agent works its queue, changes it and writes the
 history entry (who, when, before, after, reason) in one transaction.
@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from accounts.models import Account, User
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem
+from tickets import tags
 from tickets.access import Forbidden, TicketNotFound, Viewer
 from tickets.models import BillingEvent, Ticket, TicketEvent
 from tickets.routing import routing_rules
@@ -325,3 +326,27 @@ def file_by_phone(
     if errors:
         raise ValidationError(errors)
     return file_ticket(runtime, draft, actor=viewer.actor)
+
+
+def edit_tags(
+    runtime: Runtime, viewer: Viewer, number: str, *, add: str = "", remove: str = ""
+) -> list[str]:
+    """Add the comma-separated tags ``add`` and remove the tag ``remove``; the tags after.
+
+    One ``tags_changed`` history entry holds the list before and after; nothing is written
+    when the tags stay as they are.
+    """
+    added = tags.parse_tags(add)
+    removed = tags.normal_tag(remove)
+    if not added and not removed:
+        raise ValidationError({"add": "Bitte geben Sie einen Tag ein."})
+    with runtime.db.session() as session:
+        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        kept = [tag for tag in ticket.tags if tags.normal_tag(tag) != removed]
+        known = {tags.normal_tag(tag) for tag in kept}
+        chosen = sorted([*kept, *(tag for tag in added if tag not in known)])
+        if len(chosen) > tags.TAGS_MAX and len(chosen) > len(ticket.tags):
+            raise ValidationError({"add": f"Ein Ticket hat höchstens {tags.TAGS_MAX} Tags."})
+        if chosen != sorted(ticket.tags):
+            record(session, ticket, viewer.actor, "tags_changed", {"tags": chosen})
+        return chosen

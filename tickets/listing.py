@@ -26,6 +26,7 @@ from helpdesk.db import UTCDateTime
 from helpdesk.text import parse_id
 from tickets.access import Viewer
 from tickets.models import OPEN_STATUSES, Ticket, format_number
+from tickets.tags import has_tag, normal_tag, tag_problem
 from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
 PAGE_SIZE = 25
@@ -77,11 +78,16 @@ NEWEST: tuple[SortKey, ...] = (
     SortKey("id", Ticket.id, int),
 )
 PRIORITY_FIRST: tuple[SortKey, ...] = (DUE_FIRST[1], DUE_FIRST[0], *DUE_FIRST[2:])
+# The customer's sortable columns: by number (newest first), by subject (A to Z).
+BY_NUMBER: tuple[SortKey, ...] = (SortKey("id", Ticket.id, int),)
+BY_SUBJECT: tuple[SortKey, ...] = (SortKey("subject", Ticket.subject, str), BY_NUMBER[0])
 ORDERS = {
     "due": (DUE_FIRST, False),
     "changed": (LAST_CHANGED, True),
     "created": (NEWEST, True),
     "priority": (PRIORITY_FIRST, False),
+    "number": (BY_NUMBER, True),
+    "subject": (BY_SUBJECT, False),
 }
 
 
@@ -93,6 +99,7 @@ class TicketFilter:
     channel: str | None = None
     assignee: str | None = None  # "me", "none" or a user id
     customer_number: str | None = None
+    tag: str | None = None  # in normal form (tickets.tags)
     matching: ColumnElement[bool] | None = field(default=None, compare=False)  # search hits
 
 
@@ -158,6 +165,10 @@ def parse_filter(args: Any, viewer: Viewer) -> tuple[TicketFilter, dict[str, str
         errors["queue"] = "Unbekannte Queue."
         queue = None
     number = (args.get("customer_number") or "").strip() or None
+    tag = normal_tag(args.get("tag") or "") or None
+    if tag is not None and (problem := tag_problem(tag)):
+        errors["tag"] = problem
+        tag = None
     return (
         TicketFilter(
             queue=queue,
@@ -166,6 +177,7 @@ def parse_filter(args: Any, viewer: Viewer) -> tuple[TicketFilter, dict[str, str
             channel=choice("channel", CHANNELS),
             assignee=assignee,
             customer_number=number if viewer.staff else None,
+            tag=tag if viewer.staff else None,
         ),
         errors,
     )
@@ -330,6 +342,8 @@ def _conditions(viewer: Viewer, f: TicketFilter) -> list[ColumnElement[bool]]:
         # A sub-select PostgreSQL runs once, so the account's tickets come by index.
         account = select(Account.id).where(Account.customer_number == f.customer_number)
         conditions.append(Ticket.account_id == account.scalar_subquery())
+    if f.tag:
+        conditions.append(has_tag(f.tag))
     return conditions
 
 

@@ -51,6 +51,8 @@ class Ticket(Base):
         Index("ix_tickets_queue_status", "queue", "status"),
         # The customer's list: newest change first, read backwards (docs/performance.md).
         Index("ix_tickets_account_updated", "account_id", "updated_at", "id"),
+        # The customer's list by number (newest first).
+        Index("ix_tickets_account_number", "account_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -238,4 +240,22 @@ class TextModule(Base):
     title: Mapped[str] = mapped_column(String(120))
     body: Mapped[str] = mapped_column(Text)
     updated_by: Mapped[str] = mapped_column(String(320))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class SavedView(Base):
+    """An agent's saved console list: a name of their choosing and the list's filter and order.
+
+    ``query`` is the console's query string as the service normalised it (known keys only,
+    e.g. ``queue=accounting&sort=priority``); only its owner sees, opens or changes it.
+    """
+
+    __tablename__ = "saved_views"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(80))
+    query: Mapped[str] = mapped_column(String(1000))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

@@ -6,7 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from tickets.api.schemas import ID, ref, schemas
+from tickets.listing import ORDERS
 from tickets.routing import RuleSet
+from tickets.tags import TAG_MAX
 from vocabulary import CHANNELS, PRIORITIES, STATUSES
 
 
@@ -133,9 +135,17 @@ def _ticket_paths() -> dict[str, Any]:
                         {"type": "string", "pattern": "^(me|none|[0-9]{1,10})$"},
                     ),
                     _query("customer_number", "Staff only: one account's tickets."),
+                    _query(
+                        "tag",
+                        "Staff only: tickets with this tag (case and spaces do not matter).",
+                        {"type": "string", "maxLength": TAG_MAX},
+                    ),
                     _query("q", "Ticket number, customer number, e-mail or words."),
                     _query(
-                        "order", "due (staff default) or changed.", {"enum": ["due", "changed"]}
+                        "order",
+                        "due (staff default), changed (customer default), created, priority, "
+                        "number or subject.",
+                        {"enum": list(ORDERS)},
                     ),
                 ],
             ),

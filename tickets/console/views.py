@@ -29,6 +29,7 @@ from tickets import (
     history,
     listing,
     presence,
+    saved_views,
     search,
     sensitive,
     services,
@@ -44,6 +45,7 @@ from tickets.forms import (
     NoteForm,
     PhoneForm,
     ReplyForm,
+    TagsForm,
     request_uploads,
 )
 from tickets.inbound import authentication
@@ -108,6 +110,8 @@ def queues() -> Any:
         order=order,
         sort_labels=SORT_LABELS,
         bulk_form=ActionForm(),
+        save_view_form=ActionForm(),
+        saved_views=saved_views.views_of(current(), viewer),
         assignable=handling.assignable_staff(current()),
         back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]),
     )
@@ -207,6 +211,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         assign_form=assign,
         billing_form=forms.get("billing_form") or BillingForm(),
         link_form=forms.get("link_form") or LinkAccountForm(),
+        tags_form=forms.get("tags_form") or TagsForm(formdata=None),
         action_form=ActionForm(),
         queue_names=dict(queue_ids),
     ), status
@@ -329,6 +334,21 @@ def change(number: str) -> Any:
         ),
         "change_form",
         "Die Änderung ist gespeichert.",
+    )
+
+
+@blueprint.post("/tickets/<number>/tags")
+@requires("agent")
+def edit_tags(number: str) -> Any:
+    form = TagsForm()
+    return _act(
+        number,
+        form,
+        lambda viewer: handling.edit_tags(
+            current(), viewer, number, add=form.add.data or "", remove=form.remove.data or ""
+        ),
+        "tags_form",
+        "Die Tags sind gespeichert.",
     )
 
 

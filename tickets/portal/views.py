@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -25,7 +26,7 @@ from helpdesk.forms import ActionForm, show_errors
 from helpdesk.i18n import mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
-from tickets import listing, services, thread
+from tickets import listing, search, services, thread
 from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
 from tickets.attachments import AttachmentRejected
 from tickets.forms import (
@@ -42,26 +43,50 @@ portal = Blueprint("tickets", __name__)
 TICKET_USERS = "account.view"
 
 
+# The customer's sortable columns, each with the list order it asks for (tickets.listing).
+SORT_COLUMNS = {"number": "Nummer", "subject": "Betreff", "changed": "Letzte Änderung"}
+
+
 @portal.get("/tickets")
 @requires(TICKET_USERS)
 def my_tickets() -> Any:
+    """The account's tickets: search (number, subject, text), status filter, sortable columns."""
     viewer = current_viewer()
     if viewer.staff:
         return redirect(url_for("console.queues"))
-    ticket_filter, _errors = listing.parse_filter({"status": "alle"}, viewer)
+    status = request.args.get("status") or "alle"
+    ticket_filter, errors = listing.parse_filter({"status": status}, viewer)
+    if errors:  # an unknown status shows every ticket, as the page says
+        status = "alle"
+        ticket_filter, _ = listing.parse_filter({"status": status}, viewer)
+    order = request.args.get("sort") or "changed"
+    if order not in SORT_COLUMNS:
+        order = "changed"
+    query = (request.args.get("q") or "").strip()
     with current().db.session() as session:
+        if query:
+            ticket_filter = replace(ticket_filter, matching=search.matching(session, query))
         try:
             page = listing.list_tickets(
                 session,
                 viewer,
                 ticket_filter,
                 secret=current().settings.secret_key,
-                order="changed",
+                order=order,
                 cursor=request.args.get("cursor"),
             )
         except listing.BadCursor:
             abort(400)
-    return render_template("tickets/my_tickets.html", page=page)
+    return render_template(
+        "tickets/my_tickets.html",
+        page=page,
+        query=query,
+        status=status,
+        order=order,
+        sort_columns=SORT_COLUMNS,
+        args=request.args,
+        filtered=bool(query) or status != "alle",
+    )
 
 
 def _catalog_choices(form: Any) -> dict[str, Any]:

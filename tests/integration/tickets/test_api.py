@@ -17,7 +17,7 @@ from tests.integration.tickets.factories import (
     make_account,
 )
 from tickets import sensitive
-from tickets.models import parse_number
+from tickets.models import Ticket, parse_number
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -172,3 +172,20 @@ def test_a_customer_with_a_locked_licence_reaches_accounting_whatever_the_subjec
     filed = file(client, headers, subject="Frage zu meinem Konto", component="Benutzerverwaltung")
 
     assert (filed["queue"], filed["priority"]) == ("accounting", "high")
+
+
+def test_an_agent_lists_the_tickets_of_one_tag_and_a_customer_cannot_filter_by_tag(
+    client, runtime, customer
+):
+    _account, headers = customer
+    tagged = file(client, headers)["number"]
+    file(client, headers)
+    with runtime.db.session() as session:
+        session.get_one(Ticket, parse_number(tagged)).tags = ["rückruf"]
+    agent = bearer(agent_token(runtime))
+
+    by_agent = client.get("/api/v1/tickets?tag=R%C3%BCckruf", headers=agent).get_json()
+    by_customer = client.get("/api/v1/tickets?tag=rückruf", headers=headers).get_json()
+
+    assert [item["number"] for item in by_agent["items"]] == [tagged]
+    assert len(by_customer["items"]) == 2

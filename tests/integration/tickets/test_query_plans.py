@@ -24,6 +24,7 @@ EXPECTED_INDEX = {
     "due soon (all queues, due first)": "ix_tickets_open_due",
     "search rare word": "ix_tickets_fulltext",
     "customer's ticket list": "ix_tickets_account_updated",
+    "filter tag": "ix_tickets_tags",
     "SLA report, 4 weeks": "ix_tickets_created_at",
 }
 
