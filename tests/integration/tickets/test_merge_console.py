@@ -19,6 +19,7 @@ from tests.integration.accounts.factories import (
 )
 from tests.integration.tickets.factories import api_token
 from tests.integration.tickets.merge_factories import QUEUES, duplicates, file_for
+from tests.integration.tickets.test_openapi import check
 from tickets.models import Ticket
 
 
@@ -146,10 +147,13 @@ def test_the_api_answers_a_merged_number_with_a_permanent_redirect_naming_the_ta
         f"/api/v1/tickets/{world.duplicate.number}", headers=headers, follow_redirects=True
     )
 
+    document = client.get("/api/v1/openapi.json").get_json()
+    documented = document["paths"]["/api/v1/tickets/{number}"]["get"]["responses"]["308"]
     assert response.status_code == 308
     assert response.headers["Location"] == f"/api/v1/tickets/{world.kept.number}"
     assert response.content_type == "application/problem+json"
     assert response.get_json()["merged_into"] == world.kept.number
+    check(response.get_json(), documented["content"][response.content_type]["schema"], document)
     assert followed.status_code == 200
     assert followed.get_json()["number"] == world.kept.number
 
