@@ -72,7 +72,7 @@ def load_ticket(
     so that a reply written to the old number lands there.
     """
     ticket_id = parse_number(number)
-    ticket = session.get(Ticket, ticket_id, with_for_update=lock) if ticket_id is not None else None
+    ticket = _get(session, ticket_id, lock=lock) if ticket_id is not None else None
     ticket = viewer.check_read(ticket)
     if ticket.merged_into_id is None:
         return ticket
@@ -87,8 +87,20 @@ def merged_target(session: Session, ticket: Ticket, *, lock: bool = False) -> Ti
     for _hop in range(MERGE_HOPS_MAX):
         if ticket.merged_into_id is None:
             return ticket
-        ticket = session.get_one(Ticket, ticket.merged_into_id, with_for_update=lock)
+        ticket = session.get_one(
+            Ticket, ticket.merged_into_id, with_for_update=lock, populate_existing=lock
+        )
     raise RuntimeError(f"ticket {ticket.id}: merge chain longer than {MERGE_HOPS_MAX}")
+
+
+def locked_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """Ticket ``ticket_id`` with its row lock, read afresh after waiting for the lock."""
+    return _get(session, ticket_id, lock=True)
+
+
+def _get(session: Session, ticket_id: int, *, lock: bool) -> Ticket | None:
+    # Refreshed when locked: a copy read before the lock was granted may be stale.
+    return session.get(Ticket, ticket_id, with_for_update=lock, populate_existing=lock)
 
 
 def ticket_view(runtime: Runtime, viewer: Viewer, number: str) -> TicketView:

@@ -35,7 +35,7 @@ from tickets.metrics import MAIL_IN
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.services import Acknowledgement, Filed, TicketDraft, hand_to_workers, store_ticket
 from tickets.sla.clock import apply_sla
-from tickets.thread import merged_target
+from tickets.thread import locked_ticket, merged_target
 
 log = logging.getLogger(__name__)
 
@@ -215,20 +215,15 @@ def _take_from_person(
             match = None if unverified else find_ticket(session, mail)
             # Locked, so that a merge of the ticket running now finishes first; a reply to a
             # merged ticket lands in the ticket it was merged into.
-            ticket = (
-                merged_target(
-                    session,
-                    session.get_one(Ticket, match.ticket_id, with_for_update=True),
-                    lock=True,
-                )
-                if match
-                else None
-            )
+            named = locked_ticket(session, match.ticket_id) if match else None
+            ticket = merged_target(session, named, lock=True) if named else None
             if (
                 ticket is not None
+                and named is not None
                 and match is not None
                 and match.via == "subject"
                 and not _may_write_to(session, ticket, mail)
+                and not _may_write_to(session, named, mail)  # the merged ticket's customer
             ):
                 # Ticket numbers are guessable; a number alone does not let a stranger write
                 # into someone else's ticket. The mail opens a new ticket naming the old one.

@@ -99,7 +99,10 @@ def _messages(runtime, ticket_id: int) -> list[str]:
         )
 
 
-def test_a_mail_reply_arriving_during_the_merge_waits_and_lands_in_the_target(runtime, postgres):
+@pytest.mark.parametrize("threaded_by", ["in-reply-to", "subject"])
+def test_a_mail_reply_arriving_during_the_merge_waits_and_lands_in_the_target(
+    runtime, postgres, threaded_by
+):
     world = duplicates(runtime)
     with runtime.db.session() as session:
         acknowledgement = session.scalars(
@@ -112,7 +115,8 @@ def test_a_mail_reply_arriving_during_the_merge_waits_and_lands_in_the_target(ru
     mail["To"] = runtime.settings.mail_from
     mail["Subject"] = f"AW: [{world.duplicate.number}] Lizenz gesperrt"
     mail["Message-ID"] = f"<{uuid.uuid4().hex}@kunde.example>"
-    mail["In-Reply-To"] = acknowledgement
+    if threaded_by == "in-reply-to":
+        mail["In-Reply-To"] = acknowledgement
     mail.set_content("Die Rechnungsnummer ist 4711.")
 
     with ThreadPoolExecutor(2) as pool, rows_held(postgres, world.duplicate.id) as held:
