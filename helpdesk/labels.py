@@ -62,6 +62,8 @@ LABELS: dict[str, dict[str, str]] = {
         "sensitive_data.added": N_("Access data stored"),
         "sensitive_data.revealed": N_("Access data shown"),
         "sensitive_data.purged": N_("Access data deleted"),
+        "merged_away": N_("Merged into another ticket"),
+        "merged_here": N_("Duplicate merged into this ticket"),
     },
     "field": {
         "assignee_id": N_("Assignee"),
@@ -82,6 +84,13 @@ LABELS: dict[str, dict[str, str]] = {
         "severity": N_("Severity"),
         "label": N_("Designation"),
         "items": N_("Entries"),
+        "cc": N_("Copy to"),
+        "merged_into_id": N_("Merged into"),
+        "merged_from": N_("Merged from"),
+        "messages_moved": N_("Messages moved"),
+        "attachments_moved": N_("Attachments moved"),
+        "sensitive_items_moved": N_("Access data moved"),
+        "events_moved": N_("History entries moved"),
     },
     "audit": {
         "first_contact.changed": N_("First contact changed"),

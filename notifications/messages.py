@@ -59,12 +59,17 @@ def build_message(
     in_reply_to: str | None = None,
     references: tuple[str, ...] = (),
     auto_submitted: bool = True,
+    cc: tuple[str, ...] = (),
 ) -> EmailMessage:
     """A multipart/alternative message (text first, HTML preferred by clients)."""
     recipient = transport_address(checked_header("To", recipient))
-    message = EmailMessage(policy=SMTP if recipient.isascii() else SMTP.clone(utf8=True))
+    copies = [transport_address(checked_header("Cc", address)) for address in cc]
+    plain = all(address.isascii() for address in (recipient, *copies))
+    message = EmailMessage(policy=SMTP if plain else SMTP.clone(utf8=True))
     message["From"] = sender
     message["To"] = recipient
+    if copies:
+        message["Cc"] = ", ".join(copies)
     message["Subject"] = checked_header("Subject", subject)
     message["Date"] = format_datetime(utcnow())
     message["Message-ID"] = message_id

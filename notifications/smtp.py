@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import smtplib
 import ssl
 from collections.abc import Iterator, Sequence
@@ -11,6 +12,7 @@ from urllib.parse import unquote, urlsplit
 
 from notifications.metrics import MESSAGES_SENT, SMTP_REPLIES
 
+log = logging.getLogger(__name__)
 TIMEOUT_SECONDS = 30
 REPLY_CLASSES = {"sent": "2xx", "temporary": "4xx", "permanent": "5xx"}
 
@@ -61,9 +63,13 @@ class SmtpConnection:
         self._client = client
         self._stream = stream
 
-    def send(self, sender: str, recipient: str, raw: bytes) -> SmtpResult:
+    def send(
+        self, sender: str, recipient: str, raw: bytes, copies: Sequence[str] = ()
+    ) -> SmtpResult:
+        """Send ``raw`` to ``recipient`` (and, in the same transaction, to ``copies``, the Cc
+        addresses); the result is the recipient's, a refused copy is only logged."""
         try:
-            result = self._send(sender, recipient, raw)
+            result = self._send(sender, recipient, raw, copies)
         except SmtpUnavailable:
             SMTP_REPLIES.labels(self._stream, "connection").inc()
             raise
@@ -72,10 +78,11 @@ class SmtpConnection:
             MESSAGES_SENT.labels(self._stream).inc()
         return result
 
-    def _send(self, sender: str, recipient: str, raw: bytes) -> SmtpResult:
-        options = [] if (sender + recipient).isascii() else ["SMTPUTF8"]
+    def _send(self, sender: str, recipient: str, raw: bytes, copies: Sequence[str]) -> SmtpResult:
+        envelope = [recipient, *(copy for copy in copies if copy != recipient)]
+        options = [] if "".join([sender, *envelope]).isascii() else ["SMTPUTF8"]
         try:
-            refused = self._client.sendmail(sender, [recipient], raw, mail_options=options)
+            refused = self._client.sendmail(sender, envelope, raw, mail_options=options)
         except smtplib.SMTPNotSupportedError as error:
             self._reset()
             return SmtpResult("permanent", f"550 {error}")
@@ -90,9 +97,11 @@ class SmtpConnection:
             return result
         except (smtplib.SMTPServerDisconnected, OSError) as error:
             raise SmtpUnavailable(f"connection lost: {error}") from error
-        if refused:
+        if recipient in refused:
             code, text = refused[recipient]
             return _classify(code, text)
+        for copy, (code, text) in refused.items():
+            log.warning("copy to %s refused: %s %r", copy, code, text)
         return SmtpResult("sent", "250 accepted")
 
     def _reset(self) -> None:

@@ -25,6 +25,17 @@ class TicketNotFound(Exception):
     """No such ticket, or not one the caller may read (the two look the same from outside)."""
 
 
+class TicketMerged(TicketNotFound):
+    """The ticket was merged into another: its number leads to ``target`` (e.g. HD-000042).
+
+    A door that does not redirect treats it as not found.
+    """
+
+    def __init__(self, target: str) -> None:
+        super().__init__(f"merged into {target}")
+        self.target = target
+
+
 @dataclass(frozen=True)
 class Viewer:
     actor: str  # what history entries record as "who"

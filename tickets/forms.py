@@ -62,6 +62,18 @@ class ReplyForm(FlaskForm):
     attachments = MultipleFileField("Anhänge")
 
 
+class AnswerForm(ReplyForm):
+    """An agent's answer in the console: the customer's reply form plus Cc addresses."""
+
+    cc = StringField("Kopie an (CC, mehrere mit Komma getrennt)")
+
+
+class MergeForm(FlaskForm):
+    """Merge this ticket (a duplicate) into the ticket named by number."""
+
+    target = StringField("Zusammenführen in Ticket (Nummer)")
+
+
 class SensitiveForm(FlaskForm):
     sensitive_label = StringField("Wofür? (z. B. FTP-Zugang)")
     sensitive_value = PasswordField("Zugangsdaten")

@@ -48,7 +48,7 @@ def _reason(reason: str) -> str:
 
 def claim(runtime: Runtime, viewer: Viewer, number: str) -> None:
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True))
         status = "open" if ticket.status == "new" else ticket.status
         changes = {"assignee_id": viewer.user_id, "status": status}
         record(session, ticket, viewer.actor, "claimed", changes)
@@ -57,7 +57,7 @@ def claim(runtime: Runtime, viewer: Viewer, number: str) -> None:
 def assign(runtime: Runtime, viewer: Viewer, number: str, assignee_id: int | None) -> None:
     """Give the ticket to an agent of its queue (or to nobody)."""
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True))
         if assignee_id is not None:
             agent = session.get(User, assignee_id)
             if agent is None or not _works(agent, ticket.queue):
@@ -125,7 +125,7 @@ def change(
     """Change queue, effective priority and/or status; a reason is required and recorded."""
     reason = _checked_change(runtime, reason, queue, priority, status)
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True))
         changes: dict[str, object] = {}
         if queue is not None:
             changes["queue"] = queue
@@ -205,7 +205,7 @@ def bill_no_emergency(runtime: Runtime, viewer: Viewer, number: str, reason: str
     """ "Kein Notfall: verrechnen": a critical ticket that is no emergency is billed, once."""
     reason = _reason(reason)
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True))
         if "critical" not in (ticket.requested_priority, ticket.effective_priority):
             raise ValidationError({"reason": "Nur kritische Tickets werden verrechnet."})
         exists = session.scalar(
@@ -261,7 +261,7 @@ def link_account(
     reason = _reason(reason)
     caller = find_caller(runtime, customer_number)
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True))
         if ticket.account_id is not None:
             raise ValidationError({"customer_number": "Dieses Ticket gehört schon zu einem Konto."})
         created = session.scalar(

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from accounts.models import User
 from helpdesk.labels import LABELS, label
-from tickets.models import TicketEvent
+from tickets.models import TicketEvent, format_number
 
 # Which label table a changed field's values come from; other fields are shown as they are.
 VALUE_KINDS = {
@@ -69,6 +69,8 @@ def entries(
             return names.get(value) or "–"
         if name == "queue":
             return queue_names.get(value, value)
+        if name == "merged_into_id":
+            return format_number(value)
         if name in VALUE_KINDS:
             return label(value, VALUE_KINDS[name])
         if isinstance(value, list):

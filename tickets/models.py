@@ -48,6 +48,7 @@ class Ticket(Base):
         CheckConstraint(in_values("requested_priority", PRIORITIES), name="requested_priority"),
         CheckConstraint(in_values("effective_priority", PRIORITIES), name="effective_priority"),
         CheckConstraint(in_values("status", STATUSES), name="status"),
+        CheckConstraint("merged_into_id <> id", name="merged_into_other"),
         Index("ix_tickets_queue_status", "queue", "status"),
         # The customer's list: newest change first, read backwards (docs/performance.md).
         Index("ix_tickets_account_updated", "account_id", "updated_at", "id"),
@@ -108,6 +109,11 @@ class Ticket(Base):
     paging_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(320))
+    # Set when an agent merged this ticket into another (tickets.merging): closed, its number
+    # redirects there.
+    merged_into_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="RESTRICT"), index=True
+    )
 
     @property
     def number(self) -> str:
@@ -155,6 +161,8 @@ class TicketMessage(Base):
     channel: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
     quoted: Mapped[str | None] = mapped_column(Text)
+    # An agent's answer: the addresses it went to in Cc.
+    cc: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))
     message_id: Mapped[str | None] = mapped_column(String(250), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

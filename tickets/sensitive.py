@@ -4,9 +4,9 @@ Envelope encryption with AES-256-GCM: each ticket has its own random data key; t
 stored wrapped (AES-256-GCM) by a master key from the configuration, and every item is sealed
 with the data key. Both ciphertexts are bound to the ticket id (associated data), so a sealed
 item copied to another ticket does not open. Rotating the master key re-wraps the data keys
-only; items are never re-encrypted. Plaintext is returned only by ``reveal``, which checks the
-caller is an agent of the ticket's queue and writes an audit entry in the same transaction.
-"""
+only; an item is sealed again only when a merge moves it to another ticket (``move_items``).
+Plaintext is returned only by ``reveal``, which checks the caller is an agent of the ticket's
+queue and writes an audit entry in the same transaction."""
 
 from __future__ import annotations
 
@@ -146,17 +146,7 @@ def add_item(
     errors = check_item(label, value)
     if errors:
         raise SensitiveDataError(" ".join(errors.values()))
-    wrapped = session.get(TicketDataKey, ticket_id)
-    if wrapped is None:
-        data_key = AESGCM.generate_key(bit_length=256)
-        wrapped = TicketDataKey(
-            ticket_id=ticket_id,
-            master_key_id=keyring.active.id,
-            wrapped_key=keyring.wrap(data_key, ticket_id),
-        )
-        session.add(wrapped)
-    else:
-        data_key = keyring.unwrap(wrapped)
+    data_key = _data_key(session, keyring, ticket_id)
     item = SensitiveItem(
         ticket_id=ticket_id,
         label=label.strip(),
@@ -230,6 +220,47 @@ def reveal(runtime: Runtime, ticket_id: int, principal: Principal) -> list[Revea
             )
         )
     return revealed
+
+
+def move_items(session: Session, keyring: Keyring, source_id: int, target_id: int) -> int:
+    """Move every item of ticket ``source_id`` to ``target_id`` (a merge); return how many.
+
+    Items are bound to their ticket, so each is opened with the source's data key and sealed
+    again with the target's (created when it has none); the source's data key is deleted.
+    The plain text exists only inside this function. Purged items move as they are.
+    """
+    items = session.scalars(
+        select(SensitiveItem).where(SensitiveItem.ticket_id == source_id).order_by(SensitiveItem.id)
+    ).all()
+    source_key = session.get(TicketDataKey, source_id)
+    sealed = [item for item in items if item.sealed is not None]
+    if sealed and source_key is not None:
+        opened_key = keyring.unwrap(source_key)
+        target_key = _data_key(session, keyring, target_id)
+        for item in sealed:
+            value = _open(opened_key, item.sealed or b"", _item_context(source_id))
+            item.sealed = _seal(target_key, value, _item_context(target_id))
+    for item in items:
+        item.ticket_id = target_id
+    if source_key is not None:
+        session.delete(source_key)
+    return len(items)
+
+
+def _data_key(session: Session, keyring: Keyring, ticket_id: int) -> bytes:
+    """The ticket's data key, created (and stored wrapped) on first use."""
+    wrapped = session.get(TicketDataKey, ticket_id)
+    if wrapped is not None:
+        return keyring.unwrap(wrapped)
+    data_key = AESGCM.generate_key(bit_length=256)
+    session.add(
+        TicketDataKey(
+            ticket_id=ticket_id,
+            master_key_id=keyring.active.id,
+            wrapped_key=keyring.wrap(data_key, ticket_id),
+        )
+    )
+    return data_key
 
 
 def rotate(runtime: Runtime) -> int:

@@ -9,6 +9,7 @@ customer's answer finds its way back to the ticket.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from redis.exceptions import RedisError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accounts.addresses import InvalidAddress, normalise
 from accounts.models import Account
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
@@ -25,7 +27,7 @@ from notifications import rendering
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 from tickets import attachments, sensitive
-from tickets.access import Forbidden, TicketNotFound, Viewer
+from tickets.access import Forbidden, TicketMerged, TicketNotFound, Viewer
 from tickets.models import (
     Ticket,
     TicketAttachment,
@@ -39,6 +41,7 @@ from tickets.sla.explain import DueExplanation, explain_ticket
 
 log = logging.getLogger(__name__)
 REFERENCES_KEPT = 10
+CC_MAX = 10
 
 
 @dataclass(frozen=True)
@@ -55,10 +58,49 @@ class TicketView:
     due_times: DueExplanation
 
 
-def load_ticket(session: Session, viewer: Viewer, number: str) -> Ticket:
+MERGE_HOPS_MAX = 50  # a chain of merges longer than this is a defect, not a redirect
+
+
+def load_ticket(
+    session: Session, viewer: Viewer, number: str, *, lock: bool = False, follow: bool = False
+) -> Ticket:
+    """The ticket ``number`` names, for ``viewer``; raise TicketNotFound.
+
+    ``lock`` takes the row lock a change needs (so a change waits for a merge of the ticket
+    and sees its outcome). A merged ticket raises TicketMerged naming where it went, unless
+    ``follow``: then the ticket it was merged into is returned (locked too, with ``lock``),
+    so that a reply written to the old number lands there.
+    """
     ticket_id = parse_number(number)
-    ticket = session.get(Ticket, ticket_id) if ticket_id is not None else None
-    return viewer.check_read(ticket)
+    ticket = _get(session, ticket_id, lock=lock) if ticket_id is not None else None
+    ticket = viewer.check_read(ticket)
+    if ticket.merged_into_id is None:
+        return ticket
+    current = merged_target(session, ticket, lock=lock and follow)
+    if not follow:
+        raise TicketMerged(current.number)
+    return viewer.check_read(current)
+
+
+def merged_target(session: Session, ticket: Ticket, *, lock: bool = False) -> Ticket:
+    """The ticket ``ticket`` lives on in: itself, or the end of its chain of merges."""
+    for _hop in range(MERGE_HOPS_MAX):
+        if ticket.merged_into_id is None:
+            return ticket
+        ticket = session.get_one(
+            Ticket, ticket.merged_into_id, with_for_update=lock, populate_existing=lock
+        )
+    raise RuntimeError(f"ticket {ticket.id}: merge chain longer than {MERGE_HOPS_MAX}")
+
+
+def locked_ticket(session: Session, ticket_id: int) -> Ticket | None:
+    """Ticket ``ticket_id`` with its row lock, read afresh after waiting for the lock."""
+    return _get(session, ticket_id, lock=True)
+
+
+def _get(session: Session, ticket_id: int, *, lock: bool) -> Ticket | None:
+    # Refreshed when locked: a copy read before the lock was granted may be stale.
+    return session.get(Ticket, ticket_id, with_for_update=lock, populate_existing=lock)
 
 
 def ticket_view(runtime: Runtime, viewer: Viewer, number: str) -> TicketView:
@@ -68,7 +110,7 @@ def ticket_view(runtime: Runtime, viewer: Viewer, number: str) -> TicketView:
         messages = session.scalars(
             select(TicketMessage)
             .where(TicketMessage.ticket_id == ticket.id, TicketMessage.kind.in_(kinds))
-            .order_by(TicketMessage.id)
+            .order_by(TicketMessage.created_at, TicketMessage.id)
         ).all()
         files = session.scalars(
             select(TicketAttachment)
@@ -79,7 +121,7 @@ def ticket_view(runtime: Runtime, viewer: Viewer, number: str) -> TicketView:
             session.scalars(
                 select(TicketEvent)
                 .where(TicketEvent.ticket_id == ticket.id)
-                .order_by(TicketEvent.id)
+                .order_by(TicketEvent.created_at, TicketEvent.id)
             ).all()
             if viewer.staff
             else []
@@ -140,6 +182,24 @@ def check_text(text: str, field: str = "text") -> str:
     return text
 
 
+def parse_cc(text: str) -> tuple[str, ...]:
+    """The Cc addresses typed into the answer form (separated by commas, semicolons or line
+    breaks), each one plain address, normalised, without repeats; ValidationError in German."""
+    addresses: list[str] = []
+    for part in re.split(r"[,;\r\n]+", text):
+        if not part.strip():
+            continue
+        try:
+            address = normalise(part.strip(" \t"))
+        except InvalidAddress as error:
+            raise ValidationError({"cc": f"{part.strip()}: {error}"}) from None
+        if address.key not in (known.lower() for known in addresses):
+            addresses.append(address.email)
+    if len(addresses) > CC_MAX:
+        raise ValidationError({"cc": f"Höchstens {CC_MAX} Adressen in Kopie."})
+    return tuple(addresses)
+
+
 def record(
     session: Session,
     ticket: Ticket,
@@ -147,9 +207,11 @@ def record(
     action: str,
     changes: dict[str, Any],
     reason: str | None = None,
+    noted: dict[str, Any] | None = None,
 ) -> None:
-    """Apply ``changes`` (field -> new value) to ``ticket`` and write the history entry."""
-    history: dict[str, list[Any]] = {}
+    """Apply ``changes`` (field -> new value) to ``ticket`` and write the history entry, which
+    also records ``noted`` (facts that are no field of the ticket, e.g. an answer's Cc)."""
+    history: dict[str, list[Any]] = {name: [None, value] for name, value in (noted or {}).items()}
     for name, value in changes.items():
         before = getattr(ticket, name)
         if before != value:
@@ -170,18 +232,27 @@ def reply_as_agent(
     number: str,
     text: str,
     uploads: Sequence[Upload] = (),
+    cc: str = "",
 ) -> TicketMessage:
-    """Store the answer, queue it as a threaded mail to the answer address, then enqueue."""
+    """Store the answer, queue it as a threaded mail to the answer address (and the ``cc``
+    addresses, as typed in the form), then enqueue."""
     text = check_text(text)
+    copies = parse_cc(cc)
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True, follow=True))
+        copies = tuple(address for address in copies if address.lower() != ticket.reply_to.lower())
         message = TicketMessage(
-            ticket_id=ticket.id, kind="agent", author=viewer.actor, channel="email", body=text
+            ticket_id=ticket.id,
+            kind="agent",
+            author=viewer.actor,
+            channel="email",
+            body=text,
+            cc=list(copies) or None,
         )
         session.add(message)
         session.flush()
         _store_uploads(runtime, session, ticket.id, message.id, uploads, viewer.actor)
-        in_reply_to, references = _thread_headers(session, ticket.id)
+        in_reply_to, references = thread_headers(session, ticket.id)
         outbound = queue_mail(
             session,
             MailRequest(
@@ -194,12 +265,14 @@ def reply_as_agent(
                 ticket_id=ticket.id,
                 in_reply_to=in_reply_to,
                 references=references,
+                cc=copies,
             ),
             runtime.settings.mail_domain,
         )
         session.flush()
         message.message_id = outbound.message_id
-        record(session, ticket, viewer.actor, "replied", {"status": "waiting"})
+        noted = {"cc": list(copies)} if copies else None
+        record(session, ticket, viewer.actor, "replied", {"status": "waiting"}, noted=noted)
         outbound_id = outbound.id
     try:
         enqueue_delivery(runtime, [outbound_id])
@@ -208,7 +281,7 @@ def reply_as_agent(
     return message
 
 
-def _thread_headers(session: Session, ticket_id: int) -> tuple[str | None, tuple[str, ...]]:
+def thread_headers(session: Session, ticket_id: int) -> tuple[str | None, tuple[str, ...]]:
     """In-Reply-To and References: every Message-ID of the ticket's mails so far, in order."""
     outbound = session.execute(
         select(OutboundMessage.created_at, OutboundMessage.id, OutboundMessage.message_id).where(
@@ -235,7 +308,7 @@ def add_note(runtime: Runtime, viewer: Viewer, number: str, text: str) -> Ticket
     """An internal note: staff only, never mailed, never shown to the customer."""
     text = check_text(text)
     with runtime.db.session() as session:
-        ticket = viewer.check_work(load_ticket(session, viewer, number))
+        ticket = viewer.check_work(load_ticket(session, viewer, number, lock=True, follow=True))
         note = TicketMessage(
             ticket_id=ticket.id, kind="internal", author=viewer.actor, channel="web", body=text
         )
@@ -257,7 +330,7 @@ def reply_as_customer(
         raise Forbidden("staff answer through the console")
     text = check_text(text)
     with runtime.db.session() as session:
-        ticket = load_ticket(session, viewer, number)
+        ticket = load_ticket(session, viewer, number, lock=True, follow=True)
         if ticket.status == "closed":
             raise ValidationError({"text": "Dieses Ticket ist geschlossen."})
         message = TicketMessage(
@@ -275,7 +348,7 @@ def close_as_customer(runtime: Runtime, viewer: Viewer, number: str) -> None:
     if viewer.staff:
         raise Forbidden("staff change status through the console")
     with runtime.db.session() as session:
-        ticket = load_ticket(session, viewer, number)
+        ticket = load_ticket(session, viewer, number, lock=True)
         record(session, ticket, viewer.actor, "closed_by_customer", {"status": "closed"})
 
 
@@ -288,7 +361,7 @@ def add_sensitive(
         raise ValidationError(errors)
     keyring = sensitive.Keyring.from_settings(runtime.settings)
     with runtime.db.session() as session:
-        ticket = load_ticket(session, viewer, number)
+        ticket = load_ticket(session, viewer, number, lock=True, follow=True)
         if ticket.status == "closed":
             raise ValidationError({"sensitive_value": "Dieses Ticket ist geschlossen."})
         item = sensitive.add_item(session, keyring, ticket.id, label, value, viewer.actor)

@@ -35,6 +35,7 @@ class OutboundMessage(Base):
         ForeignKey("tickets.id", ondelete="SET NULL"), index=True
     )
     recipient: Mapped[str] = mapped_column(String(320))
+    cc: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True))  # Cc addresses
     subject: Mapped[str] = mapped_column(String(500))
     template: Mapped[str] = mapped_column(String(80))
     context: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -54,6 +54,7 @@ class MailRequest:
     ticket_id: int | None = None
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
 
 
 def queue_mail(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
@@ -82,6 +83,8 @@ def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> Out
     try:
         messages.checked_header("To", request.recipient)
         messages.checked_header("Subject", request.subject)
+        for address in request.cc:
+            messages.checked_header("Cc", address)
     except messages.UnsafeText as error:
         state, reply = "failed", f"{NOT_BUILT}{error}"
         log.error("outbound mail %s not queued: %s", request.dedupe_key, reply)
@@ -94,6 +97,7 @@ def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> Out
         dedupe_key=request.dedupe_key,
         ticket_id=request.ticket_id,
         recipient=request.recipient,
+        cc=list(request.cc) or None,
         subject=request.subject,
         template=request.template,
         context=request.context,
@@ -158,6 +162,7 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
             message_id=outbound.message_id,
             in_reply_to=outbound.in_reply_to,
             references=tuple(outbound.references),
+            cc=tuple(outbound.cc or ()),
         )
         unsigned = message.as_bytes()
     except (ValueError, TemplateError) as error:
@@ -171,7 +176,10 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
     try:
         with SmtpTransport(settings.smtp_url, "outbox").connect() as connection:
             result = connection.send(
-                settings.mail_from, messages.transport_address(outbound.recipient), raw
+                settings.mail_from,
+                messages.transport_address(outbound.recipient),
+                raw,
+                copies=[messages.transport_address(address) for address in outbound.cc or ()],
             )
     except SmtpUnavailable as error:
         _finish(runtime, outbound_id, "deferred", str(error))

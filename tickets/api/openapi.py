@@ -70,6 +70,24 @@ GUARDED = {
 }
 INVALID = {"422": _problem("Field errors, in `errors` by field name.")}
 NO_TICKET = {"404": _problem("No such ticket for this caller.")}
+MERGED = {
+    "308": {
+        "description": (
+            "Permanent Redirect: the ticket was merged into another (a duplicate). `Location` "
+            "is that ticket's URL; a client follows it with the same method and token, as "
+            "HTTP clients do by default for 308. The body names the target in `merged_into` "
+            "for clients that do not follow redirects. The redirect is permanent: a merge is "
+            "not undone."
+        ),
+        "headers": {
+            "Location": {
+                "description": "`/api/v1/tickets/HD-…` of the ticket it was merged into.",
+                "schema": {"type": "string"},
+            }
+        },
+        "content": {"application/problem+json": {"schema": ref("MergedTicket")}},
+    }
+}
 NO_ACCOUNT = {"404": _problem("No such account.")}
 NO_MAILING = {"404": _problem("No such mailing.")}
 REFUSED = {"409": _problem("The mailing's state or the four-eyes rule does not allow it.")}
@@ -154,7 +172,7 @@ def _ticket_paths() -> dict[str, Any]:
             "get": _operation(
                 "getTicket",
                 "One ticket with its public thread (staff also see notes).",
-                {**_ok("200", "The ticket.", _json("Ticket")), **NO_TICKET},
+                {**_ok("200", "The ticket.", _json("Ticket")), **MERGED, **NO_TICKET},
                 parameters=[
                     _path("number", {"type": "string"}, "`HD-` and ASCII digits, e.g. HD-000042.")
                 ],

@@ -55,8 +55,21 @@ TICKET_SUMMARY = {
 }
 
 
+MERGED_TICKET = {
+    "type": "object",
+    "required": ["status", "detail", "merged_into"],
+    "description": "A problem detail for 308: the ticket was merged into `merged_into`.",
+    "properties": {
+        "status": {"type": "integer", "enum": [308]},
+        "detail": STRING,
+        "merged_into": TICKET_SUMMARY["number"],
+    },
+}
+
+
 def ticket_schemas(families: list[str], departments: list[str]) -> dict[str, Any]:
     return {
+        "MergedTicket": MERGED_TICKET,
         "TicketInput": {
             "type": "object",
             "required": ["reply_to", "product_family", "component", "subject", "text"],

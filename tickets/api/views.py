@@ -15,7 +15,7 @@ from flask import Blueprint, jsonify, request
 from helpdesk.runtime import current
 from helpdesk.security import public, requires
 from tickets import listing, search, services, thread
-from tickets.access import TicketNotFound, current_viewer
+from tickets.access import TicketMerged, TicketNotFound, current_viewer
 from tickets.api import openapi
 from tickets.handling import find_caller
 from tickets.models import Ticket
@@ -105,6 +105,8 @@ def get_ticket(number: str) -> Any:
     viewer = current_viewer()
     try:
         view = thread.ticket_view(current(), viewer, number)
+    except TicketMerged as merged:
+        return _merged(number, merged)
     except TicketNotFound:
         return _problem(404, "Dieses Ticket gibt es nicht.")
     ticket = view.ticket
@@ -179,6 +181,21 @@ def row_body(row: listing.TicketRow) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "updated_at": row.updated_at.isoformat(),
     }
+
+
+def _merged(number: str, merged: TicketMerged) -> Any:
+    """308 Permanent Redirect to the ticket a merged ticket went into: clients follow it with
+    the same method and credentials; the problem body names the target for those that do not."""
+    body = {
+        "status": 308,
+        "detail": f"{number.upper()} wurde mit {merged.target} zusammengeführt.",
+        "merged_into": merged.target,
+    }
+    headers = {
+        "Content-Type": "application/problem+json",
+        "Location": f"/api/v1/tickets/{merged.target}",
+    }
+    return jsonify(body), 308, headers
 
 
 def _problem(status: int, detail: str, **extra: Any) -> Any:

@@ -28,6 +28,7 @@ from tickets import (
     handling,
     history,
     listing,
+    merging,
     presence,
     saved_views,
     search,
@@ -36,15 +37,16 @@ from tickets import (
     text_modules,
     thread,
 )
-from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
+from tickets.access import Forbidden, TicketMerged, TicketNotFound, Viewer, current_viewer
 from tickets.forms import (
+    AnswerForm,
     AssignForm,
     BillingForm,
     ChangeForm,
     LinkAccountForm,
+    MergeForm,
     NoteForm,
     PhoneForm,
-    ReplyForm,
     TagsForm,
     request_uploads,
 )
@@ -173,6 +175,8 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
     runtime = current()
     try:
         view = thread.ticket_view(runtime, viewer, number)
+    except TicketMerged as merged:
+        return _to_merged(number, merged)
     except TicketNotFound:
         abort(404)
     queue_ids = _queues()
@@ -205,7 +209,8 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         works=viewer.works(view.ticket.queue),
         may_reveal=sensitive.may_reveal(current_principal(), view.ticket),
         revealed=forms.get("revealed"),
-        reply_form=forms.get("reply_form") or ReplyForm(),
+        reply_form=forms.get("reply_form") or AnswerForm(),
+        merge_form=forms.get("merge_form") or MergeForm(),
         note_form=forms.get("note_form") or NoteForm(),
         change_form=change,
         assign_form=assign,
@@ -225,6 +230,8 @@ def _act(number: str, form: Any, action: Any, form_name: str, done: str) -> Any:
         return _render(viewer, number, 400, **{form_name: form})
     try:
         action(viewer)
+    except TicketMerged as merged:
+        return _to_merged(number, merged)
     except TicketNotFound:
         abort(404)
     except Forbidden:
@@ -234,6 +241,12 @@ def _act(number: str, form: Any, action: Any, form_name: str, done: str) -> Any:
         return _render(viewer, number, 422, **{form_name: form})
     flash(done, "success")
     return redirect(url_for("console.ticket", number=number))
+
+
+def _to_merged(number: str, merged: TicketMerged) -> Any:
+    """A merged ticket's number leads to the ticket it was merged into."""
+    flash(f"{number.upper()} wurde mit {merged.target} zusammengeführt.", "info")
+    return redirect(url_for("console.ticket", number=merged.target), 303)
 
 
 @blueprint.post("/tickets/<number>/anwesenheit")
@@ -291,12 +304,17 @@ def assign(number: str) -> Any:
 @blueprint.post("/tickets/<number>/antwort")
 @requires("agent")
 def reply(number: str) -> Any:
-    form = ReplyForm()
+    form = AnswerForm()
     return _act(
         number,
         form,
         lambda viewer: thread.reply_as_agent(
-            current(), viewer, number, form.text.data or "", request_uploads("attachments")
+            current(),
+            viewer,
+            number,
+            form.text.data or "",
+            request_uploads("attachments"),
+            cc=form.cc.data or "",
         ),
         "reply_form",
         "Ihre Antwort wird per E-Mail versandt.",
@@ -365,6 +383,51 @@ def link_account(number: str) -> Any:
         "link_form",
         "Das Konto ist zugeordnet; Routing und SLA sind neu bestimmt.",
     )
+
+
+@blueprint.post("/tickets/<number>/zusammenfuehren")
+@requires("agent")
+def merge_preview(number: str) -> Any:
+    """The confirmation page: what merging this ticket into the chosen one moves."""
+    return _merge_step(
+        number,
+        merging.plan,
+        lambda plan, form: render_template("tickets/merge_confirm.html", plan=plan, form=form),
+    )
+
+
+@blueprint.post("/tickets/<number>/zusammenfuehren/bestaetigen")
+@requires("agent")
+def merge(number: str) -> Any:
+    def done(plan: merging.MergePlan, _form: MergeForm) -> Any:
+        flash(
+            f"{plan.source} ist mit {plan.target} zusammengeführt; {plan.notified} wird per "
+            "E-Mail informiert.",
+            "success",
+        )
+        return redirect(url_for("console.ticket", number=plan.target), 303)
+
+    return _merge_step(number, merging.merge, done)
+
+
+def _merge_step(number: str, step: Any, done: Any) -> Any:
+    """Run a merge step (plan or merge) for the form's target; errors go back to the ticket."""
+    viewer = current_viewer(staff_only=True)
+    form = MergeForm()
+    if not form.validate_on_submit():
+        return _render(viewer, number, 400, merge_form=form)
+    try:
+        plan = step(current(), viewer, number, form.target.data or "")
+    except TicketMerged as merged:
+        return _to_merged(number, merged)
+    except TicketNotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+    except services.ValidationError as error:
+        show_errors(form, error)
+        return _render(viewer, number, 422, merge_form=form)
+    return done(plan, form)
 
 
 @blueprint.post("/tickets/<number>/verrechnen")

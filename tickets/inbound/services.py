@@ -35,6 +35,7 @@ from tickets.metrics import MAIL_IN
 from tickets.models import Ticket, TicketEvent, TicketMessage, format_number
 from tickets.services import Acknowledgement, Filed, TicketDraft, hand_to_workers, store_ticket
 from tickets.sla.clock import apply_sla
+from tickets.thread import locked_ticket, merged_target
 
 log = logging.getLogger(__name__)
 
@@ -212,12 +213,17 @@ def _take_from_person(
             if duplicate is not None:
                 return Outcome("ignored", "duplicate: this Message-ID was taken before", duplicate)
             match = None if unverified else find_ticket(session, mail)
-            ticket = session.get(Ticket, match.ticket_id) if match else None
+            # Locked, so that a merge of the ticket running now finishes first; a reply to a
+            # merged ticket lands in the ticket it was merged into.
+            named = locked_ticket(session, match.ticket_id) if match else None
+            ticket = merged_target(session, named, lock=True) if named else None
             if (
                 ticket is not None
+                and named is not None
                 and match is not None
                 and match.via == "subject"
                 and not _may_write_to(session, ticket, mail)
+                and not _may_write_to(session, named, mail)  # the merged ticket's customer
             ):
                 # Ticket numbers are guessable; a number alone does not let a stranger write
                 # into someone else's ticket. The mail opens a new ticket naming the old one.
@@ -273,9 +279,23 @@ def _may_write_to(session: Session, ticket: Ticket, mail: ParsedMail) -> bool:
         return False
     if key == address_key(ticket.reply_to):
         return True
+    if key in _copied_addresses(session, ticket.id):
+        return True
     if ticket.account_id is None:
         return False
     return identify(session, key).account_id == ticket.account_id
+
+
+def _copied_addresses(session: Session, ticket_id: int) -> set[str | None]:
+    """The comparison keys of every address an agent's answer on the ticket went to in Cc."""
+    copies = session.scalars(
+        select(TicketMessage.cc).where(
+            TicketMessage.ticket_id == ticket_id,
+            TicketMessage.kind == "agent",
+            TicketMessage.cc.is_not(None),
+        )
+    )
+    return {address_key(address) for cc in copies for address in cc or ()}
 
 
 def _append(

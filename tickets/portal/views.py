@@ -27,7 +27,7 @@ from helpdesk.i18n import mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, search, services, thread
-from tickets.access import Forbidden, TicketNotFound, Viewer, current_viewer
+from tickets.access import Forbidden, TicketMerged, TicketNotFound, Viewer, current_viewer
 from tickets.attachments import AttachmentRejected
 from tickets.forms import (
     ReplyForm,
@@ -171,6 +171,8 @@ def show(number: str) -> Any:
 def _render_ticket(viewer: Viewer, number: str, reply: ReplyForm, secret: SensitiveForm) -> Any:
     try:
         view = thread.ticket_view(current(), viewer, number)
+    except TicketMerged as merged:
+        return _to_merged(number, merged)
     except TicketNotFound:
         abort(404)
     status = 422 if reply.errors or secret.errors else 200
@@ -181,6 +183,12 @@ def _render_ticket(viewer: Viewer, number: str, reply: ReplyForm, secret: Sensit
         sensitive_form=secret,
         close_form=ActionForm(),
     ), status
+
+
+def _to_merged(number: str, merged: TicketMerged) -> Any:
+    """A merged ticket's number leads to the ticket it was merged into."""
+    flash(f"{number.upper()} wird jetzt unter {merged.target} weitergeführt.", "info")
+    return redirect(url_for("tickets.show", number=merged.target), 303)
 
 
 @portal.post("/tickets/<number>/antwort")
@@ -212,6 +220,8 @@ def close(number: str) -> Any:
     if ActionForm().validate_on_submit():
         try:
             thread.close_as_customer(current(), viewer, number)
+        except TicketMerged as merged:
+            return _to_merged(number, merged)
         except TicketNotFound:
             abort(404)
         flash("Das Ticket ist geschlossen.", "success")

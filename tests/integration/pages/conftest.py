@@ -39,7 +39,20 @@ def demo(app, runtime):
             actor="seed",
         )
         numbers.append((ticket.number, status))
+    duplicate = file_ticket(
+        runtime,
+        TicketDraft(
+            reply_to="kunde@mueller-handel.example",
+            product_family="JTL-Wawi",
+            component="Installation",
+            subject="Anliegen doppelt",
+            text="Nochmal dieselbe Frage.",
+            account_id=account_id,
+        ),
+        actor="seed",
+    )
     _act_on_tickets(app, numbers)
+    _merge(app, duplicate.number, next(number for number, status in numbers if status == "open"))
     _draft_mailing(app)
     return people
 
@@ -57,13 +70,28 @@ def _act_on_tickets(app, numbers: list[tuple[str, str]]) -> None:
     app.config["WTF_CSRF_ENABLED"] = False
     for number, status in numbers:
         client.post(f"/konsole/tickets/{number}/uebernehmen")
-        client.post(f"/konsole/tickets/{number}/antwort", data={"text": "Wir prüfen das."})
+        client.post(
+            f"/konsole/tickets/{number}/antwort",
+            data={"text": "Wir prüfen das.", "cc": "it@mueller-handel.example"},
+        )
         client.post(f"/konsole/tickets/{number}/notiz", data={"text": "Rückruf vereinbart."})
         client.post(
             f"/konsole/tickets/{number}/aendern",
             data={"status": status, "queue": "", "priority": "", "reason": "Weitergegeben"},
         )
     app.config["WTF_CSRF_ENABLED"] = True
+
+
+def _merge(app, duplicate: str, target: str) -> None:
+    """A supervisor merges a duplicate: the merge history entries and the customer's notice."""
+    client = app.test_client()
+    sign_in(client, "supervisor@support.example.com", DEMO_PASSWORD)
+    app.config["WTF_CSRF_ENABLED"] = False
+    response = client.post(
+        f"/konsole/tickets/{duplicate}/zusammenfuehren/bestaetigen", data={"target": target}
+    )
+    app.config["WTF_CSRF_ENABLED"] = True
+    assert response.status_code == 303, response.get_data(as_text=True)
 
 
 def _draft_mailing(app) -> None:
