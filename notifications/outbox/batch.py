@@ -10,9 +10,10 @@ unsent rows in ``sending``; the outbox sweep returns them to ``queued`` after ST
 and only the message whose DATA the server had accepted but whose outcome was not committed
 is sent twice, with the same Message-ID.
 
-A drain that claims a full batch wakes another one before it sends, so that during a burst
-every idle worker takes a batch; a lone ticket's acknowledgement is claimed by the drain its
-own commit woke, within the worker's dequeue time.
+While a drain works it holds a Redis flag, so further commits enqueue no job; a drain that
+claims a full batch enqueues another one before it sends, so that during a burst every idle
+worker takes a batch. A lone ticket's acknowledgement is claimed by the drain its own commit
+woke, within the worker's dequeue time.
 """
 
 from __future__ import annotations
@@ -84,15 +85,18 @@ def drain(runtime: Runtime) -> DrainResult:
         smtp = _Smtp(runtime.settings.smtp_url, stack)
         while True:
             if time.monotonic() >= deadline:
-                services.wake_drain(runtime)
+                services.enqueue_drain(runtime)
                 return result
-            # Cleared before claiming: a row committed after this wakes a new drain.
-            runtime.redis.delete(services.DRAIN_FLAG)
             rows = _claim(session)
             if not rows:
-                return result
+                # Rows whose commit found the flag set were committed before this: the last
+                # claim, after clearing it, finds them.
+                runtime.redis.delete(services.DRAIN_FLAG)
+                rows = _claim(session)
+                if not rows:
+                    return result
             if len(rows) == BATCH:
-                services.wake_drain(runtime)
+                services.enqueue_drain(runtime)
             if not _send(runtime, session, smtp, rows, result):
                 return result
 

@@ -37,7 +37,7 @@ STALE_SENDING = timedelta(minutes=15)
 MAX_CLAIMS = RETRY.max + 2
 NOT_BUILT = "not built: "
 DRAIN_FLAG = "outbox:drain-queued"
-DRAIN_FLAG_SECONDS = 60
+DRAIN_FLAG_SECONDS = 120
 DRAIN_TIMEOUT = 180
 ACTOR = "mail"
 
@@ -134,15 +134,20 @@ def enqueue_delivery(
 
 
 def wake_drain(runtime: Runtime, pipeline: Pipeline | None = None) -> None:
-    """Enqueue a drain unless one waits already.
+    """Enqueue a drain unless one is waiting or running.
 
-    The flag is set with NX and a drain clears it before it claims, so a row committed
-    before a refused NX is claimed by the drain that holds the flag. The flag expires, and
-    the outbox sweep wakes a drain for rows queued too long: a lost job delays mail, never
-    loses it.
+    The flag is set with NX and held while a drain works; a drain clears it only when it
+    finds nothing to claim, and then claims once more before it ends. So a row whose NX was
+    refused is claimed by the drain holding the flag, and a busy stream of tickets costs one
+    job, not one per ticket. The flag expires (a drain killed with it set), and the outbox
+    sweep wakes a drain for rows queued too long: a lost job delays mail, never loses it.
     """
-    if not runtime.redis.set(DRAIN_FLAG, 1, nx=True, ex=DRAIN_FLAG_SECONDS):
-        return
+    if runtime.redis.set(DRAIN_FLAG, 1, nx=True, ex=DRAIN_FLAG_SECONDS):
+        enqueue_drain(runtime, pipeline)
+
+
+def enqueue_drain(runtime: Runtime, pipeline: Pipeline | None = None) -> None:
+    """One more drain, whatever the flag says (a full batch asks another worker to help)."""
     queue = runtime.queue("mail")
     queue.enqueue_many(
         [queue.prepare_data(jobs.drain_outbox, timeout=DRAIN_TIMEOUT, result_ttl=0)],
