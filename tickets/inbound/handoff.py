@@ -17,7 +17,7 @@ import re
 import socket
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from helpdesk.lmtp_address import mail_in_address
 
@@ -29,8 +29,10 @@ TAKEN = re.compile(r"^(?:\d\.\d{1,3}\.\d{1,3} )?(\w+)(?: (\S+))?: (.*)$", re.DOT
 USAGE = "usage: helpdesk-mail-in --to MAILBOX --from SENDER < message"
 
 
-@dataclass(frozen=True)
-class Reply:
+class Reply(NamedTuple):
+    """The LMTP server's reply to the message (a tuple: ``dataclasses`` imports ``inspect``,
+    which costs a pipe process more than the rest of its imports)."""
+
     code: int
     text: str
 
