@@ -24,7 +24,7 @@ from contextlib import ExitStack, closing
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Row, select, update
+from sqlalchemy import Row, select, text, update
 from sqlalchemy.orm import Session
 
 from helpdesk.db import utcnow
@@ -37,6 +37,9 @@ from notifications.smtp import SmtpConnection, SmtpResult, SmtpTransport, SmtpUn
 log = logging.getLogger(__name__)
 
 BATCH = 50
+# An outcome's commit does not wait for the disk: lost only if PostgreSQL itself crashes
+# within its WAL writer's delay, and then the row, still "sending", is sent again by the sweep.
+ASYNCHRONOUS_COMMIT = text("SET LOCAL synchronous_commit TO OFF")
 # A drain hands over to a fresh job after this long, well inside its RQ timeout.
 DRAIN_SECONDS = 60
 
@@ -170,6 +173,8 @@ def _record(
     values: dict[str, Any] = {"state": state, "smtp_reply": reply, "updated_at": now}
     if state == "sent":
         values.update(raw=raw, sent_at=now)
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(ASYNCHRONOUS_COMMIT)
     session.execute(
         update(OutboundMessage).where(OutboundMessage.id == row.id).values(**values),
         execution_options={"synchronize_session": False},
