@@ -6,8 +6,9 @@ at the same concurrency, one after the other in this run:
 - tickets: RT's REST 2.0 (``POST /REST/2.0/ticket``, basic auth) and our ``POST
   /api/v1/tickets`` (bearer token), each with its acknowledgement (RT's autoreply scrip, our
   DKIM-signed mail through the worker);
-- mail through a pipe, one process per message: RT's ``rt-mailgate`` and our ``helpdesk
-  mail-in deliver --via-lmtp`` (and, for comparison, without ``--via-lmtp``);
+- mail through a pipe, one process per message: RT's ``rt-mailgate`` and our
+  ``helpdesk-mail-in`` console script (and, for comparison, ``helpdesk mail-in deliver``
+  with and without ``--via-lmtp``);
 - mail over LMTP (ours only: RT has no LMTP door).
 
 It prints tickets or messages per second, p50/p99 latency and the CPU milliseconds per ticket
@@ -323,30 +324,24 @@ def run_ours(base_url: str, rows: list[str]) -> None:
                     "ours: POST /api/v1/tickets (+ ack)", latencies, seconds, meter.used(), TICKETS
                 )
             )
-            for name, extra in (
-                ("ours: mail-in deliver --via-lmtp, a process each", ["--via-lmtp"]),
-                ("ours: mail-in deliver in-process, a process each", []),
-            ):
-                count = MAILS if extra else max(MAILS // 4, 5)
+            envelope = ["--to", MAILBOX, "--from", "k@x.example"]
+            deliver = [helpdesk, "mail-in", "deliver"]
+            via_lmtp = [*deliver, "--via-lmtp"]
+            doors = (
+                ("ours: helpdesk-mail-in, a process each", [f"{helpdesk}-mail-in"], MAILS),
+                ("ours: mail-in deliver --via-lmtp, a process each", via_lmtp, MAILS),
+                ("ours: mail-in deliver in-process, a process each", deliver, max(MAILS // 4, 5)),
+            )
+            for offset, (name, command, count) in enumerate(doors, start=1):
                 before = _children_cpu()
                 meter = Meter(lambda: pids)
                 latencies = []
                 started = time.perf_counter()
                 for n in range(count):
                     began = time.perf_counter()
-                    offset = 10_000 if extra else 20_000
                     subprocess.run(
-                        [
-                            helpdesk,
-                            "mail-in",
-                            "deliver",
-                            *extra,
-                            "--to",
-                            MAILBOX,
-                            "--from",
-                            "k@x.example",
-                        ],
-                        input=mail(offset + n, MAILBOX),
+                        [*command, *envelope],
+                        input=mail(offset * 10_000 + n, MAILBOX),
                         env=env,
                         capture_output=True,
                         check=True,
@@ -361,7 +356,7 @@ def run_ours(base_url: str, rows: list[str]) -> None:
             with smtplib.LMTP("127.0.0.1", lmtp_port, timeout=60) as client:
                 for n in range(MAILS * 5):
                     began = time.perf_counter()
-                    client.sendmail("k@x.example", [MAILBOX], mail(30_000 + n, MAILBOX))
+                    client.sendmail("k@x.example", [MAILBOX], mail(40_000 + n, MAILBOX))
                     latencies.append(time.perf_counter() - began)
             seconds = time.perf_counter() - started
             rows.append(

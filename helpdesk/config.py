@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
 
+from helpdesk import lmtp_address
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENTS = ("development", "production", "test")
 LOG_FORMATS = ("text", "json")
@@ -244,8 +246,10 @@ def _resolvers(env: Mapping[str, str], name: str) -> tuple[str, ...]:
 
 def mail_in_address(environ: Mapping[str, str] | None = None) -> tuple[str, int]:
     """Where the LMTP server listens: all `helpdesk mail-in deliver --via-lmtp` needs to know."""
-    env = os.environ if environ is None else environ
-    return env.get("MAIL_IN_HOST") or "127.0.0.1", _port(env, "MAIL_IN_PORT", 8024)
+    try:
+        return lmtp_address.mail_in_address(environ)
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
 
 
 def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -315,8 +319,7 @@ def _optional_url(env: Mapping[str, str], name: str, schemes: tuple[str, ...]) -
 
 
 def _email(name: str, value: str) -> str:
-    # Imported here: its import compiles large patterns, and `mail_in_address` (the pipe
-    # door's thin client) must start without it.
+    # Imported here: its import compiles large patterns that most commands never need.
     from email_validator import EmailNotValidError, validate_email
 
     try:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.policy import SMTP
+from email.policy import SMTP, EmailPolicy
 from email.utils import format_datetime, make_msgid
+from functools import lru_cache
+from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
@@ -48,6 +51,33 @@ def new_message_id(domain: str) -> str:
     return make_msgid(domain=domain)
 
 
+def new_boundary() -> str:
+    """A MIME boundary no quoted-printable part can contain: such a part writes every "=" as
+    "=3D", and the boundary starts with "=_". Without one, the generator draws a boundary
+    and compiles a pattern to search the parts for it: a fifth of a message's CPU."""
+    return f"=_{secrets.token_hex(16)}"
+
+
+class _HeadersMadeOnce(EmailPolicy):
+    """The SMTP policy, except that a header made from a string is parsed once per distinct
+    (name, value): the constant ones (MIME-Version, the parts' Content-Type and encoding,
+    Auto-Submitted) cost a parse per message otherwise. Header objects are immutable."""
+
+    def header_store_parse(self, name: str, value: Any) -> tuple[str, Any]:
+        if isinstance(value, str) and not hasattr(value, "name"):
+            return _made_header(name, value)
+        return super().header_store_parse(name, value)
+
+
+@lru_cache(maxsize=1024)
+def _made_header(name: str, value: str) -> tuple[str, Any]:
+    return SMTP.header_store_parse(name, value)
+
+
+OUTBOUND = _HeadersMadeOnce(linesep="\r\n")  # email.policy.SMTP, with the cache
+OUTBOUND_UTF8 = OUTBOUND.clone(utf8=True)
+
+
 def build_message(
     *,
     sender: Address,
@@ -65,7 +95,7 @@ def build_message(
     recipient = transport_address(checked_header("To", recipient))
     copies = [transport_address(checked_header("Cc", address)) for address in cc]
     plain = all(address.isascii() for address in (recipient, *copies))
-    message = EmailMessage(policy=SMTP if plain else SMTP.clone(utf8=True))
+    message = EmailMessage(policy=OUTBOUND if plain else OUTBOUND_UTF8)
     message["From"] = sender
     message["To"] = recipient
     if copies:
@@ -82,6 +112,7 @@ def build_message(
     message.set_content(
         checked_body(text), subtype="plain", charset="utf-8", cte="quoted-printable"
     )
+    message.make_alternative(boundary=new_boundary())
     message.add_alternative(
         checked_body(html), subtype="html", charset="utf-8", cte="quoted-printable"
     )

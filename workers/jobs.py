@@ -13,8 +13,17 @@ from helpdesk.db import utcnow
 from helpdesk.runtime import current
 
 
+def drain_outbox() -> dict[str, int]:
+    """Send the queued outbox messages over one SMTP connection (safe to run on many workers
+    at once: each claims different rows)."""
+    from notifications.outbox import batch
+
+    return batch.drain(current()).counts
+
+
 def deliver_outbound(outbound_id: int) -> str:
-    """Send one outbox message (idempotent: a sent message is never sent again)."""
+    """Send one outbox message, a retry with RQ's backoff (idempotent: a sent message is never
+    sent again)."""
     from notifications.outbox import services
 
     logs.bind(outbound_id=outbound_id)

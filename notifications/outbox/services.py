@@ -11,7 +11,7 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
-from typing import Any
+from typing import Any, Protocol
 
 from jinja2 import TemplateError
 from redis.client import Pipeline
@@ -36,6 +36,9 @@ STALE_SENDING = timedelta(minutes=15)
 # A row claimed this often without an outcome (its worker died each time) is given up.
 MAX_CLAIMS = RETRY.max + 2
 NOT_BUILT = "not built: "
+DRAIN_FLAG = "outbox:drain-queued"
+DRAIN_FLAG_SECONDS = 120
+DRAIN_TIMEOUT = 180
 ACTOR = "mail"
 
 
@@ -55,6 +58,19 @@ class MailRequest:
     in_reply_to: str | None = None
     references: tuple[str, ...] = ()
     cc: tuple[str, ...] = ()
+
+
+class OutboundFields(Protocol):
+    """What building a message reads: an outbox row, or the columns a batch claimed."""
+
+    template: str
+    context: dict[str, Any]
+    recipient: str
+    subject: str
+    message_id: str
+    in_reply_to: str | None
+    references: list[str]
+    cc: list[str] | None
 
 
 def queue_mail(session: Session, request: MailRequest, mail_domain: str) -> OutboundMessage:
@@ -89,7 +105,7 @@ def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> Out
         state, reply = "failed", f"{NOT_BUILT}{error}"
         log.error("outbound mail %s not queued: %s", request.dedupe_key, reply)
         if request.ticket_id is not None:
-            session.add(_failure_event(request.ticket_id, reply))
+            session.add(failure_event(request.ticket_id, reply))
     outbound = OutboundMessage(
         state=state,
         smtp_reply=reply,
@@ -112,24 +128,52 @@ def _outbox_row(session: Session, request: MailRequest, mail_domain: str) -> Out
 def enqueue_delivery(
     runtime: Runtime, outbound_ids: list[int], pipeline: Pipeline | None = None
 ) -> None:
-    """Hand committed outbox rows to the mail workers, in one Redis round trip (or as part of
-    ``pipeline``, which the caller executes)."""
-    if not outbound_ids:
-        return
+    """Hand committed outbox rows to the mail workers (``pipeline``, when given, carries the
+    enqueue; the caller executes it).
+
+    Rows are not handed over one by one: a drain job claims every queued row, these among
+    them, and sends them over one SMTP connection (``notifications.outbox.batch``).
+    """
+    if outbound_ids:
+        wake_drain(runtime, pipeline)
+
+
+def wake_drain(runtime: Runtime, pipeline: Pipeline | None = None) -> None:
+    """Enqueue a drain unless one is waiting or running.
+
+    The flag is set with NX and held while a drain works; a drain clears it only when it
+    finds nothing to claim, and then claims once more before it ends. So a row whose NX was
+    refused is claimed by the drain holding the flag, and a busy stream of tickets costs one
+    job, not one per ticket. The flag expires (a drain killed with it set), and the outbox
+    sweep wakes a drain for rows queued too long: a lost job delays mail, never loses it.
+    """
+    if runtime.redis.set(DRAIN_FLAG, 1, nx=True, ex=DRAIN_FLAG_SECONDS):
+        enqueue_drain(runtime, pipeline)
+
+
+def enqueue_drain(runtime: Runtime, pipeline: Pipeline | None = None) -> None:
+    """One more drain, whatever the flag says (a full batch asks another worker to help)."""
     queue = runtime.queue("mail")
     queue.enqueue_many(
-        [
-            queue.prepare_data(
-                jobs.deliver_outbound,
-                args=(outbound_id,),
-                job_id=f"outbound-{outbound_id}",
-                retry=RETRY,
-                timeout=120,
-            )
-            for outbound_id in outbound_ids
-        ],
+        [queue.prepare_data(jobs.drain_outbox, timeout=DRAIN_TIMEOUT, result_ttl=0)],
         pipeline=pipeline,
     )
+
+
+def retry_later(runtime: Runtime, outbound_ids: list[int]) -> None:
+    """Rows a drain left deferred (a 4xx, the server away): each gets its own job with RQ's
+    backoff, the first attempt having been the drain's."""
+    first, *later = RETRY.intervals
+    queue = runtime.queue("mail")
+    for outbound_id in outbound_ids:
+        queue.enqueue_in(
+            timedelta(seconds=first),
+            jobs.deliver_outbound,
+            outbound_id,
+            job_id=f"outbound-{outbound_id}",
+            retry=Retry(max=RETRY.max - 1, interval=later),
+            job_timeout=120,
+        )
 
 
 def deliver(runtime: Runtime, outbound_id: int) -> str:
@@ -152,26 +196,11 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
 
     settings = runtime.settings
     try:
-        text, html = rendering.render(outbound.template, outbound.context)
-        message = messages.build_message(
-            sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
-            recipient=outbound.recipient,
-            subject=outbound.subject,
-            text=text,
-            html=html,
-            message_id=outbound.message_id,
-            in_reply_to=outbound.in_reply_to,
-            references=tuple(outbound.references),
-            cc=tuple(outbound.cc or ()),
-        )
-        unsigned = message.as_bytes()
-    except (ValueError, TemplateError) as error:
-        # Trying again builds the same bytes from the same row: fail it now, with the reason.
-        reason = f"{NOT_BUILT}{error}"
-        _finish(runtime, outbound_id, "failed", reason, ticket_id=outbound.ticket_id)
-        log.error("outbound %s failed permanently: %s", outbound_id, reason)
+        raw = signed_message(runtime, outbound)
+    except NotBuilt as error:
+        _finish(runtime, outbound_id, "failed", error.reason, ticket_id=outbound.ticket_id)
+        log.error("outbound %s failed permanently: %s", outbound_id, error.reason)
         return "failed"
-    raw = dkim_fast.sign(unsigned, settings.dkim_domain, runtime.dkim_keys)
 
     try:
         with SmtpTransport(settings.smtp_url, "outbox").connect() as connection:
@@ -197,6 +226,36 @@ def deliver(runtime: Runtime, outbound_id: int) -> str:
     return "failed"
 
 
+class NotBuilt(Exception):
+    """The row's message cannot be built; trying again builds the same bytes from the same row."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(f"{NOT_BUILT}{error}")
+        self.reason = f"{NOT_BUILT}{error}"
+
+
+def signed_message(runtime: Runtime, outbound: OutboundFields) -> bytes:
+    """The DKIM-signed bytes of an outbox row (or of the columns a batch claimed)."""
+    settings = runtime.settings
+    try:
+        text, html = rendering.render(outbound.template, outbound.context)
+        message = messages.build_message(
+            sender=Address(SENDER_NAME, addr_spec=settings.mail_from),
+            recipient=outbound.recipient,
+            subject=outbound.subject,
+            text=text,
+            html=html,
+            message_id=outbound.message_id,
+            in_reply_to=outbound.in_reply_to,
+            references=tuple(outbound.references),
+            cc=tuple(outbound.cc or ()),
+        )
+        unsigned = message.as_bytes()
+    except (ValueError, TemplateError) as error:
+        raise NotBuilt(error) from error
+    return dkim_fast.sign(unsigned, settings.dkim_domain, runtime.dkim_keys)
+
+
 def _finish(
     runtime: Runtime,
     outbound_id: int,
@@ -215,10 +274,10 @@ def _finish(
             update(OutboundMessage).where(OutboundMessage.id == outbound_id).values(**values)
         )
         if state == "failed" and ticket_id is not None:
-            session.add(_failure_event(ticket_id, reply))
+            session.add(failure_event(ticket_id, reply))
 
 
-def _failure_event(ticket_id: int, reason: str) -> TicketEvent:
+def failure_event(ticket_id: int, reason: str) -> TicketEvent:
     return TicketEvent(ticket_id=ticket_id, actor=ACTOR, action="mail_failed", reason=reason[:2000])
 
 
@@ -245,7 +304,7 @@ def requeue_stale(runtime: Runtime) -> list[int]:
                 .values(state="failed", smtp_reply=reason, updated_at=now)
             )
             if ticket_id is not None:
-                session.add(_failure_event(ticket_id, reason))
+                session.add(failure_event(ticket_id, reason))
         session.flush()
         stale = session.scalars(
             select(OutboundMessage.id).where(
@@ -261,7 +320,7 @@ def requeue_stale(runtime: Runtime) -> list[int]:
             session.execute(
                 update(OutboundMessage)
                 .where(OutboundMessage.id.in_(stale), OutboundMessage.state == "sending")
-                .values(state="deferred", updated_at=now)
+                .values(state="queued", updated_at=now)
             )
     enqueue_delivery(runtime, list(stale))
     return list(stale)

@@ -125,5 +125,5 @@ def test_main_flows_log_no_secret(app, runtime, work, smtp_sink, log_lines):
     assert "/anmelden/passwort-neu/<token>" in routes
     assert any(record.get("ticket") == number for record in records)
     jobs = {record.get("job") for record in records if record.get("job_id")}
-    assert {"workers.jobs.deliver_outbound", "workers.jobs.send_mailing_batch"} <= jobs
+    assert {"workers.jobs.drain_outbox", "workers.jobs.send_mailing_batch"} <= jobs
     assert len(lines) > 50

@@ -10,8 +10,7 @@ import threading
 import click
 
 from helpdesk.commands import runtime_or_exit, settings_or_exit
-
-EX_TEMPFAIL = 75  # sysexits.h: the MTA keeps the message and retries
+from tickets.inbound.handoff import EX_TEMPFAIL
 
 
 @click.group("mail-in")
@@ -86,7 +85,7 @@ def deliver(mailbox: str | None, sender: str | None, via_lmtp: bool) -> None:
 
 def _hand_over(mailbox: str | None, sender: str | None) -> None:
     from helpdesk.config import ConfigError, mail_in_address
-    from tickets.inbound.handoff import hand_over
+    from tickets.inbound.handoff import answer, hand_over
 
     if mailbox is None or sender is None:
         raise click.UsageError("--via-lmtp needs --to and --from (the MTA knows both)")
@@ -94,16 +93,7 @@ def _hand_over(mailbox: str | None, sender: str | None) -> None:
         host, port = mail_in_address()
     except ConfigError as error:
         raise click.ClickException(f"configuration: {error}") from None
-    # smtplib writes an empty or "<>" sender as the null sender <>.
-    reply = hand_over(sys.stdin.buffer.read(), host, port, mailbox, sender)
-    if reply.taken:
-        click.echo(json.dumps(reply.outcome(), ensure_ascii=False))
-        return
-    if reply.temporary:
-        click.echo(f"mail-in: try again later ({reply.code}): {reply.text}", err=True)
-        sys.exit(EX_TEMPFAIL)
-    click.echo(f"mail-in: refused ({reply.code}): {reply.text}", err=True)
-    sys.exit(1)
+    sys.exit(answer(hand_over(sys.stdin.buffer.read(), host, port, mailbox, sender)))
 
 
 @mail_in.command("quarantine")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import literal, select, union_all
+from sqlalchemy import String, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from accounts.models import Account, ContactPerson, DistributionListEntry, User
@@ -34,31 +34,32 @@ class Sender:
         return self.account_id is None and len(self.candidates) > 1
 
 
+# Built once: building the union and its cache key cost more than running it.
+_address_key = bindparam("address_key", type_=String)
+_matches = union_all(
+    select(User.account_id, User.id, literal("user").label("via")).where(
+        User.email_key == _address_key,
+        User.kind == "customer",
+        User.active.is_(True),
+    ),
+    select(Account.id, literal(None).label("user_id"), literal("first_contact")).where(
+        Account.first_contact_key == _address_key
+    ),
+    select(ContactPerson.account_id, literal(None), literal("contact_person")).where(
+        ContactPerson.email_key == _address_key
+    ),
+    select(DistributionListEntry.account_id, literal(None), literal("distribution_list")).where(
+        DistributionListEntry.email_key == _address_key
+    ),
+).subquery()
+MATCHES = select(_matches.c[0], _matches.c[1], _matches.c[2]).join(
+    Account, (Account.id == _matches.c[0]) & Account.active.is_(True)
+)
+
+
 def identify(session: Session, address_key: str) -> Sender:
     """Match ``address_key`` (lower-cased normalised address) against every kind of contact."""
-    matches = union_all(
-        select(User.account_id, User.id, literal("user").label("via")).where(
-            User.email_key == address_key,
-            User.kind == "customer",
-            User.active.is_(True),
-        ),
-        select(Account.id, literal(None).label("user_id"), literal("first_contact")).where(
-            Account.first_contact_key == address_key
-        ),
-        select(ContactPerson.account_id, literal(None), literal("contact_person")).where(
-            ContactPerson.email_key == address_key
-        ),
-        select(DistributionListEntry.account_id, literal(None), literal("distribution_list")).where(
-            DistributionListEntry.email_key == address_key
-        ),
-    ).subquery()
-    rows = list(
-        session.execute(
-            select(matches.c[0], matches.c[1], matches.c[2]).join(
-                Account, (Account.id == matches.c[0]) & Account.active.is_(True)
-            )
-        )
-    )
+    rows = list(session.execute(MATCHES, {"address_key": address_key}))
     if not rows:
         return Sender(address_key)
     best = min(RANKS.index(via) for _account, _user, via in rows)

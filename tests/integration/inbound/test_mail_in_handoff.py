@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+from pathlib import Path
 
 from sqlalchemy import func, select
 
@@ -97,3 +99,58 @@ def test_the_handing_over_command_imports_neither_the_database_layer_nor_the_dom
     imported = {line.split("|")[-1].strip() for line in finished.stderr.decode().splitlines()}
     assert "tickets.inbound.handoff" in imported
     assert not {"sqlalchemy", "flask", "tickets.models", "email_validator"} & imported
+
+
+def pipe(lmtp, raw: bytes, *args: str) -> subprocess.CompletedProcess[bytes]:
+    """The console script an MTA runs per message, as a real process."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "helpdesk-mail-in"), *args],
+        input=raw,
+        env={"MAIL_IN_HOST": lmtp.host, "MAIL_IN_PORT": str(lmtp.port)},
+        capture_output=True,
+        check=False,
+        timeout=60,
+    )
+
+
+def test_the_console_script_hands_a_message_over_and_prints_its_ticket(lmtp, runtime):
+    finished = pipe(lmtp, load(NEW), "--to", SUPPORT, "--from", SENDER)
+
+    assert finished.returncode == 0, finished.stderr
+    outcome = json.loads(finished.stdout)
+    assert (outcome["action"], outcome["ticket"]) == ("created", "HD-000001")
+    assert ticket_count(runtime) == 1
+
+
+def test_the_console_script_keeps_lines_that_start_with_a_dot(lmtp, runtime):
+    raw = (
+        f"From: {SENDER}\nTo: {SUPPORT}\nSubject: Punkte\nMessage-ID: <punkte@example.com>\n"
+        "Content-Type: text/plain; charset=utf-8\n\n"
+        "Erste Zeile\n.Punkt am Zeilenanfang\n.\n..zwei Punkte\nLetzte Zeile\n"
+    ).encode()  # bare LF, as a pipe brings it; a lone dot would end the DATA unstuffed
+
+    finished = pipe(lmtp, raw, "--to", SUPPORT, "--from", SENDER)
+
+    assert finished.returncode == 0, finished.stderr
+    with runtime.db.session() as session:
+        body = session.scalars(select(Ticket.body)).one()
+    assert body == "Erste Zeile\n.Punkt am Zeilenanfang\n.\n..zwei Punkte\nLetzte Zeile"
+
+
+def test_the_console_script_without_both_addresses_prints_its_usage(lmtp):
+    finished = pipe(lmtp, load(NEW), "--to", SUPPORT)
+
+    assert finished.returncode == 2
+    assert b"usage: helpdesk-mail-in --to MAILBOX --from SENDER" in finished.stderr
+
+
+def test_the_console_script_imports_only_a_few_standard_modules():
+    """Its CPU per message is the interpreter's start: nothing of the service, no click, no
+    settings, not even smtplib (which brings ssl and the email package)."""
+    command = [sys.executable, "-X", "importtime", "-c", "import tickets.inbound.handoff"]
+    finished = subprocess.run(command, capture_output=True, check=True)
+
+    imported = {line.split("|")[-1].strip() for line in finished.stderr.decode().splitlines()}
+    assert "tickets.inbound.handoff" in imported
+    heavy = {"click", "helpdesk.config", "smtplib", "ssl", "email", "sqlalchemy", "redis"}
+    assert not heavy & imported
