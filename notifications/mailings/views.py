@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from helpdesk import live
 from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
@@ -145,6 +146,22 @@ def act(mailing_id: int, action: str) -> Any:
 def progress(mailing_id: int) -> Any:
     status = services.progress(current(), mailing_id)
     return render_template("notifications/progress.html", status=status, mailing_id=mailing_id)
+
+
+@blueprint.get("/<int:mailing_id>/fortschritt/aktuell")
+@requires("ops")
+def progress_live(mailing_id: int) -> Any:
+    """The progress page's live part (static/live.js): the counts per state decide the ETag,
+    so an unchanged mailing costs that one grouped count, not the per-domain one."""
+    runtime = current()
+    counted = services.progress(runtime, mailing_id, domains=0)
+    etag = live.etag_of(counted.mailing["state"], sorted(counted.counts.items()))
+    unchanged = live.not_modified(etag)
+    if unchanged is not None:
+        return unchanged
+    status = services.progress(runtime, mailing_id)
+    html = render_template("notifications/_progress.html", status=status, mailing_id=mailing_id)
+    return live.fragment(html, etag)
 
 
 @blueprint.get("/<int:mailing_id>/empfaenger")

@@ -75,41 +75,17 @@ SORT_LABELS = {
 @requires("agent")
 def queues() -> Any:
     viewer = current_viewer(staff_only=True)
-    ticket_filter, errors = listing.parse_filter(request.args, viewer)
     query = (request.args.get("q") or "").strip()
-    order = request.args.get("sort") or "due"
-    if order not in SORT_LABELS:
-        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
-        order = "due"
     with current().db.session() as session:
         jump = _ticket_number(session, viewer, query)
         if jump is not None:
             return redirect(url_for("console.ticket", number=jump), 303)
-        counts = listing.queue_counts(session, _queues(), viewer)
-        if query:
-            ticket_filter = replace(
-                ticket_filter, statuses=STATUSES, matching=search.matching(session, query)
-            )
-        try:
-            page = listing.list_tickets(
-                session,
-                viewer,
-                ticket_filter,
-                secret=current().settings.secret_key,
-                order=order,
-                cursor=request.args.get("cursor"),
-            )
-        except listing.BadCursor:
-            abort(400)
+        context = list_context(session, viewer, request.args)
     return render_template(
         "tickets/console.html",
-        counts=counts,
-        page=page,
-        errors=errors,
+        **context,
         args=request.args,
         query=query,
-        queue_names=dict(_queues()),
-        order=order,
         sort_labels=SORT_LABELS,
         bulk_form=ActionForm(),
         save_view_form=ActionForm(),
@@ -117,6 +93,40 @@ def queues() -> Any:
         assignable=handling.assignable_staff(current()),
         back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]),
     )
+
+
+def list_context(session: Any, viewer: Viewer, args: Any) -> dict[str, Any]:
+    """What the console's counters and ticket list show for these filter ``args``; the page
+    and its live refresh (``tickets/console/live.py``) render the same."""
+    ticket_filter, errors = listing.parse_filter(args, viewer)
+    query = (args.get("q") or "").strip()
+    order = args.get("sort") or "due"
+    if order not in SORT_LABELS:
+        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
+        order = "due"
+    counts = listing.queue_counts(session, _queues(), viewer)
+    if query:
+        ticket_filter = replace(
+            ticket_filter, statuses=STATUSES, matching=search.matching(session, query)
+        )
+    try:
+        page = listing.list_tickets(
+            session,
+            viewer,
+            ticket_filter,
+            secret=current().settings.secret_key,
+            order=order,
+            cursor=args.get("cursor"),
+        )
+    except listing.BadCursor:
+        abort(400)
+    return {
+        "counts": counts,
+        "page": page,
+        "errors": errors,
+        "order": order,
+        "queue_names": dict(_queues()),
+    }
 
 
 def _ticket_number(session: Any, viewer: Viewer, query: str) -> str | None:
