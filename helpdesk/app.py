@@ -75,6 +75,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
     from tickets.console import live as console_live
+    from tickets.console import routing as console_routing
     from tickets.console import saved_views, text_modules
     from tickets.console import views as console
     from tickets.portal import views as portal
@@ -99,6 +100,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         portal.portal,
         console.blueprint,
         console_live.blueprint,
+        console_routing.blueprint,
         text_modules.blueprint,
         saved_views.blueprint,
         sla_pages.blueprint,
