@@ -114,7 +114,9 @@ class Condition:
         if key == "subject_regex":
             (source,) = values
             search = re.compile(source, re.IGNORECASE).search
-            return cls(key, (source,), lambda view: search(view.subject) is not None, written=written)
+            return cls(
+                key, (source,), lambda view: search(view.subject) is not None, written=written
+            )
         if key in EXACT_CONDITIONS:
             normal = tuple(dict.fromkeys(values))
         else:

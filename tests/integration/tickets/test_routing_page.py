@@ -91,10 +91,9 @@ def test_the_page_decides_as_the_explain_command_does(agent, runtime, fields):
         "component": "--component",
     }
     arguments = [part for name, value in fields.items() for part in (option[name], value)]
+    rules_file = str(runtime.settings.routing_rules_path)
     command = CliRunner().invoke(
-        main,
-        ["routes", "explain", "--json", "--rules", str(runtime.settings.routing_rules_path)]
-        + arguments,
+        main, ["routes", "explain", "--json", "--rules", rules_file, *arguments]
     )
     decision = json.loads(command.output)
 
