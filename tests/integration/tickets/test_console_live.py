@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event
-
 from tests.integration.accounts.factories import make_account as make_customer_account
 from tests.integration.accounts.factories import make_customer, make_staff, sign_in
 from tests.integration.tickets.factories import make_ticket
+from tests.support import count_statements
 from tickets.models import format_number
 
 LIVE = "/konsole/aktuell?queue=accounting"
@@ -16,21 +15,6 @@ def _agent(app, runtime, **values):
     client = app.test_client()
     sign_in(client, make_staff(runtime, "agent", queues=("accounting",), **values).email)
     return client
-
-
-def _statements(runtime, call) -> tuple[int, object]:
-    count = 0
-
-    def counter(*_args):
-        nonlocal count
-        count += 1
-
-    event.listen(runtime.db.engine, "before_cursor_execute", counter)
-    try:
-        response = call()
-    finally:
-        event.remove(runtime.db.engine, "before_cursor_execute", counter)
-    return count, response
 
 
 def test_the_fragment_holds_the_counters_and_rows_the_page_shows(app, runtime):
@@ -80,13 +64,13 @@ def test_a_poll_costs_the_same_statements_for_3_and_30_tickets_and_a_304_no_list
     agent = _agent(app, runtime)
     for _ in range(3):
         make_ticket(runtime)
-    few, _ = _statements(runtime, lambda: agent.get(LIVE))
+    few, _ = count_statements(runtime.db.engine, lambda: agent.get(LIVE))
     for _ in range(27):
         make_ticket(runtime)
-    many, response = _statements(runtime, lambda: agent.get(LIVE))
+    many, response = count_statements(runtime.db.engine, lambda: agent.get(LIVE))
     etag = response.headers["ETag"]
-    unchanged, answer = _statements(
-        runtime, lambda: agent.get(LIVE, headers={"If-None-Match": etag})
+    unchanged, answer = count_statements(
+        runtime.db.engine, lambda: agent.get(LIVE, headers={"If-None-Match": etag})
     )
 
     assert few == many
