@@ -1,6 +1,6 @@
 // Live parts of a page (helpdesk/live.py): an element with data-live-url names a fragment of
 // this page; every data-live-every seconds, while the page is visible, ask for it with the
-// ETag last seen. A changed fragment replaces each element of the page with the same id;
+// ETag last seen (at first the page's own, data-live-etag). A changed fragment replaces each element of the page with the same id;
 // ticked checkboxes stay ticked. An element marked data-live-done ends the polling (a
 // finished mailing), and so does a refused or vanished fragment (signed out, deleted).
 (function () {
@@ -33,7 +33,7 @@
   function follow(source) {
     var url = source.getAttribute("data-live-url");
     var every = 1000 * Number(source.getAttribute("data-live-every") || "5");
-    var etag = null;
+    var etag = source.getAttribute("data-live-etag");
     var timer = null;
     var stopped = false;
 

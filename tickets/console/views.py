@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -27,17 +26,16 @@ from helpdesk.text import parse_id
 from tickets import (
     handling,
     history,
-    listing,
     merging,
     presence,
     saved_views,
-    search,
     sensitive,
     services,
     text_modules,
     thread,
 )
 from tickets.access import Forbidden, TicketMerged, TicketNotFound, Viewer, current_viewer
+from tickets.console import lists
 from tickets.forms import (
     AnswerForm,
     AssignForm,
@@ -53,22 +51,8 @@ from tickets.forms import (
 from tickets.inbound import authentication
 from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
-from vocabulary import STATUSES
 
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
-
-
-def _queues() -> list[tuple[str, str]]:
-    rules = routing_rules(current())
-    return [(queue.id, queue.name) for queue in rules.queues]
-
-
-SORT_LABELS = {
-    "due": "Fällig (SLA)",
-    "priority": "Priorität",
-    "created": "Eingang",
-    "changed": "Letzte Änderung",
-}
 
 
 @blueprint.get("")
@@ -80,53 +64,22 @@ def queues() -> Any:
         jump = _ticket_number(session, viewer, query)
         if jump is not None:
             return redirect(url_for("console.ticket", number=jump), 303)
-        context = list_context(session, viewer, request.args)
+        # Before the list: a change in between makes the first poll fetch it, not miss it.
+        etag = lists.list_etag(session, viewer, request.args)
+        context = lists.list_context(session, viewer, request.args)
     return render_template(
         "tickets/console.html",
         **context,
+        live_etag=etag,
         args=request.args,
         query=query,
-        sort_labels=SORT_LABELS,
+        sort_labels=lists.SORT_LABELS,
         bulk_form=ActionForm(),
         save_view_form=ActionForm(),
         saved_views=saved_views.views_of(current(), viewer),
         assignable=handling.assignable_staff(current()),
         back=urlencode([(k, v) for k, v in request.args.items(multi=True) if k != "cursor"]),
     )
-
-
-def list_context(session: Any, viewer: Viewer, args: Any) -> dict[str, Any]:
-    """What the console's counters and ticket list show for these filter ``args``; the page
-    and its live refresh (``tickets/console/live.py``) render the same."""
-    ticket_filter, errors = listing.parse_filter(args, viewer)
-    query = (args.get("q") or "").strip()
-    order = args.get("sort") or "due"
-    if order not in SORT_LABELS:
-        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
-        order = "due"
-    counts = listing.queue_counts(session, _queues(), viewer)
-    if query:
-        ticket_filter = replace(
-            ticket_filter, statuses=STATUSES, matching=search.matching(session, query)
-        )
-    try:
-        page = listing.list_tickets(
-            session,
-            viewer,
-            ticket_filter,
-            secret=current().settings.secret_key,
-            order=order,
-            cursor=args.get("cursor"),
-        )
-    except listing.BadCursor:
-        abort(400)
-    return {
-        "counts": counts,
-        "page": page,
-        "errors": errors,
-        "order": order,
-        "queue_names": dict(_queues()),
-    }
 
 
 def _ticket_number(session: Any, viewer: Viewer, query: str) -> str | None:
@@ -189,7 +142,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         return _to_merged(number, merged)
     except TicketNotFound:
         abort(404)
-    queue_ids = _queues()
+    queue_ids = lists.queue_choices()
     change = forms.get("change_form") or ChangeForm()
     change.queue.choices = [("", "unverändert"), *queue_ids]
     change.priority.choices = [("", "unverändert"), *labels("priority").items()]

@@ -23,12 +23,15 @@ def test_the_progress_fragment_changes_as_the_worker_sends_and_then_says_done(
     live = f"/ops/mailings/{mailing_id}/fortschritt/aktuell"
 
     page = client.get(f"/ops/mailings/{mailing_id}/fortschritt").get_data(as_text=True)
+    page_etag = page.split('data-live-etag="')[1].split('"')[0]
+    first_poll = client.get(live, headers={"If-None-Match": page_etag})
     before = client.get(live)
     unchanged = client.get(live, headers={"If-None-Match": before.headers["ETag"]})
     work()
     after = client.get(live, headers={"If-None-Match": before.headers["ETag"]})
 
     assert f'data-live-url="{live}"' in page and 'http-equiv="refresh"' not in page
+    assert first_poll.status_code == 304
     assert '<progress max="2" value="0"' in before.get_data(as_text=True)
     assert unchanged.status_code == 304
     assert after.status_code == 200

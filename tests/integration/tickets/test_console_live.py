@@ -50,6 +50,16 @@ def test_an_unchanged_list_answers_304_and_a_new_ticket_changes_it(app, runtime)
     assert changed.headers["ETag"] != etag
 
 
+def test_the_page_hands_its_etag_on_so_the_first_poll_is_a_304(app, runtime):
+    make_ticket(runtime)
+    agent = _agent(app, runtime)
+
+    page = agent.get("/konsole?queue=accounting").get_data(as_text=True)
+    etag = page.split('data-live-etag="')[1].split('"')[0]
+
+    assert agent.get(LIVE, headers={"If-None-Match": etag}).status_code == 304
+
+
 def test_each_filter_and_each_agent_has_its_own_etag(app, runtime):
     make_ticket(runtime)
     anna, ben = _agent(app, runtime), _agent(app, runtime)
