@@ -74,6 +74,8 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications.mailings.providers import providers_status
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
+    from tickets.console import live as console_live
+    from tickets.console import routing as console_routing
     from tickets.console import saved_views, text_modules
     from tickets.console import views as console
     from tickets.portal import views as portal
@@ -97,6 +99,8 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         staff_admin.blueprint,
         portal.portal,
         console.blueprint,
+        console_live.blueprint,
+        console_routing.blueprint,
         text_modules.blueprint,
         saved_views.blueprint,
         sla_pages.blueprint,

@@ -11,7 +11,13 @@
   var lastTyped = 0;
   document.querySelectorAll("textarea[name=text]").forEach(function (area) {
     area.addEventListener("input", function () {
+      // The first keystroke after a pause is told at once, so a colleague learns of the answer
+      // being written with their next beat rather than one beat later.
+      var startsWriting = Date.now() - lastTyped >= 20000;
       lastTyped = Date.now();
+      if (startsWriting) {
+        beat();
+      }
     });
   });
   function beat() {

@@ -10,10 +10,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import redis
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import Engine
+from sqlalchemy import event as sqlalchemy_event
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -167,3 +172,19 @@ def wait_until(
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def count_statements(engine: Engine, call: Callable[[], T]) -> tuple[int, T]:
+    """How many SQL statements ``call`` sends through ``engine``, and what it returned."""
+    count = 0
+
+    def counter(*_args: object) -> None:
+        nonlocal count
+        count += 1
+
+    sqlalchemy_event.listen(engine, "before_cursor_execute", counter)
+    try:
+        result = call()
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", counter)
+    return count, result

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
+from helpdesk import live
 from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
@@ -144,7 +145,31 @@ def act(mailing_id: int, action: str) -> Any:
 @requires("ops")
 def progress(mailing_id: int) -> Any:
     status = services.progress(current(), mailing_id)
-    return render_template("notifications/progress.html", status=status, mailing_id=mailing_id)
+    return render_template(
+        "notifications/progress.html",
+        status=status,
+        mailing_id=mailing_id,
+        live_etag=_progress_etag(status),
+    )
+
+
+@blueprint.get("/<int:mailing_id>/fortschritt/aktuell")
+@requires("ops")
+def progress_live(mailing_id: int) -> Any:
+    """The progress page's live part (static/live.js): the counts per state decide the ETag,
+    so an unchanged mailing costs that one grouped count, not the per-domain one."""
+    runtime = current()
+    etag = _progress_etag(services.progress(runtime, mailing_id, domains=0))
+    unchanged = live.not_modified(etag)
+    if unchanged is not None:
+        return unchanged
+    status = services.progress(runtime, mailing_id)
+    html = render_template("notifications/_progress.html", status=status, mailing_id=mailing_id)
+    return live.fragment(html, etag)
+
+
+def _progress_etag(status: services.Progress) -> str:
+    return live.etag_of(status.mailing["state"], sorted(status.counts.items()))
 
 
 @blueprint.get("/<int:mailing_id>/empfaenger")

@@ -13,7 +13,7 @@ from helpdesk.runtime import current
 from helpdesk.security import requires
 from tickets import saved_views
 from tickets.access import current_viewer
-from tickets.console.views import SORT_LABELS
+from tickets.console.lists import SORT_LABELS
 from tickets.services import ValidationError
 
 blueprint = Blueprint("saved_views", __name__, url_prefix="/konsole/ansichten")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from dataclasses import replace
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -27,17 +26,16 @@ from helpdesk.text import parse_id
 from tickets import (
     handling,
     history,
-    listing,
     merging,
     presence,
     saved_views,
-    search,
     sensitive,
     services,
     text_modules,
     thread,
 )
 from tickets.access import Forbidden, TicketMerged, TicketNotFound, Viewer, current_viewer
+from tickets.console import lists
 from tickets.forms import (
     AnswerForm,
     AssignForm,
@@ -53,64 +51,29 @@ from tickets.forms import (
 from tickets.inbound import authentication
 from tickets.models import Ticket, parse_number
 from tickets.routing import routing_rules
-from vocabulary import STATUSES
 
 blueprint = Blueprint("console", __name__, url_prefix="/konsole")
-
-
-def _queues() -> list[tuple[str, str]]:
-    rules = routing_rules(current())
-    return [(queue.id, queue.name) for queue in rules.queues]
-
-
-SORT_LABELS = {
-    "due": "Fällig (SLA)",
-    "priority": "Priorität",
-    "created": "Eingang",
-    "changed": "Letzte Änderung",
-}
 
 
 @blueprint.get("")
 @requires("agent")
 def queues() -> Any:
     viewer = current_viewer(staff_only=True)
-    ticket_filter, errors = listing.parse_filter(request.args, viewer)
     query = (request.args.get("q") or "").strip()
-    order = request.args.get("sort") or "due"
-    if order not in SORT_LABELS:
-        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
-        order = "due"
     with current().db.session() as session:
         jump = _ticket_number(session, viewer, query)
         if jump is not None:
             return redirect(url_for("console.ticket", number=jump), 303)
-        counts = listing.queue_counts(session, _queues(), viewer)
-        if query:
-            ticket_filter = replace(
-                ticket_filter, statuses=STATUSES, matching=search.matching(session, query)
-            )
-        try:
-            page = listing.list_tickets(
-                session,
-                viewer,
-                ticket_filter,
-                secret=current().settings.secret_key,
-                order=order,
-                cursor=request.args.get("cursor"),
-            )
-        except listing.BadCursor:
-            abort(400)
+        # Before the list: a change in between makes the first poll fetch it, not miss it.
+        etag = lists.list_etag(session, viewer, request.args)
+        context = lists.list_context(session, viewer, request.args)
     return render_template(
         "tickets/console.html",
-        counts=counts,
-        page=page,
-        errors=errors,
+        **context,
+        live_etag=etag,
         args=request.args,
         query=query,
-        queue_names=dict(_queues()),
-        order=order,
-        sort_labels=SORT_LABELS,
+        sort_labels=lists.SORT_LABELS,
         bulk_form=ActionForm(),
         save_view_form=ActionForm(),
         saved_views=saved_views.views_of(current(), viewer),
@@ -179,7 +142,7 @@ def _render(viewer: Viewer, number: str, status: int = 200, **forms: Any) -> Any
         return _to_merged(number, merged)
     except TicketNotFound:
         abort(404)
-    queue_ids = _queues()
+    queue_ids = lists.queue_choices()
     change = forms.get("change_form") or ChangeForm()
     change.queue.choices = [("", "unverändert"), *queue_ids]
     change.priority.choices = [("", "unverändert"), *labels("priority").items()]

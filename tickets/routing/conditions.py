@@ -92,12 +92,14 @@ def _fold(value: str | None) -> str | None:
 
 @dataclass(frozen=True, slots=True)
 class Condition:
-    """One condition of a rule: ``key`` as written in the file, ``values`` normalised."""
+    """One condition of a rule: ``key`` as written in the file, ``values`` normalised,
+    ``written`` as the file spells them (for pages)."""
 
     key: str
     values: tuple[str, ...] | bool
     test: Callable[[FactsView], bool] = dataclasses.field(compare=False, repr=False)
     value_set: frozenset[str] = dataclasses.field(default=frozenset(), compare=False, repr=False)
+    written: tuple[str, ...] = dataclasses.field(default=(), compare=False, repr=False)
 
     @classmethod
     def build(cls, key: str, values: Iterable[str] | bool) -> Condition:
@@ -105,20 +107,23 @@ class Condition:
         if isinstance(values, bool):
             wanted = values
             return cls(key, wanted, lambda view: view.license_locked is wanted)
+        written = tuple(dict.fromkeys(values))
         if key in PHRASE_CONDITIONS:
             normal = tuple(dict.fromkeys(normalise_text(value) for value in values))
-            return cls(key, normal, _phrase_test(key, normal), frozenset(normal))
+            return cls(key, normal, _phrase_test(key, normal), frozenset(normal), written)
         if key == "subject_regex":
             (source,) = values
             search = re.compile(source, re.IGNORECASE).search
-            return cls(key, (source,), lambda view: search(view.subject) is not None)
+            return cls(
+                key, (source,), lambda view: search(view.subject) is not None, written=written
+            )
         if key in EXACT_CONDITIONS:
             normal = tuple(dict.fromkeys(values))
         else:
             normal = tuple(dict.fromkeys(value.strip().casefold() for value in values))
         allowed = frozenset(normal)
         get = attrgetter(key)
-        return cls(key, normal, lambda view: get(view) in allowed, allowed)
+        return cls(key, normal, lambda view: get(view) in allowed, allowed, written)
 
     def explain(self, view: FactsView) -> str:
         """Say in one line what this condition asked of the ticket and what the ticket had."""

@@ -170,7 +170,7 @@ class RuleSet:
             rule = compiled.rule
             failed = next((c for c in rule.conditions if not c.test(view)), None)
             if failed is not None:
-                trace.append(TraceStep(rule.id, rule.line, False, failed.explain(view)))
+                trace.append(TraceStep(rule.id, rule.line, False, failed.explain(view), failed.key))
                 continue
             reasons = "; ".join(condition.explain(view) for condition in rule.conditions)
             trace.append(TraceStep(rule.id, rule.line, True, reasons))

@@ -25,12 +25,14 @@ class TicketFacts:
 
 @dataclass(frozen=True, slots=True)
 class TraceStep:
-    """One rule the engine looked at, and why it did or did not match."""
+    """One rule the engine looked at, and why it did or did not match (``failed``: the key of
+    the first condition that did not hold)."""
 
     rule_id: str
     line: int
     matched: bool
     reason: str
+    failed: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {

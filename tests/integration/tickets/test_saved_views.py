@@ -19,7 +19,7 @@ from tests.integration.accounts.factories import (
 from tests.integration.tickets.factories import make_ticket
 from tickets import saved_views
 from tickets.access import Viewer
-from tickets.console.views import SORT_LABELS
+from tickets.console.lists import SORT_LABELS
 from tickets.models import SavedView, Ticket, format_number
 from tickets.services import ValidationError
 

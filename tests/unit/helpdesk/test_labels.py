@@ -15,6 +15,7 @@ from notifications.mailings.models import (
     REASONS,
 )
 from tickets.models import CHANNELS, MESSAGE_KINDS, PRIORITIES, STATUSES
+from tickets.routing.conditions import CONDITION_KEYS
 from tickets.sla.models import STEPS
 from tickets.sla.targets import TARGET_KINDS
 
@@ -45,6 +46,7 @@ def test_every_stored_value_has_a_label():
         "sla_target": TARGET_KINDS,
         "sla_step": STEPS,
         "role": STAFF_ROLES,
+        "routing_condition": CONDITION_KEYS,
     }
     unlabelled = [
         (kind, value)
