@@ -240,6 +240,7 @@ def naive_job(to: str, company: str, customer_number: str) -> None:
     import css_inline
     import dkim
 
+    from helpdesk.labels import label
     from helpdesk.runtime import current
     from notifications import dkim_fast, messages, rendering
     from notifications.mailings import composing
@@ -252,7 +253,7 @@ def naive_job(to: str, company: str, customer_number: str) -> None:
             "subject": SUBJECT,
             "product_family": "JTL-Wawi",
             "banner_colour": "#2C6FB7",
-            "purpose_label": composing.PURPOSE_LABELS["outage"],
+            "purpose_label": label("outage", "purpose"),
             "body_text": BODY.strip(),
             "body_html": _body_html(),
             "company": company,

@@ -181,28 +181,30 @@ def status(mailing_id: int, as_json: bool) -> None:
         click.echo(f"  {state:10} {count}")
 
 
-@mailings.command("pause")
-@click.argument("mailing_id", type=ID)
-def pause(mailing_id: int) -> None:
-    """Pause a running mailing (running batches stop within a second)."""
-    _guarded(services.pause, runtime_or_exit(), mailing_id)
-    click.echo(f"mailing {mailing_id} paused")
+# Commands that only move a mailing to another state: (service, help, what the line says).
+STATE_CHANGES: dict[str, tuple[Callable[[Runtime, int], object], str, str]] = {
+    "pause": (
+        services.pause,
+        "Pause a running mailing (running batches stop within a second).",
+        "paused",
+    ),
+    "resume": (services.resume, "Resume a paused mailing.", "resumed"),
+    "cancel": (services.cancel, "Cancel a mailing; nothing more is sent.", "cancelled"),
+}
 
 
-@mailings.command("resume")
-@click.argument("mailing_id", type=ID)
-def resume(mailing_id: int) -> None:
-    """Resume a paused mailing."""
-    _guarded(services.resume, runtime_or_exit(), mailing_id)
-    click.echo(f"mailing {mailing_id} resumed")
+def _state_change(action: Callable[[Runtime, int], object], done: str) -> Callable[[int], None]:
+    def change(mailing_id: int) -> None:
+        _guarded(action, runtime_or_exit(), mailing_id)
+        click.echo(f"mailing {mailing_id} {done}")
+
+    return change
 
 
-@mailings.command("cancel")
-@click.argument("mailing_id", type=ID)
-def cancel(mailing_id: int) -> None:
-    """Cancel a mailing; nothing more is sent."""
-    _guarded(services.cancel, runtime_or_exit(), mailing_id)
-    click.echo(f"mailing {mailing_id} cancelled")
+for _name, (_action, _help, _done) in STATE_CHANGES.items():
+    mailings.command(_name, help=_help)(
+        click.argument("mailing_id", type=ID)(_state_change(_action, _done))
+    )
 
 
 @mailings.command("preview")

@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from helpdesk.db import Base, UTCDateTime, in_values, utcnow
@@ -26,6 +35,8 @@ DELIVERY_LABELS = {
     "cancelled": "nicht gesendet (abgebrochen)",
 }
 OPEN_DELIVERY_STATES = ("queued", "sending", "deferred")
+IN_FLIGHT = "state IN ('sending', 'deferred')"
+RESENDS = "resend_of_id IS NOT NULL"
 ATTEMPT_OUTCOMES = ("sent", "deferred", "failed")
 REASONS = ("first_contact", "contact_person", "emergency", "data_protection")
 
@@ -102,21 +113,37 @@ class MailingDelivery(Base):
     """
 
     __tablename__ = "mailing_deliveries"
+    # Audience resolution writes a record per recipient (392,000 for 100,000 accounts), so every
+    # index costs there: three take a new record (docs/performance.md, "Audience resolution").
+    # The unique constraint leads with the account and serves the account's e-mail history.
     __table_args__ = (
         UniqueConstraint(
-            "mailing_id", "account_id", "address", name="uq_mailing_deliveries_address"
+            "account_id", "mailing_id", "address", name="uq_mailing_deliveries_address"
         ),
         CheckConstraint(in_values("state", DELIVERY_STATES), name="state"),
         CheckConstraint(in_values("reason", REASONS), name="reason"),
         Index("ix_mailing_deliveries_mailing_state", "mailing_id", "state"),
-        Index("ix_mailing_deliveries_state_next_attempt", "state", "next_attempt_at"),
-        Index("ix_mailing_deliveries_account", "account_id", "mailing_id"),
+        # Only records in flight: the reaper's and the retry's; a queued record is not in it.
+        Index(
+            "ix_mailing_deliveries_state_next_attempt",
+            "state",
+            "next_attempt_at",
+            postgresql_where=text(IN_FLIGHT),
+            sqlite_where=text(IN_FLIGHT),
+        ),
+        # ON DELETE SET NULL of the link below looks here (a record's delete, an account's).
+        Index(
+            "ix_mailing_deliveries_resend_of_id",
+            "resend_of_id",
+            postgresql_where=text(RESENDS),
+            sqlite_where=text(RESENDS),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     mailing_id: Mapped[int] = mapped_column(ForeignKey("mailings.id", ondelete="CASCADE"))
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
-    address: Mapped[str] = mapped_column(String(320), index=True)
+    address: Mapped[str] = mapped_column(String(320))
     domain: Mapped[str] = mapped_column(String(255))
     reason: Mapped[str] = mapped_column(String(20))
     company: Mapped[str] = mapped_column(String(200))

@@ -77,3 +77,15 @@ def draft(**values: object) -> MailingDraft:
 
 def make_mailing(runtime: Runtime, actor: str = "ops-a@example.com", **values: object) -> int:
     return mailing_services.create_mailing(runtime, draft(**values), actor).id
+
+
+def without_signatures(raw: bytes) -> bytes:
+    """The message as sent with its DKIM-Signature fields (and their folded lines) left out."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    fields, keep = [], True
+    for line in head.split(b"\r\n"):
+        if line[:1] not in (b" ", b"\t"):
+            keep = not line.lower().startswith(b"dkim-signature:")
+        if keep:
+            fields.append(line)
+    return b"\r\n".join(fields) + b"\r\n\r\n" + body

@@ -247,6 +247,28 @@ def test_domain_throttle_defers_what_it_cannot_send_soon(runtime, work, smtp_sin
 
 @pytest.mark.parametrize(
     "settings",
+    [{"mailing_domain_rate": 2}],
+    indirect=True,  # one message per 0.5 s to a domain: three fit within the throttle's wait
+)
+def test_an_accounts_addresses_on_one_domain_are_spaced_by_the_domain_rate(
+    runtime, work, smtp_sink
+):
+    make_account(
+        runtime,
+        first_contact="info@takt.example",
+        critical=("it@takt.example", "chef@takt.example"),
+    )
+    mailing_id = make_mailing(runtime)
+    _send(runtime, work, mailing_id)
+
+    records = _deliveries(runtime).values()
+    started = mailing_services.get_mailing(runtime, mailing_id).started_at
+    assert [r.state for r in records] == ["sent"] * 3
+    assert max(r.message_date for r in records) - started >= timedelta(seconds=1)
+
+
+@pytest.mark.parametrize(
+    "settings",
     [
         {
             "mailing_domain_rate": 0,

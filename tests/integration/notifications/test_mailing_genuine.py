@@ -18,20 +18,13 @@ from notifications import dkim_fast
 from notifications.mailings import services as mailing_services
 from tests.integration.accounts.factories import csrf_token, make_customer, sign_in
 from tests.integration.accounts.factories import make_account as make_customer_account
-from tests.integration.notifications.factories import make_account, make_mailing
+from tests.integration.notifications.factories import (
+    make_account,
+    make_mailing,
+    without_signatures,
+)
 
 SUBJECT = "Wichtige Änderungen an PayPal PLUS"
-
-
-def _without_signatures(raw: bytes) -> bytes:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    fields, keep = [], True
-    for line in head.split(b"\r\n"):
-        if line[:1] not in (b" ", b"\t"):
-            keep = not line.lower().startswith(b"dkim-signature:")
-        if keep:
-            fields.append(line)
-    return b"\r\n".join(fields) + b"\r\n\r\n" + body
 
 
 @pytest.fixture
@@ -48,7 +41,7 @@ def genuine_mail(runtime, work, smtp_sink) -> bytes:
 def forged_mail(genuine_mail, settings, tmp_path) -> bytes:
     """The same mail, same From and selectors, signed with keys that are not ours."""
     foreign = load_keys(dataclasses.replace(settings, dkim_key_dir=tmp_path / "fremd"))
-    body = _without_signatures(genuine_mail).replace(b"Kundencenter", b"Kundenzentrum")
+    body = without_signatures(genuine_mail).replace(b"Kundencenter", b"Kundenzentrum")
     return dkim_fast.sign(body, settings.dkim_domain, foreign)
 
 

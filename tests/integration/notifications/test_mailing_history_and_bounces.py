@@ -7,18 +7,11 @@ from email import message_from_bytes
 from notifications import history
 from notifications.mailings import bounces
 from notifications.mailings import services as mailing_services
-from tests.integration.notifications.factories import make_account, make_mailing
-
-
-def _without_signatures(raw: bytes) -> bytes:
-    head, _, body = raw.partition(b"\r\n\r\n")
-    fields, keep = [], True
-    for line in head.split(b"\r\n"):
-        if line[:1] not in (b" ", b"\t"):
-            keep = not line.lower().startswith(b"dkim-signature:")
-        if keep:
-            fields.append(line)
-    return b"\r\n".join(fields) + b"\r\n\r\n" + body
+from tests.integration.notifications.factories import (
+    make_account,
+    make_mailing,
+    without_signatures,
+)
 
 
 def test_history_rebuilds_exactly_the_message_that_was_sent(runtime, work, smtp_sink, settings):
@@ -34,7 +27,7 @@ def test_history_rebuilds_exactly_the_message_that_was_sent(runtime, work, smtp_
         other = history.message_as_sent(session, settings, account.id + 1, entry.kind, entry.id)
 
     assert (entry.kind, entry.recipient, entry.state) == ("mailing", "info@verlauf.example", "sent")
-    assert shown == _without_signatures(mail.data)
+    assert shown == without_signatures(mail.data)
     assert other is None
 
 
