@@ -6,7 +6,7 @@ address index served no query, the retry index holds only records in flight, and
 delivery record once per deleted record). See docs/performance.md, "Audience resolution".
 
 Revision ID: 7a3c9e51d2b8
-Revises: 3a9c5e7f1b2d
+Revises: a3c5e7f90b12
 Create Date: 2026-11-30 03:00:00.000000
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "7a3c9e51d2b8"
-down_revision: str | Sequence[str] | None = "3a9c5e7f1b2d"
+down_revision: str | Sequence[str] | None = "a3c5e7f90b12"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, text
 
 from helpdesk.config import load_settings
-from helpdesk.migrate import model_metadata, upgrade
+from helpdesk.migrate import alembic_config, model_metadata, upgrade
 from tickets.search import include_object
 
 
@@ -52,3 +53,11 @@ def test_upgrading_a_database_with_tickets_keeps_their_history(tmp_path):
         assert connection.execute(text("SELECT count(*) FROM ticket_events")).scalar() == 1
         assert connection.execute(text("PRAGMA foreign_key_check")).fetchall() == []
     engine.dispose()
+
+
+def test_the_migrations_form_one_line_with_one_head(database_url):
+    # Two branches merged without re-pointing one migration give two heads: "heads" would
+    # apply both in an order nobody chose, and `helpdesk db revision` would refuse to run.
+    scripts = ScriptDirectory.from_config(alembic_config(database_url))
+
+    assert len(scripts.get_heads()) == 1
