@@ -27,12 +27,14 @@ BERLIN = ZoneInfo("Europe/Berlin")
 
 
 def _worker(cli_env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """A worker in a process group of its own, with the scheduler process RQ forks for it."""
     with log.open("ab") as output:
         return subprocess.Popen(
             [HELPDESK, "worker", "--queue", "mail"],
             env={**os.environ, **cli_env},
             stdout=output,
             stderr=output,
+            start_new_session=True,
         )
 
 
@@ -51,7 +53,7 @@ def test_scheduled_mailing_starts_after_the_worker_and_redis_were_restarted(
     try:
         wait_until(lambda: Worker.all(connection=runtime.redis), timeout=30, what="first worker")
     finally:
-        first.send_signal(signal.SIGKILL)
+        os.killpg(first.pid, signal.SIGKILL)  # as a service manager kills a unit: scheduler too
         first.wait(timeout=10)
     assert mailing_services.get_mailing(runtime, mailing_id).state == "draft"
     redis.Redis.from_url(runtime.settings.redis_url).flushdb()  # as if Redis had restarted empty
