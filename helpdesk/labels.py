@@ -212,6 +212,10 @@ LABELS: dict[str, dict[str, str]] = {
         "customer_reply": N_("A customer answers a ticket assigned to me"),
         "sla_warning": N_("A due time of my ticket draws near (SLA warning)"),
     },
+    "agent_alert_mail": {
+        "new_ticket": N_("New ticket in your queue"),
+        "customer_reply": N_("The customer has answered"),
+    },
     "role": {
         "agent": N_("Agent"),
         "supervisor": N_("Supervisor"),
