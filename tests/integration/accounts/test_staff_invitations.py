@@ -204,6 +204,7 @@ def test_an_expired_invitation_is_marked_and_refused_until_it_is_resent(
 
     assert "abgelaufen" in listing
     assert refused.status_code == 404
+    assert "Bitten Sie die Person, die Sie eingeladen hat" in refused.get_data(as_text=True)
     assert _accept(app, fresh)[1].status_code == 302
 
 
