@@ -2,9 +2,10 @@
 customer's answer to a ticket assigned to them, and SLA warnings on their tickets (sent by
 ``tickets.sla.escalation`` to those whose ``notify_sla_warning`` is on).
 
-An alert is queued in the transaction that stores what it tells about, under a dedupe key
-naming that thing and the agent: a retried intake or a second worker finds the row and queues
-nothing, and the outbox's claim sends each row once. The rows go to the mail workers after the
+An alert is queued in the transaction that stores what it tells about (the ticket, the
+customer's message), under a dedupe key naming that new row and the agent: what is stored once
+is told once (a mail delivered twice is one message), and the outbox's claim sends each row
+once however many workers or retries try. The rows go to the mail workers after the
 commit (the outbox sweep picks them up should Redis be away then).
 """
 
@@ -24,7 +25,7 @@ from accounts.users import granted_permissions
 from helpdesk.errors import ValidationError
 from helpdesk.labels import LABELS, label
 from helpdesk.runtime import Runtime
-from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
+from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
 from tickets.models import Ticket, TicketMessage
 from tickets.sla.escalation import queue_name
 
@@ -121,7 +122,7 @@ def _queue(
         "settings_url": f"{settings.public_url}/konsole/benachrichtigungen",
     }
     outbound = [
-        queue_mail(
+        queue_new_mail(
             session,
             MailRequest(
                 kind="agent_alert",
