@@ -206,24 +206,17 @@ def accept(runtime: Runtime, token: str, *, name: str, password: str) -> User:
             user = _joining_user(invitation, name, credentials.hash_password(password))
             session.add(user)
             session.flush()
-            if user.kind == "staff":
-                record_audit(
-                    session,
-                    account_id=None,
-                    actor=user.email,
-                    action="staff.joined",
-                    subject_id=user.id,
-                    after=staff_audit_view(user),
-                )
-            else:
-                record_audit(
-                    session,
-                    account_id=invitation.account_id,
-                    actor=user.email,
-                    action="user.joined",
-                    subject_id=user.id,
-                    after={"email": user.email, "permissions": user.permissions},
-                )
+            staff = user.kind == "staff"
+            record_audit(
+                session,
+                account_id=invitation.account_id,
+                actor=user.email,
+                action="staff.joined" if staff else "user.joined",
+                subject_id=user.id,
+                after=staff_audit_view(user)
+                if staff
+                else {"email": user.email, "permissions": user.permissions},
+            )
             return user
     except IntegrityError:
         raise ValidationError(
