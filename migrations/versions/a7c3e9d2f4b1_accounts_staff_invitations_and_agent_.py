@@ -1,7 +1,7 @@
 """accounts: staff invitations and agents' notification settings
 
 Revision ID: a7c3e9d2f4b1
-Revises: 3a9c5e7f1b2d
+Revises: 7a3c9e51d2b8
 Create Date: 2026-11-30 02:30:00.000000
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a7c3e9d2f4b1"
-down_revision: str | Sequence[str] | None = "3a9c5e7f1b2d"
+down_revision: str | Sequence[str] | None = "7a3c9e51d2b8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
