@@ -188,6 +188,10 @@ class User(Base):
     totp_last_counter: Mapped[int | None]
     recovery_code_hashes: Mapped[list[str]] = mapped_column(JSON, default=list)
     session_version: Mapped[int] = mapped_column(default=0)
+    # Staff: which mails about tickets they want (agent_alerts); SLA warnings were always sent.
+    notify_new_ticket: Mapped[bool] = mapped_column(default=False)
+    notify_customer_reply: Mapped[bool] = mapped_column(default=False)
+    notify_sla_warning: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
@@ -199,15 +203,29 @@ class User(Base):
 
 
 class Invitation(Base):
-    """A single-use, expiring link an account owner sends to add a user."""
+    """A single-use, expiring link to join: as a user of an account (sent by its owner) or as a
+    member of staff (sent by an admin, with roles, queues and the two-factor rule)."""
 
     __tablename__ = "invitations"
+    __table_args__ = (
+        CheckConstraint(in_values("kind", USER_KINDS), name="kind"),
+        CheckConstraint(
+            "(kind = 'customer' AND account_id IS NOT NULL)"
+            " OR (kind = 'staff' AND account_id IS NULL)",
+            name="account",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10), default="customer")
+    account_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"))
     email: Mapped[str] = mapped_column(String(320))
     email_key: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
     permissions: Mapped[list[str]] = mapped_column(JSON, default=list)
+    roles: Mapped[list[str]] = mapped_column(JSON, default=list)
+    queues: Mapped[list[str]] = mapped_column(JSON, default=list)
+    require_totp: Mapped[bool] = mapped_column(default=False)
     token_digest: Mapped[str] = mapped_column(String(64), unique=True)
     invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

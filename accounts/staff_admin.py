@@ -15,6 +15,18 @@ from accounts.users import check_permissions, staff_audit_view
 from helpdesk.runtime import Runtime
 
 LAST_ADMIN = "Mindestens ein aktiver Administrator muss bleiben."
+# Audit actions whose subject is the member of staff (other entries without an account are
+# about invitations or failed work, whose ids may equal a user's).
+ABOUT_A_MEMBER = (
+    "staff.created",
+    "staff.joined",
+    "staff.changed",
+    "staff.disabled",
+    "staff.enabled",
+    "staff.second_factor_reset",
+    "staff.sessions_ended",
+    "staff.notifications_changed",
+)
 
 
 def staff_members(runtime: Runtime) -> list[User]:
@@ -36,7 +48,11 @@ def staff_audit(runtime: Runtime, user_id: int, limit: int = 50) -> list[AuditEn
         return list(
             session.scalars(
                 select(AuditEntry)
-                .where(AuditEntry.account_id.is_(None), AuditEntry.subject_id == user_id)
+                .where(
+                    AuditEntry.account_id.is_(None),
+                    AuditEntry.subject_id == user_id,
+                    AuditEntry.action.in_(ABOUT_A_MEMBER),
+                )
                 .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
                 .limit(limit)
             )

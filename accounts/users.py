@@ -60,7 +60,8 @@ def check_permissions(values: Iterable[str], allowed: tuple[str, ...], field: st
     return chosen
 
 
-def _address(email: str) -> addresses.Address:
+def checked_address(email: str) -> addresses.Address:
+    """The normalised address, or a ValidationError naming the ``email`` field."""
     try:
         return addresses.normalise(email)
     except addresses.InvalidAddress as error:
@@ -91,7 +92,7 @@ def create_customer_user(
     owner: bool = False,
     name: str = "",
 ) -> User:
-    address = _address(email)
+    address = checked_address(email)
     user = User(
         email=address.email,
         email_key=address.key,
@@ -117,7 +118,7 @@ def create_staff_user(
     actor: str | None = None,
 ) -> User:
     """A member of staff; with ``actor`` (someone in the console) also an audit entry."""
-    address = _address(email)
+    address = checked_address(email)
     user = User(
         email=address.email,
         email_key=address.key,

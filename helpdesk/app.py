@@ -74,6 +74,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
     from notifications.mailings.providers import providers_status
     from tickets import metrics as tickets_metrics
     from tickets.api import views as tickets_api
+    from tickets.console import alerts as agent_alerts
     from tickets.console import live as console_live
     from tickets.console import routing as console_routing
     from tickets.console import saved_views, text_modules
@@ -103,6 +104,7 @@ def _register_blueprints(app: Flask, settings: Settings) -> None:
         console_routing.blueprint,
         text_modules.blueprint,
         saved_views.blueprint,
+        agent_alerts.blueprint,
         sla_pages.blueprint,
         mailings_pages.blueprint,
         failed_work.blueprint,

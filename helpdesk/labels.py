@@ -2,9 +2,10 @@
 
 One table for the whole service: priorities, statuses, channels, message kinds, history events
 and the fields they change, mailing purposes, audiences, states, recipient reasons, SMTP
-outcomes, SLA targets and steps, staff roles. ``pybabel extract -k N_`` collects the msgids into
-``translations/messages.pot``; the words themselves live in ``translations/de/.../messages.po``.
-A value missing here is shown as a neutral dash on pages rather than as its identifier.
+outcomes, SLA targets and steps, staff roles, agents' mail alerts. ``pybabel extract -k N_``
+collects the msgids into ``translations/messages.pot``; the words themselves live in
+``translations/de/.../messages.po``. A value missing here is shown as a neutral dash on pages
+rather than as its identifier.
 """
 
 from __future__ import annotations
@@ -104,6 +105,17 @@ LABELS: dict[str, dict[str, str]] = {
         "user.permissions_changed": N_("User permissions changed"),
         "user.removed": N_("User removed"),
         "user.password_reset": N_("Password reset"),
+        "staff.invited": N_("Staff member invited"),
+        "staff.invitation_resent": N_("Staff invitation sent again"),
+        "staff.invitation_revoked": N_("Staff invitation withdrawn"),
+        "staff.joined": N_("Staff invitation accepted"),
+        "staff.created": N_("Staff member created"),
+        "staff.changed": N_("Name, roles or queues changed"),
+        "staff.disabled": N_("Staff member disabled"),
+        "staff.enabled": N_("Staff member enabled again"),
+        "staff.second_factor_reset": N_("Second factor reset"),
+        "staff.sessions_ended": N_("Signed out of all sessions"),
+        "staff.notifications_changed": N_("Notification settings changed"),
     },
     "audit_field": {
         "email": N_("E-mail address"),
@@ -194,6 +206,15 @@ LABELS: dict[str, dict[str, str]] = {
         "body": N_("Ticket text"),
         "subject_regex": N_("Subject pattern"),
         "license_locked": N_("License locked"),
+    },
+    "agent_alert": {
+        "new_ticket": N_("A new ticket lands in one of my queues"),
+        "customer_reply": N_("A customer answers a ticket assigned to me"),
+        "sla_warning": N_("A due time of my ticket draws near (SLA warning)"),
+    },
+    "agent_alert_mail": {
+        "new_ticket": N_("New ticket in your queue"),
+        "customer_reply": N_("The customer has answered"),
     },
     "role": {
         "agent": N_("Agent"),

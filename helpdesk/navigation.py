@@ -19,6 +19,7 @@ MENU = (
     ("Konten", "staff_accounts.search", "agent"),
     ("SLA-Bericht", "sla.report", "supervisor"),
     ("Textbausteine", "text_modules.index", "supervisor"),
+    ("Benachrichtigungen", "agent_alerts.settings", "agent"),
     ("Mailings", "mailings.index", "ops"),
     ("Fehlgeschlagen", "failed_work.index", "ops"),
     ("Mitarbeiter", "staff_admin.index", "admin"),

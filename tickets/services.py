@@ -29,7 +29,7 @@ from helpdesk.i18n import address_reason
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem, header_text_problem
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
-from tickets import attachments, sensitive
+from tickets import agent_alerts, attachments, sensitive
 from tickets.metrics import TICKETS_FILED
 from tickets.models import Ticket, TicketEvent
 from tickets.routing import Decision, RuleSet, TicketFacts, routing_rules
@@ -257,8 +257,9 @@ def store_ticket(
     acknowledgement: Acknowledgement | None,
     history: dict[str, object] | None = None,
 ) -> Filed:
-    """Route the draft by its account's facts, store it with its SLA clock, its history entry
-    and (unless ``acknowledgement`` is None) its acknowledgement, in the caller's transaction.
+    """Route the draft by its account's facts, store it with its SLA clock, its history entry,
+    (unless ``acknowledgement`` is None) its acknowledgement and the alerts of the agents who
+    asked to hear of new tickets in its queue, in the caller's transaction.
 
     Every door comes through here; ``history`` adds what only the door knows (the mailbox a
     mail came to, how its sender was recognised) to the "created" entry. After the commit the
@@ -316,6 +317,7 @@ def store_ticket(
         )
         session.flush()
         acknowledgement_id = outbound.id
+    agent_alerts.new_ticket(runtime, session, ticket)
     return Filed(ticket, acknowledgement_id)
 
 

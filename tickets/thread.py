@@ -26,7 +26,7 @@ from helpdesk.text import body_text_problem
 from notifications import rendering
 from notifications.outbox.models import OutboundMessage
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
-from tickets import attachments, sensitive
+from tickets import agent_alerts, attachments, sensitive
 from tickets.access import Forbidden, TicketMerged, TicketNotFound, Viewer
 from tickets.models import (
     Ticket,
@@ -341,6 +341,7 @@ def reply_as_customer(
         _store_uploads(runtime, session, ticket.id, message.id, uploads, viewer.actor)
         status = "open" if ticket.status in ("waiting", "resolved") else ticket.status
         record(session, ticket, viewer.actor, "customer_replied", {"status": status})
+        agent_alerts.customer_replied(runtime, session, ticket, message)
     return message
 
 

@@ -152,15 +152,18 @@ class StaffForm(FlaskForm):
     queues = CheckboxList("Queues", choices=[])
 
 
-class NewStaffForm(StaffForm):
+class InviteStaffForm(StaffForm):
     email = EmailField("E-Mail-Adresse", validators=[DataRequired(REQUIRED)])
-    password = PasswordField(
-        "Erstes Passwort",
-        description="Mindestens 12 Zeichen; teilen Sie es der Person auf sicherem Weg mit.",
-        validators=[DataRequired(REQUIRED)],
-    )
     require_totp = BooleanField(
         "Zwei-Faktor-Anmeldung verlangen",
         description="Wird bei der ersten Anmeldung eingerichtet.",
         default=True,
+    )
+
+
+class NewStaffForm(InviteStaffForm):
+    password = PasswordField(
+        "Erstes Passwort",
+        description="Mindestens 12 Zeichen; teilen Sie es der Person auf sicherem Weg mit.",
+        validators=[DataRequired(REQUIRED)],
     )

@@ -210,7 +210,7 @@ def accept_invitation(token: str) -> Any:
     invitation = invitations.open_invitation(current(), token)
     if invitation is None:
         return render_template("accounts/invitation_invalid.html"), 404
-    form = AcceptInvitationForm()
+    form = AcceptInvitationForm(data={"name": invitation.name} if invitation.name else None)
     if form.validate_on_submit():
         try:
             user = invitations.accept(
@@ -222,5 +222,8 @@ def accept_invitation(token: str) -> Any:
             return render_template("accounts/invitation_invalid.html"), 404
         else:
             flash("Willkommen! Ihr Zugang ist eingerichtet.")
+            if users.must_enrol(user):  # staff whose admin required a second factor
+                auth.set_pending(user, "enrol")
+                return redirect(url_for("signin.enrol"))
             return _signed_in(user)
     return render_template("accounts/accept_invitation.html", form=form, invitation=invitation)

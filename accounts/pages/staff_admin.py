@@ -1,16 +1,18 @@
-"""Mitarbeiter (admin role): create staff, set roles and queues, disable, reset the second
-factor and sessions, see the last sign-in and the audit log."""
+"""Mitarbeiter (admin role): invite or create staff, set roles and queues, disable, reset the
+second factor and sessions, see the last sign-in and the audit log."""
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 
-from accounts import staff_admin, users
-from accounts.pages.forms import NewStaffForm, StaffForm
+from accounts import invitations, staff_admin, staff_invitations, users
+from accounts.pages.forms import InviteStaffForm, NewStaffForm, StaffForm
 from accounts.pages.security import SCOPE_LABELS
 from accounts.services import NotFound, ValidationError
+from helpdesk.db import utcnow
 from helpdesk.forms import ActionForm, show_errors
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
@@ -19,14 +21,6 @@ from tickets.routing import routing_rules
 blueprint = Blueprint("staff_admin", __name__, url_prefix="/verwaltung/mitarbeiter")
 
 ROLE_LABELS = {role: SCOPE_LABELS[role] for role in ("agent", "supervisor", "ops", "admin")}
-ACTION_LABELS = {
-    "staff.created": "angelegt",
-    "staff.changed": "Name, Rollen oder Queues geändert",
-    "staff.disabled": "deaktiviert",
-    "staff.enabled": "wieder aktiviert",
-    "staff.second_factor_reset": "Zwei-Faktor-Anmeldung zurückgesetzt",
-    "staff.sessions_ended": "von allen Sitzungen abgemeldet",
-}
 
 
 def _queues() -> dict[str, str]:
@@ -43,15 +37,77 @@ def _actor() -> str:
     return current_principal().id
 
 
+def _inviter() -> Any:
+    return users.get_user(current(), current_principal().attributes["user_id"])
+
+
 @blueprint.get("")
 @requires("admin")
 def index() -> Any:
     return render_template(
         "accounts/staff_list.html",
         staff=staff_admin.staff_members(current()),
+        invitations=staff_invitations.open_staff_invitations(current()),
+        now=utcnow(),
+        action_form=ActionForm(),
         role_labels=ROLE_LABELS,
         queue_names=_queues(),
     )
+
+
+@blueprint.route("/einladen", methods=["GET", "POST"])
+@requires("admin")
+def invite() -> Any:
+    form = _with_choices(InviteStaffForm())
+    if form.validate_on_submit():
+        try:
+            invitation = staff_invitations.invite_staff(
+                current(),
+                email=form.email.data or "",
+                name=form.name.data or "",
+                roles=form.roles.data or [],
+                queues=form.queues.data or [],
+                queue_names=_queues(),
+                require_totp=form.require_totp.data,
+                inviter=_inviter(),
+            )
+        except ValidationError as error:
+            show_errors(form, error)
+        else:
+            flash(f"Die Einladung an {invitation.email} wurde versendet.", "success")
+            return redirect(url_for("staff_admin.index"), 303)
+    status = 422 if form.errors or form.form_errors else 200
+    return render_template(
+        "accounts/staff_invite.html", form=form, valid_hours=invitations.VALID_HOURS
+    ), status
+
+
+@blueprint.post("/einladungen/<int:invitation_id>/erneut-senden")
+@requires("admin")
+def resend_invitation(invitation_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        invitation = staff_invitations.resend(
+            current(), invitation_id, inviter=_inviter(), queue_names=_queues()
+        )
+    except NotFound:
+        abort(404)
+    flash(f"Die Einladung an {invitation.email} wurde erneut versendet.", "success")
+    return redirect(url_for("staff_admin.index"), 303)
+
+
+@blueprint.post("/einladungen/<int:invitation_id>/widerrufen")
+@requires("admin")
+def revoke_invitation(invitation_id: int) -> Any:
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        invitations.revoke(current(), None, invitation_id, _actor())
+    except NotFound:
+        abort(404)
+    flash("Die Einladung wurde widerrufen.", "success")
+    return redirect(url_for("staff_admin.index"), 303)
 
 
 @blueprint.route("/neu", methods=["GET", "POST"])
@@ -98,7 +154,6 @@ def _detail(user_id: int, form: StaffForm | None = None, status: int = 200) -> A
         action_form=ActionForm(),
         role_labels=ROLE_LABELS,
         audit=staff_admin.staff_audit(current(), user_id),
-        action_labels=ACTION_LABELS,
     ), status
 
 
@@ -148,24 +203,15 @@ def _act(user_id: int, act: Any, done: str) -> Any:
     return redirect(url_for("staff_admin.detail", user_id=user_id), 303)
 
 
-@blueprint.post("/<int:user_id>/deaktivieren")
-@requires("admin")
-def disable(user_id: int) -> Any:
-    return _act(
-        user_id,
-        lambda runtime, uid, actor: staff_admin.set_active(runtime, uid, actor=actor, active=False),
-        "Deaktiviert und von allen Sitzungen abgemeldet.",
-    )
+ACTIVE_DONE = {False: "Deaktiviert und von allen Sitzungen abgemeldet.", True: "Wieder aktiviert."}
 
 
-@blueprint.post("/<int:user_id>/aktivieren")
+@blueprint.post("/<int:user_id>/deaktivieren", endpoint="disable", defaults={"active": False})
+@blueprint.post("/<int:user_id>/aktivieren", endpoint="enable", defaults={"active": True})
 @requires("admin")
-def enable(user_id: int) -> Any:
-    return _act(
-        user_id,
-        lambda runtime, uid, actor: staff_admin.set_active(runtime, uid, actor=actor, active=True),
-        "Wieder aktiviert.",
-    )
+def set_active(user_id: int, active: bool) -> Any:
+    """Disable (signs them out everywhere) or re-enable: one handler behind two addresses."""
+    return _act(user_id, partial(staff_admin.set_active, active=active), ACTIVE_DONE[active])
 
 
 @blueprint.post("/<int:user_id>/zwei-faktor-zuruecksetzen")

@@ -1,7 +1,11 @@
-"""A day in the console, in chromium: an admin creates an agent who signs in; a supervisor
-writes a Textbaustein; the agent inserts it into an answer and changes a bulk selection."""
+"""A day in the console, in chromium: an admin creates an agent, or invites one by mail, who
+then signs in; a supervisor writes a Textbaustein; the agent inserts it into an answer and
+changes a bulk selection."""
 
 from __future__ import annotations
+
+import re
+from email import message_from_bytes, policy
 
 import pytest
 
@@ -38,6 +42,43 @@ def test_an_admin_creates_an_agent_who_then_signs_in(runtime, live_server, brows
     page.get_by_role("button", name="Abmelden").click()
 
     _sign_in(page, live_server, "nele@support.example.com")
+    page.goto(f"{live_server}/konsole?queue=accounting")
+
+    assert page.get_by_role("heading", name="Agentenkonsole").is_visible()
+
+
+def test_an_admin_invites_an_agent_who_sets_a_password_from_the_mail_and_signs_in(
+    runtime, live_server, browser_page, work, smtp_sink
+):
+    admin = make_staff(runtime, "admin", email="admin@support.example.com")
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+
+    _sign_in(page, live_server, admin.email)
+    page.get_by_role("link", name="Mitarbeiter", exact=True).click()
+    page.get_by_role("link", name="Mitarbeiter einladen").click()
+    page.get_by_label("E-Mail-Adresse").fill("ina@support.example.com")
+    page.get_by_label("Name").fill("Ina Neu")
+    page.locator("input[name=roles][value=agent]").check()
+    page.locator("input[name=queues][value=accounting]").check()
+    page.get_by_label("Zwei-Faktor-Anmeldung verlangen").uncheck()
+    page.get_by_role("button", name="Einladung senden").click()
+    assert "Die Einladung an ina@support.example.com wurde versendet." in page.content()
+    assert page.locator("#staff-invitations").get_by_text("ina@support.example.com").is_visible()
+    page.get_by_role("button", name="Abmelden").click()
+
+    work("mail")
+    [mail] = smtp_sink.wait_for(1)
+    text = message_from_bytes(mail.data, policy=policy.SMTP).get_body(("plain",)).get_content()
+    path = re.search(r"http://127\.0\.0\.1:8000(/einladung/\S+)", text).group(1)
+    page.goto(f"{live_server}{path}")
+    assert page.get_by_label("Ihr Name").input_value() == "Ina Neu"
+    page.get_by_label("Passwort", exact=True).fill(PASSWORD)
+    page.get_by_label("Passwort wiederholen").fill(PASSWORD)
+    page.get_by_role("button", name="Zugang einrichten").click()
+    page.get_by_role("button", name="Abmelden").click()
+
+    _sign_in(page, live_server, "ina@support.example.com")
     page.goto(f"{live_server}/konsole?queue=accounting")
 
     assert page.get_by_role("heading", name="Agentenkonsole").is_visible()

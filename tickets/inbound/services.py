@@ -23,6 +23,7 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.runtime import Runtime
 from notifications.mailings import bounces, genuine
+from tickets import agent_alerts
 from tickets.inbound import authentication, quarantine, reports
 from tickets.inbound.authentication import SenderCheck
 from tickets.inbound.classify import classify
@@ -229,7 +230,7 @@ def _take_from_person(
                 # into someone else's ticket. The mail opens a new ticket naming the old one.
                 outcome, entry, filed = _create(runtime, session, mail, message_id, mailbox, ticket)
             elif ticket is not None and match is not None and ticket.status != "closed":
-                outcome, entry = _append(session, ticket, mail, message_id, match.via)
+                outcome, entry = _append(runtime, session, ticket, mail, message_id, match.via)
             else:
                 outcome, entry, filed = _create(
                     runtime, session, mail, message_id, mailbox, ticket, unverified
@@ -299,7 +300,7 @@ def _copied_addresses(session: Session, ticket_id: int) -> set[str | None]:
 
 
 def _append(
-    session: Session, ticket: Ticket, mail: ParsedMail, message_id: str, via: str
+    runtime: Runtime, session: Session, ticket: Ticket, mail: ParsedMail, message_id: str, via: str
 ) -> tuple[Outcome, TicketMessage]:
     entry = _message(ticket.id, mail, message_id)
     session.add(entry)
@@ -317,6 +318,7 @@ def _append(
     ticket.updated_at = utcnow()
     session.flush()
     apply_sla(session, ticket, ticket.updated_at, reason="customer_reply")
+    agent_alerts.customer_replied(runtime, session, ticket, entry)
     return Outcome("appended", f"reply matched by {via}", ticket.number), entry
 
 

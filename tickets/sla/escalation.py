@@ -329,7 +329,7 @@ def mail_context(runtime: Runtime, ticket: Ticket, row: SlaEscalation, kind: str
     return {
         "number": ticket.number,
         "subject": ticket.subject,
-        "queue": _queue_name(runtime, ticket.queue),
+        "queue": queue_name(runtime, ticket.queue),
         "priority": ticket.effective_priority,
         "support_level": ticket.support_level or "",
         "target": label(kind, "sla_target"),
@@ -339,7 +339,8 @@ def mail_context(runtime: Runtime, ticket: Ticket, row: SlaEscalation, kind: str
     }
 
 
-def _queue_name(runtime: Runtime, queue_id: str) -> str:
+def queue_name(runtime: Runtime, queue_id: str) -> str:
+    """The queue's name as people read it (mails about tickets name it)."""
     names = {queue.id: queue.name for queue in routing_rules(runtime).queues}
     return names.get(queue_id, queue_id)
 
@@ -353,15 +354,18 @@ def _staff(session: Session) -> list[User]:
 
 
 def _assignee_or_queue_agents(session: Session, ticket: Ticket) -> tuple[str, ...]:
-    """The assignee; an unassigned ticket warns the agents of its queue."""
+    """The assignee; an unassigned ticket warns the agents of its queue. Agents who turned
+    SLA warnings off on their settings page (``tickets.agent_alerts``) are left out."""
     if ticket.assignee_id is not None:
         assignee = session.get(User, ticket.assignee_id)
         if assignee is not None and assignee.active:
-            return (assignee.email,)
+            return (assignee.email,) if assignee.notify_sla_warning else ()
     return tuple(
         user.email
         for user in _staff(session)
-        if ticket.queue in user.queues and {"agent", "supervisor"} & set(user.roles)
+        if ticket.queue in user.queues
+        and {"agent", "supervisor"} & set(user.roles)
+        and user.notify_sla_warning
     )
 
 

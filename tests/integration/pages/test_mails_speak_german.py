@@ -8,11 +8,13 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from accounts import invitations, password_resets, users
+from accounts import invitations, password_resets, staff_admin, staff_invitations, users
 from notifications import rendering
 from notifications.mailings import services as mailings
 from notifications.outbox.models import OutboundMessage
 from tests.integration.pages.visible import raw_words, read_html
+from tests.integration.tickets.factories import make_ticket
+from tickets import agent_alerts
 from tickets.models import Ticket
 from tickets.sla import escalation
 from tickets.sla.models import SlaEscalation
@@ -34,6 +36,25 @@ def _rendered_mails(runtime) -> dict[str, tuple[str, str]]:
         inviter=owner,
     )
     password_resets.request_reset(runtime, "technik@mueller-handel.example")
+    admin = users.create_staff_user(
+        runtime,
+        email="chefin@support.example.com",
+        password="Ein-gutes-Passwort-9",
+        roles=["admin"],
+    )
+    staff_invitations.invite_staff(
+        runtime,
+        email="neu@support.example.com",
+        name="Nora Neu",
+        roles=("agent",),
+        queues=("accounting",),
+        queue_names={"accounting": "Buchhaltung"},
+        require_totp=True,
+        inviter=admin,
+    )
+    for member in staff_admin.staff_members(runtime):
+        agent_alerts.choose(runtime, member.id, ("new_ticket",), member.email)
+    make_ticket(runtime, product_family="JTL-Wawi", component="JTL-Wawi", subject="Abgleich")
     mails = {}
     with runtime.db.reading() as session:
         for message in session.scalars(select(OutboundMessage)):
