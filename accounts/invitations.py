@@ -19,17 +19,13 @@ from accounts.models import CUSTOMER_PERMISSIONS, Account, Invitation, User
 from accounts.services import NotFound, ValidationError, record_audit
 from accounts.users import check_permissions, display_name
 from helpdesk.db import rows_changed, utcnow
+from helpdesk.labels import labels
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_mail
 
 VALID_FOR = timedelta(hours=72)
-PERMISSION_LABELS = {
-    "customer.tickets": "Support-Tickets",
-    "customer.contacts": "Ansprechpartner & Verteiler",
-    "customer.email_history": "E-Mail-Verlauf",
-    "customer.users": "Benutzerverwaltung",
-}
+PERMISSION_LABELS = labels("permission")
 
 
 @dataclass(frozen=True)

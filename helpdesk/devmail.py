@@ -27,7 +27,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Blueprint, abort, render_template, request
 
 from helpdesk.db import utcnow
-from helpdesk.i18n import mail_headers
+from helpdesk.labels import mail_headers
 from helpdesk.listeners import SocketController
 from helpdesk.runtime import current
 from helpdesk.security import public

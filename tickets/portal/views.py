@@ -23,7 +23,7 @@ from flask import (
 from markupsafe import Markup
 
 from helpdesk.forms import ActionForm, show_errors
-from helpdesk.i18n import mail_headers
+from helpdesk.labels import mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, search, services, thread
