@@ -172,6 +172,16 @@ LABELS: dict[str, dict[str, str]] = {
         "failed": N_("Failed"),
         "cancelled": N_("Cancelled"),
     },
+    # How a customer reads a delivery record's state (the ops pages use "delivery_state").
+    "customer_delivery_state": {
+        "queued": N_("waiting to be sent"),
+        "sending": N_("being sent"),
+        "sent": N_("delivered"),
+        "deferred": N_("being retried"),
+        "bounced": N_("not accepted"),
+        "failed": N_("refused"),
+        "cancelled": N_("not sent (cancelled)"),
+    },
     "reason": {
         "first_contact": N_("First contact"),
         "contact_person": N_("Contact person"),
