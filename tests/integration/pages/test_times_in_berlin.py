@@ -16,7 +16,14 @@ from helpdesk.app import create_app
 from helpdesk.devmail import MailStore, serve
 from helpdesk.i18n import berlin
 from helpdesk.listeners import listen
-from tests.integration.accounts.factories import make_account, make_customer, sign_in
+from tests.integration.accounts.factories import (
+    csrf_token,
+    make_account,
+    make_customer,
+    make_staff,
+    sign_in,
+)
+from tests.integration.notifications.factories import make_mailing
 from tests.integration.tickets.test_console import world
 
 GERMAN_TIME = re.compile(r"\d\d\.\d\d\.\d{4} \d\d:\d\d")
@@ -87,3 +94,20 @@ def test_an_open_invitation_expires_at_a_berlin_time(app, runtime):
 
     assert f"gültig bis {berlin(expires_at)} Uhr" in page
     assert "UTC" not in page
+
+
+def test_scheduling_a_mailing_with_a_utc_time_confirms_it_in_berlin_time(app, runtime):
+    mailing_id = make_mailing(runtime)
+    client = app.test_client()
+    sign_in(client, make_staff(runtime, "ops").email)
+
+    page = client.post(
+        f"/ops/mailings/{mailing_id}/schedule",
+        data={
+            "csrf_token": csrf_token(client, f"/ops/mailings/{mailing_id}"),
+            "zeitpunkt": "2099-07-01T06:00+00:00",
+        },
+        follow_redirects=True,
+    ).get_data(as_text=True)
+
+    assert "Versand geplant für 01.07.2099 08:00 Uhr." in page
