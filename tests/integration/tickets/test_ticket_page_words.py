@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
-from tests.integration.accounts.factories import make_staff, sign_in
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from tests.integration.accounts.factories import make_account, make_customer, make_staff, sign_in
 from tests.integration.tickets.factories import make_ticket
 from tests.integration.tickets.test_console import world
+from tickets.inbound.services import take_message
 from tickets.models import Ticket
 
 
@@ -31,3 +35,29 @@ def test_an_email_ticket_without_product_shows_no_product_line(app, runtime):
 
     assert "Zugang gesperrt" in page
     assert "<dt>Produkt</dt>" not in page and "Produkt /" not in page
+
+
+def test_a_ticket_that_came_by_email_shows_its_first_message_once(app, runtime, settings):
+    account = make_account(runtime)
+    customer = make_customer(runtime, account)
+    mail = EmailMessage()
+    mail["From"] = customer.email
+    mail["To"] = settings.support_mailboxes[0]
+    mail["Subject"] = "Drucker druckt nicht"
+    mail["Message-ID"] = make_msgid(domain="kunde.example")
+    mail.set_content("Der Etikettendrucker druckt seit heute Morgen nicht mehr.")
+    outcome = take_message(
+        runtime,
+        mail.as_bytes(),
+        mailbox=settings.support_mailboxes[0],
+        envelope_sender=customer.email,
+    )
+    staff, own = app.test_client(), app.test_client()
+    sign_in(staff, make_staff(runtime, "supervisor").email)
+    sign_in(own, customer.email)
+
+    console = staff.get(f"/konsole/tickets/{outcome.ticket}").get_data(as_text=True)
+    portal = own.get(f"/tickets/{outcome.ticket}").get_data(as_text=True)
+
+    assert console.count("seit heute Morgen nicht mehr") == 1
+    assert portal.count("seit heute Morgen nicht mehr") == 1
