@@ -240,6 +240,11 @@ LABELS: dict[str, dict[str, str]] = {
         "created": N_("Received"),
         "changed": N_("Last change"),
     },
+    "portal_sort": {
+        "number": N_("Number"),
+        "subject": N_("Subject"),
+        "changed": N_("Last change"),
+    },
     "mail_header": {
         "from": N_("From"),
         "to": N_("To"),
@@ -269,6 +274,8 @@ LABELS: dict[str, dict[str, str]] = {
 }
 # An API token's scopes: a customer's permissions, a staff member's role.
 LABELS["scope"] = LABELS["permission"] | LABELS["staff_scope"]
+# Every order the ticket list knows (the API takes each; the console and the portal offer some).
+LABELS["ticket_order"] = LABELS["console_sort"] | LABELS["portal_sort"]
 
 
 class LabelTable(Mapping[str, str]):

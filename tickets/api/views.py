@@ -68,7 +68,7 @@ def list_tickets() -> Any:
     order = "due" if viewer.staff else "changed"
     order = request.args.get("order") or order
     if order not in listing.ORDERS:
-        errors["order"] = f"Erlaubt sind: {allowed('console_sort', listing.ORDERS)}."
+        errors["order"] = f"Erlaubt sind: {allowed('ticket_order', listing.ORDERS)}."
     if errors:
         return _problem(422, "Ungültige Filter.", errors=errors)
     with current().db.session() as session:

@@ -36,7 +36,7 @@ def test_api_filter_errors_name_labels_with_the_ids_to_send(client, runtime):
     assert response.status_code == 422
     assert errors["priority"] == f"Erlaubt sind: {PRIORITIES_FOR_THE_API}."
     assert "Wartet auf Kunde (waiting)" in errors["status"]
-    assert "Letzte Änderung (changed)" in errors["order"]
+    assert "Letzte Änderung (changed)" in errors["order"] and "Betreff (subject)" in errors["order"]
 
 
 def test_console_filter_error_names_labels_and_never_ids(client, runtime):
