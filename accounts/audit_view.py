@@ -27,7 +27,7 @@ def _option_names() -> dict[str, str]:
     names |= {option.id: option.name for option in options.distribution_purposes}
     for group in options.responsibility_groups:
         names |= {option.id: option.name for option in group.options}
-    return names | PERMISSION_LABELS
+    return names | dict(PERMISSION_LABELS)
 
 
 def _shown(value: Any, names: dict[str, str]) -> str:

@@ -23,6 +23,7 @@ from accounts.services import NotFound, ValidationError, record_audit
 from accounts.users import check_permissions, checked_address, display_name, staff_audit_view
 from helpdesk.config import Settings
 from helpdesk.db import rows_changed, utcnow
+from helpdesk.labels import labels
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
 from notifications.outbox.models import OutboundMessage
@@ -30,12 +31,7 @@ from notifications.outbox.services import MailRequest, enqueue_delivery, queue_m
 
 VALID_FOR = timedelta(hours=72)
 VALID_HOURS = int(VALID_FOR.total_seconds() // 3600)
-PERMISSION_LABELS = {
-    "customer.tickets": "Support-Tickets",
-    "customer.contacts": "Ansprechpartner & Verteiler",
-    "customer.email_history": "E-Mail-Verlauf",
-    "customer.users": "Benutzerverwaltung",
-}
+PERMISSION_LABELS = labels("permission")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from accounts.models import CUSTOMER_PERMISSIONS, STAFF_ROLES, ApiToken, User
 from accounts.services import NotFound, ValidationError
 from accounts.users import ACCOUNT_VIEW, CUSTOMER, IMPLIED_ROLES, granted_permissions, must_enrol
 from helpdesk.db import rows_changed, utcnow
+from helpdesk.labels import allowed
 from helpdesk.runtime import Runtime
 from helpdesk.security import token_digest
 from helpdesk.text import header_text_problem
@@ -38,10 +39,12 @@ def issue(runtime: Runtime, user_id: int, name: str, scopes: Iterable[str]) -> t
                 {"scopes": "Richten Sie zuerst die Zwei-Faktor-Anmeldung ein (Pflicht für Sie)."}
             )
         grantable = grantable_scopes(user)
-        if not chosen or not set(chosen) <= grantable:
-            raise ValidationError(
-                {"scopes": f"Erlaubt sind: {', '.join(sorted(grantable)) or 'keine'}."}
-            )
+        if not chosen:
+            raise ValidationError({"scopes": "Bitte wählen Sie mindestens eine Berechtigung."})
+        if not set(chosen) <= grantable:
+            # Only a tampered form can send a scope the page did not offer.
+            shown = allowed("scope", sorted(grantable), ids=False) or "keine"
+            raise ValidationError({"scopes": f"Erlaubt sind: {shown}."})
         plain = PREFIX + secrets.token_urlsafe(32)
         token = ApiToken(
             user_id=user_id,

@@ -40,6 +40,7 @@ from _cpu import CpuMeter, ms_per
 from aiosmtpd.controller import Controller
 
 from helpdesk.config import load_settings
+from helpdesk.listeners import listen
 from helpdesk.migrate import upgrade
 from helpdesk.runtime import Runtime
 from tests.integration.inbound.dns_server import Zone, dns_server
@@ -120,7 +121,7 @@ class TakeNothing:
 
 def ceiling(batch: list[bytes]) -> tuple[float, float]:
     port = free_port()
-    controller: Controller = LMTPController(TakeNothing(), hostname="127.0.0.1", port=port)
+    controller: Controller = LMTPController(TakeNothing(), listen("127.0.0.1", port, "port"))
     controller.start()
     try:
         return send_all(port, batch, CpuMeter.this_process())

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     # First: every request gets its id and its timer before any other hook can answer it.
     logs.init_app(app)
     metrics.init_app(app, settings)
+    app.before_request(security.load_principal)  # before the CSRF check may answer
     csrf.init_app(app)
     http.install(app, settings)
     i18n.init_app(app)

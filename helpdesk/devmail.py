@@ -14,6 +14,7 @@ import json
 import logging
 import re
 import smtplib
+import socket
 import uuid
 from dataclasses import dataclass
 from email import message_from_bytes
@@ -26,7 +27,8 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from flask import Blueprint, abort, render_template, request
 
 from helpdesk.db import utcnow
-from helpdesk.i18n import mail_headers
+from helpdesk.labels import mail_headers
+from helpdesk.listeners import SocketController
 from helpdesk.runtime import current
 from helpdesk.security import public
 
@@ -112,14 +114,13 @@ class _StoreHandler:
         return "250 Message accepted for delivery"
 
 
-def serve(store: MailStore, host: str, port: int, relay: LmtpRelay | None = None) -> Controller:
-    """Start the SMTP server in a background thread; the caller stops it."""
+def serve(store: MailStore, listener: socket.socket, relay: LmtpRelay | None = None) -> Controller:
+    """Start the SMTP server in a background thread on ``listener``; the caller stops it."""
     # aiosmtpd logs every command and peer at INFO; the store keeps each message anyway.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
-    controller = Controller(
+    controller = SocketController(
         _StoreHandler(store, relay),
-        hostname=host,
-        port=port,
+        listener,
         data_size_limit=MAX_MESSAGE_BYTES,
         decode_data=False,
     )

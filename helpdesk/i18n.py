@@ -8,10 +8,7 @@ its ``.po`` when missing or older, so a fresh clone needs no extra build step.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
-from contextlib import suppress
 from datetime import datetime
-from email.utils import parsedate_to_datetime
 from functools import cache
 from zoneinfo import ZoneInfo
 
@@ -100,32 +97,6 @@ def address_reason(error: Exception) -> str:
         if text.startswith(start):
             return german
     return "Bitte prüfen Sie die Schreibweise (name@firma.de)."
-
-
-HEADER_LABELS = {
-    "from": "Von",
-    "to": "An",
-    "cc": "Kopie",
-    "reply-to": "Antwort an",
-    "date": "Datum",
-    "subject": "Betreff",
-    "message-id": "Nachrichten-ID",
-}
-
-
-def mail_headers(items: Iterable[tuple[str, object]]) -> list[tuple[str, str]]:
-    """Mail headers for people: German names, the date in Berlin time, other names as sent."""
-    shown = []
-    for name, value in items:
-        if value is None:
-            continue  # a header the mail does not have
-        text = str(value)
-        if name.lower() == "date":
-            # An unparsable date is shown as it was sent.
-            with suppress(TypeError, ValueError):
-                text = berlin(parsedate_to_datetime(text))
-        shown.append((HEADER_LABELS.get(name.lower(), name), text))
-    return shown
 
 
 def init_app(app: Flask) -> None:

@@ -10,9 +10,13 @@ rather than as its identifier.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import suppress
+from email.utils import parsedate_to_datetime
+
 from flask import Flask
 
-from helpdesk.i18n import gettext
+from helpdesk.i18n import berlin, gettext
 
 
 def N_(message: str) -> str:
@@ -26,6 +30,13 @@ LABELS: dict[str, dict[str, str]] = {
         "normal": N_("Normal"),
         "high": N_("High"),
         "critical": N_("Critical"),
+    },
+    "priority_hint": {
+        "critical": N_(
+            "For emergencies only: a server outage, a system-relevant service does not work, "
+            "the website or shop is offline. Critical tickets trigger escalations; a critical "
+            "ticket that is no emergency is billed."
+        ),
     },
     "status": {
         "new": N_("New"),
@@ -173,6 +184,16 @@ LABELS: dict[str, dict[str, str]] = {
         "failed": N_("Failed"),
         "cancelled": N_("Cancelled"),
     },
+    # How a customer reads a delivery record's state (the ops pages use "delivery_state").
+    "customer_delivery_state": {
+        "queued": N_("waiting to be sent"),
+        "sending": N_("being sent"),
+        "sent": N_("delivered"),
+        "deferred": N_("being retried"),
+        "bounced": N_("not accepted"),
+        "failed": N_("refused"),
+        "cancelled": N_("not sent (cancelled)"),
+    },
     "reason": {
         "first_contact": N_("First contact"),
         "contact_person": N_("Contact person"),
@@ -222,7 +243,77 @@ LABELS: dict[str, dict[str, str]] = {
         "ops": N_("Operations"),
         "admin": N_("Administrator"),
     },
+    "permission": {
+        "customer.tickets": N_("Support tickets"),
+        "customer.contacts": N_("Contacts & distribution lists"),
+        "customer.email_history": N_("E-mail history"),
+        "customer.users": N_("User management"),
+    },
+    "staff_scope": {
+        "agent": N_("Agent (tickets of own queues)"),
+        "supervisor": N_("Supervisor (all queues)"),
+        "ops": N_("Ops (mailings)"),
+        "admin": N_("Administration"),
+    },
+    "console_sort": {
+        "due": N_("Due (SLA)"),
+        "priority": N_("Priority"),
+        "created": N_("Received"),
+        "changed": N_("Last change"),
+    },
+    "portal_sort": {
+        "number": N_("Number"),
+        "subject": N_("Subject"),
+        "changed": N_("Last change"),
+    },
+    "mail_header": {
+        "from": N_("From"),
+        "to": N_("To"),
+        "cc": N_("Copy"),
+        "reply-to": N_("Reply to"),
+        "date": N_("Date"),
+        "subject": N_("Subject"),
+        "message-id": N_("Message ID"),
+    },
+    "sender_verdict": {
+        "pass": N_("passed"),
+        "fail": N_("failed"),
+        "softfail": N_("failed (soft)"),
+        "neutral": N_("neutral"),
+        "none": N_("absent"),
+        "temperror": N_("temporary DNS error"),
+        "permerror": N_("faulty record"),
+        "policy": N_("policy"),
+    },
+    "dmarc_policy": {
+        "none": N_("monitor only"),
+        "quarantine": N_("to spam"),
+        "reject": N_("refuse"),
+    },
+    # Closed days of the SLA calendars that are no public holiday, by month and day.
+    "closed_day": {"12-24": N_("Christmas Eve"), "12-31": N_("New Year's Eve")},
 }
+# An API token's scopes: a customer's permissions, a staff member's role.
+LABELS["scope"] = LABELS["permission"] | LABELS["staff_scope"]
+# Every order the ticket list knows (the API takes each; the console and the portal offer some).
+LABELS["ticket_order"] = LABELS["console_sort"] | LABELS["portal_sort"]
+
+
+class LabelTable(Mapping[str, str]):
+    """Every value of one kind with its German label, in the table's order; each label is
+    looked up when read, so a module may hold a table from import on."""
+
+    def __init__(self, kind: str) -> None:
+        self.msgids = LABELS[kind]
+
+    def __getitem__(self, value: str) -> str:
+        return gettext(self.msgids[value])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.msgids)
+
+    def __len__(self) -> int:
+        return len(self.msgids)
 
 
 def label(value: object, kind: str) -> str:
@@ -233,9 +324,34 @@ def label(value: object, kind: str) -> str:
     return gettext(msgid) if msgid is not None else "–"
 
 
-def labels(kind: str) -> dict[str, str]:
+def labels(kind: str) -> LabelTable:
     """Every value of ``kind`` with its German label, in the table's order (for choices)."""
-    return {value: gettext(msgid) for value, msgid in LABELS[kind].items()}
+    return LabelTable(kind)
+
+
+def allowed(kind: str, values: Iterable[str] | None = None, *, ids: bool = True) -> str:
+    """The values of ``kind`` a caller may send (all, or ``values``), for a German message:
+    ``Niedrig (low), Normal (normal), …`` where the ids are what is sent (the JSON API),
+    ``Niedrig, Normal, …`` on pages, which never show ids."""
+    names = labels(kind)
+    chosen = names if values is None else values
+    return ", ".join(f"{names[value]} ({value})" if ids else names[value] for value in chosen)
+
+
+def mail_headers(items: Iterable[tuple[str, object]]) -> list[tuple[str, str]]:
+    """Mail headers for people: German names, the date in Berlin time, other names as sent."""
+    names = labels("mail_header")
+    shown = []
+    for name, value in items:
+        if value is None:
+            continue  # a header the mail does not have
+        text = str(value)
+        if name.lower() == "date":
+            # An unparsable date is shown as it was sent.
+            with suppress(TypeError, ValueError):
+                text = berlin(parsedate_to_datetime(text))
+        shown.append((names.get(name.lower(), name), text))
+    return shown
 
 
 def sla_name(key: str | None) -> str:

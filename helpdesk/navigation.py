@@ -46,5 +46,7 @@ def navigation() -> dict[str, Any]:
     return {
         "navigation": items,
         "principal": principal,
-        "sign_out_form": ActionForm() if principal.has("session") else None,
+        # Not bound to the request's form: an error page (also 413) renders it without reading
+        # what was posted.
+        "sign_out_form": ActionForm(formdata=None) if principal.has("session") else None,
     }

@@ -78,15 +78,21 @@ def current_principal() -> Principal:
     return g.get("principal", ANONYMOUS)
 
 
-def enforce_access() -> None:
-    """Before every request: refuse views without a declaration, and callers without rights."""
+def load_principal() -> None:
+    """Before every other check: who is calling, so that every error page, also one for an
+    expired form or a too large request, shows the caller's menu."""
     principal = ANONYMOUS
     for loader in current_app.extensions.get("principal_loaders", []):
         found = loader()
         if found is not None:
             principal = found
             break
-    g.principal = principal  # also for 404/405 pages, which show the caller's menu
+    g.principal = principal
+
+
+def enforce_access() -> None:
+    """Before every request: refuse views without a declaration, and callers without rights."""
+    principal = current_principal()
     if request.endpoint is None:
         return  # 404/405 are answered by Flask itself
     view = current_app.view_functions[request.endpoint]

@@ -21,44 +21,39 @@ from pathlib import Path
 from helpdesk import broker
 from helpdesk.config import Settings
 from helpdesk.devmail import LmtpRelay, MailStore, serve
+from helpdesk.listeners import PortTaken, listen, listen_preferring
 
 STOP_TIMEOUT = 15
 DEV_SMTP_PORT = 8025
 KEEP_ALIVE_SECONDS = 5
 
 
-class PortTaken(Exception):
-    """The port the service should listen on is in use by another program."""
-
-
-def listen(port: int) -> socket.socket:
-    """The web port, bound here and handed to gunicorn: no other program can take it between
-    a probe and gunicorn's own bind, and a taken port is one clear line, not a child's crash."""
-    listener = socket.socket()
-    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        listener.bind(("127.0.0.1", port))
-    except OSError as error:
-        listener.close()
-        raise PortTaken(
-            f"port {port} is taken ({error.strerror}); start with PORT=<free port>"
-        ) from None
-    listener.listen(128)
-    listener.set_inheritable(True)
-    return listener
-
-
 def run_stack(settings: Settings, port: int, notes: Sequence[str] = ()) -> int:
+    # Every port is bound here and served as bound (the web and LMTP ports by the children
+    # they are handed to): no other program can take one between a probe and a bind.
     try:
-        listener = listen(port)
+        listener = listen("127.0.0.1", port, "PORT")
+        with listener, _mail_in_listener(settings) as lmtp:
+            return _run(settings, port, listener, lmtp, notes)
     except PortTaken as error:
         print(f"stack: {error}", flush=True)
         return 1
-    with listener:
-        return _run(settings, port, listener, notes)
 
 
-def _run(settings: Settings, port: int, listener: socket.socket, notes: Sequence[str] = ()) -> int:
+def _mail_in_listener(settings: Settings) -> socket.socket:
+    """The LMTP port: the one asked for in MAIL_IN_PORT, else the default or any free one."""
+    if "MAIL_IN_PORT" in os.environ:
+        return listen(settings.mail_in_host, settings.mail_in_port, "MAIL_IN_PORT")
+    return listen_preferring(settings.mail_in_host, settings.mail_in_port)
+
+
+def _run(
+    settings: Settings,
+    port: int,
+    listener: socket.socket,
+    lmtp: socket.socket,
+    notes: Sequence[str] = (),
+) -> int:
     env = dict(os.environ, PORT=str(port))
     bin_dir = Path(sys.executable).parent
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
@@ -73,10 +68,8 @@ def _run(settings: Settings, port: int, listener: socket.socket, notes: Sequence
     signal.signal(signal.SIGTERM, request_stop)
     try:
         env["REDIS_URL"] = broker.url(settings)
-        lmtp_port = settings.mail_in_port
-        if "MAIL_IN_PORT" not in os.environ:
-            lmtp_port = _free_port(settings.mail_in_port)
-            env["MAIL_IN_PORT"] = str(lmtp_port)
+        lmtp_port = lmtp.getsockname()[1]
+        env["MAIL_IN_PORT"] = str(lmtp_port)
         commands = process_commands(
             bin_dir,
             port,
@@ -84,16 +77,19 @@ def _run(settings: Settings, port: int, listener: socket.socket, notes: Sequence
             settings.web_threads,
             bind=f"fd://{listener.fileno()}",
         )
-        children.append(("mail-in", _spawn(commands["mail-in"], env)))
+        mail_in = [*commands["mail-in"], "--fd", str(lmtp.fileno())]
+        children.append(("mail-in", _spawn(mail_in, env, pass_fds=(lmtp.fileno(),))))
+        lmtp.close()  # the child serves its own copy
         if "SMTP_URL" not in os.environ:
-            smtp_port = _free_port(DEV_SMTP_PORT)
+            smtp = listen_preferring("127.0.0.1", DEV_SMTP_PORT)
+            smtp_port = smtp.getsockname()[1]
             relay = LmtpRelay(
                 settings.mail_in_host,
                 lmtp_port,
                 settings.support_mailboxes,
                 settings.mail_domain,
             )
-            mail_server = serve(MailStore(settings.mail_store_dir), "127.0.0.1", smtp_port, relay)
+            mail_server = serve(MailStore(settings.mail_store_dir), smtp, relay)
             env["SMTP_URL"] = f"smtp://127.0.0.1:{smtp_port}"
         children.append(("worker", _spawn(commands["worker"], env)))
         children.append(("web", _spawn(commands["web"], env, pass_fds=(listener.fileno(),))))
@@ -159,16 +155,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
-
-
-def _free_port(preferred: int) -> int:
-    with socket.socket() as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind(("127.0.0.1", preferred))
-        except OSError:
-            probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def _announce(settings: Settings, port: int, env: dict[str, str], notes: Sequence[str]) -> None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session, aliased
 
 from accounts.models import Account, User
 from helpdesk.db import UTCDateTime
+from helpdesk.labels import allowed
 from helpdesk.text import parse_id
 from tickets.access import Viewer
 from tickets.models import OPEN_STATUSES, Ticket, format_number
@@ -135,14 +136,17 @@ class Page:
     next_cursor: str | None
 
 
-def parse_filter(args: Any, viewer: Viewer) -> tuple[TicketFilter, dict[str, str]]:
-    """A filter from query arguments; unknown values are reported per field (German)."""
+def parse_filter(
+    args: Any, viewer: Viewer, *, ids: bool = False
+) -> tuple[TicketFilter, dict[str, str]]:
+    """A filter from query arguments; unknown values are reported per field (German), naming
+    what is allowed by label, and with the ids a caller sends when ``ids`` (the JSON API)."""
     errors: dict[str, str] = {}
 
-    def choice(name: str, allowed: Sequence[str]) -> str | None:
+    def choice(name: str, values: Sequence[str]) -> str | None:
         value = (args.get(name) or "").strip()
-        if value and value not in allowed:
-            errors[name] = f"Erlaubt sind: {', '.join(allowed)}."
+        if value and value not in values:
+            errors[name] = f"Erlaubt sind: {allowed(name, values, ids=ids)}."
             return None
         return value or None
 
@@ -154,11 +158,18 @@ def parse_filter(args: Any, viewer: Viewer) -> tuple[TicketFilter, dict[str, str
     elif status in STATUSES:
         statuses = (status,)
     else:
-        errors["status"] = f"Erlaubt sind: offen, alle, {', '.join(STATUSES)}."
+        shown = allowed("status", ids=ids)
+        errors["status"] = (
+            f"Erlaubt sind: offen, alle, {shown}." if ids else f"Erlaubt sind: {shown}."
+        )
         statuses = OPEN_STATUSES
     assignee = (args.get("assignee") or "").strip() or None
     if assignee not in (None, "me", "none") and parse_id(assignee or "") is None:
-        errors["assignee"] = "Erlaubt sind: me, none oder eine Benutzer-ID."
+        errors["assignee"] = (
+            "Erlaubt sind: me (eigene), none (niemandem zugewiesen) oder eine Benutzer-ID."
+            if ids
+            else "Unbekannte Zuweisung."
+        )
         assignee = None
     queue = (args.get("queue") or "").strip() or None
     if queue is not None and len(queue) > 60:

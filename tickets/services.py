@@ -26,6 +26,7 @@ from helpdesk.config import Settings
 from helpdesk.db import utcnow
 from helpdesk.errors import ValidationError
 from helpdesk.i18n import address_reason
+from helpdesk.labels import allowed
 from helpdesk.runtime import Runtime
 from helpdesk.text import body_text_problem, header_text_problem
 from notifications.outbox.services import MailRequest, enqueue_delivery, queue_new_mail
@@ -137,7 +138,8 @@ def parse_draft(
         except EmailNotValidError as error:
             errors["reply_to"] = f"Keine gültige E-Mail-Adresse: {address_reason(error)}"
     if priority not in PRIORITIES:
-        errors["priority"] = f"Erlaubt sind: {', '.join(PRIORITIES)}."
+        # Only the API takes priorities by their ids; the forms offer their labels.
+        errors["priority"] = f"Erlaubt sind: {allowed('priority', ids=channel == 'api')}."
     catalog = rules.catalog_dict()
     families = {family["name"]: family for family in catalog["product_families"]}
     if family and family not in families:
@@ -147,7 +149,7 @@ def parse_draft(
     if department and department not in catalog["departments"]:
         errors["department"] = "Unbekannte Abteilung."
     if channel not in CHANNELS:
-        errors["channel"] = f"Erlaubt sind: {', '.join(CHANNELS)}."
+        errors["channel"] = f"Erlaubt sind: {allowed('channel')}."
     if errors:
         raise ValidationError(errors)
     return TicketDraft(

@@ -1,11 +1,12 @@
 """The service's words, each defined once: editions and the support level each includes,
-support levels, priorities, channels and ticket statuses, with the German labels people see.
+support levels, priorities, channels and ticket statuses.
 
-Routing (and its rules-file check), the SLA clock, accounts, mail-in, the models' CHECK
-constraints and the templates all read these tables; no other module lists them. They are
-Python rather than a data file because the models need them when they are defined, and
-because each label is a literal in one table, ready to be marked for translation. A new
-edition, priority, channel or status also needs a migration of the matching CHECK constraint.
+Routing (and its rules-file check), the SLA clock, accounts, mail-in and the models' CHECK
+constraints read these tables; no other module lists them. They are Python rather than a data
+file because the models need them when they are defined. The German words people see for
+priorities, channels and statuses are labels in the catalog (``helpdesk/labels.py`` and the
+``.po`` file), like every other shown value. A new edition, priority, channel or status also
+needs a migration of the matching CHECK constraint and a label.
 """
 
 from __future__ import annotations
@@ -42,26 +43,10 @@ EDITIONS = {
 BASE_EDITION = EDITIONS["start"]
 
 # Lowest first: routing's "priority_at_least" and the console's sort order follow it.
-PRIORITY_LABELS = {"low": "Niedrig", "normal": "Normal", "high": "Hoch", "critical": "Kritisch"}
-PRIORITY_HINTS = {
-    "critical": "Nur für Notfälle: Serverausfall, ein systemrelevanter Dienst funktioniert "
-    "nicht, Website/Shop ist offline. Kritische Tickets lösen Eskalationen aus; ein kritisches "
-    "Ticket, das kein Notfall ist, wird verrechnet.",
-}
-PRIORITIES = tuple(PRIORITY_LABELS)
-
+PRIORITIES = ("low", "normal", "high", "critical")
 # The doors a ticket comes in by.
-CHANNEL_LABELS = {"web": "Web-Formular", "api": "API", "email": "E-Mail", "phone": "Telefon"}
-CHANNELS = tuple(CHANNEL_LABELS)
-
-STATUS_LABELS = {
-    "new": "Neu",
-    "open": "Offen",
-    "waiting": "Wartet auf Kunde",
-    "resolved": "Gelöst",
-    "closed": "Geschlossen",
-}
-STATUSES = tuple(STATUS_LABELS)
+CHANNELS = ("web", "api", "email", "phone")
+STATUSES = ("new", "open", "waiting", "resolved", "closed")
 
 
 class UnknownEdition(ValueError):

@@ -22,7 +22,6 @@ from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 from notifications.mailings import repair
 from notifications.mailings import services as mailing_services
-from notifications.mailings.models import DELIVERY_LABELS
 from vocabulary import EDITIONS
 
 blueprint = Blueprint("account", __name__, url_prefix="/konto")
@@ -61,7 +60,6 @@ def mandatory_mailings() -> Any:
     return render_template(
         "accounts/mandatory_mailings.html",
         mailings=mailing_services.account_mailings(current(), _account_id()),
-        delivery_labels=DELIVERY_LABELS,
     )
 
 

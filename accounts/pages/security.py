@@ -7,20 +7,15 @@ from typing import Any
 from flask import Blueprint, abort, flash, redirect, render_template, session, url_for
 
 from accounts import auth, credentials, tokens, users
-from accounts.invitations import PERMISSION_LABELS
 from accounts.pages.forms import CodeForm, TokenForm
 from accounts.services import NotFound, ValidationError
 from helpdesk.forms import ActionForm, show_errors
+from helpdesk.labels import label, labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
 
 blueprint = Blueprint("security", __name__, url_prefix="/konto/sicherheit")
-SCOPE_LABELS = PERMISSION_LABELS | {
-    "agent": "Agent (Tickets der eigenen Queues)",
-    "supervisor": "Supervisor (alle Queues)",
-    "ops": "Ops (Mailings)",
-    "admin": "Administration",
-}
+SCOPE_LABELS = labels("scope")
 
 
 def _user_id() -> int:
@@ -31,7 +26,7 @@ def _token_form() -> TokenForm:
     form = TokenForm()
     user = users.get_user(current(), _user_id())
     grantable = sorted(tokens.grantable_scopes(user))
-    form.scopes.choices = [(scope, SCOPE_LABELS.get(scope, scope)) for scope in grantable]
+    form.scopes.choices = [(scope, label(scope, "scope")) for scope in grantable]
     return form
 
 
@@ -54,7 +49,6 @@ def _page(**forms: Any) -> Any:
         token_form=forms.get("token_form") or _token_form(),
         action_form=ActionForm(),
         tokens=tokens.tokens_of(current(), user.id),
-        scope_labels=SCOPE_LABELS,
         new_token=forms.get("new_token"),
         must_enrol=current_principal().attributes.get("must_enrol", False),
     )

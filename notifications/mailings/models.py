@@ -24,16 +24,6 @@ BODY_FORMATS = ("markdown", "text")
 AUDIENCE_KINDS = ("all", "editions", "products", "accounts")
 MAILING_STATES = ("draft", "sending", "paused", "cancelled", "done")
 DELIVERY_STATES = ("queued", "sending", "sent", "deferred", "bounced", "failed", "cancelled")
-# How a customer reads a delivery record's state.
-DELIVERY_LABELS = {
-    "queued": "wartet auf Versand",
-    "sending": "wird gesendet",
-    "sent": "zugestellt",
-    "deferred": "wird erneut versucht",
-    "bounced": "nicht angenommen",
-    "failed": "abgelehnt",
-    "cancelled": "nicht gesendet (abgebrochen)",
-}
 OPEN_DELIVERY_STATES = ("queued", "sending", "deferred")
 IN_FLIGHT = "state IN ('sending', 'deferred')"
 RESENDS = "resend_of_id IS NOT NULL"

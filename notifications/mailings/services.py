@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from accounts.models import Account
 from helpdesk import logs
 from helpdesk.db import utcnow
+from helpdesk.i18n import address_reason
 from helpdesk.runtime import Runtime
 from notifications import dkim_fast, messages
 from notifications.mailings import audience, composing, dispatch
@@ -347,7 +348,9 @@ def test_send(
     try:
         to = validate_email(to.strip(), check_deliverability=False).normalized
     except EmailNotValidError as error:
-        raise composing.DraftError({"to": f"Keine gültige E-Mail-Adresse: {error}"}) from None
+        raise composing.DraftError(
+            {"to": f"Keine gültige E-Mail-Adresse: {address_reason(error)}"}
+        ) from None
     shown = preview(runtime, mailing_id, customer_number)
     settings = runtime.settings
     recipient = messages.transport_address(to)

@@ -8,6 +8,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.exceptions import NotFound
 
 from helpdesk import live
+from helpdesk.i18n import berlin
 from helpdesk.labels import labels
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, requires
@@ -124,7 +125,7 @@ def act(mailing_id: int, action: str) -> Any:
         elif action == "schedule":
             at = services.german_time(request.form.get("zeitpunkt", ""))
             services.schedule(runtime, mailing_id, at, actor())
-            flash(f"Versand geplant für {at.strftime('%d.%m.%Y %H:%M')} Uhr.", "success")
+            flash(f"Versand geplant für {berlin(at)} Uhr.", "success")
         elif action == "resend":
             added = repair.resend(runtime, mailing_id)
             flash(f"Nachsenden an {added} korrigierte Adressen gestartet.", "success")

@@ -151,3 +151,32 @@ def test_a_taken_port_is_one_clear_line_and_nothing_starts(tmp_path):
         f"stack: port {port} is taken (Address already in use); start with PORT=<free port>"
     ]
     assert _processes_using(tmp_path) == []
+
+
+def test_a_taken_mail_in_port_is_one_clear_line_and_nothing_starts(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")
+    }
+    with socket.socket() as other_program:
+        other_program.bind(("127.0.0.1", 0))
+        other_program.listen()
+        taken = other_program.getsockname()[1]
+        env.update(
+            HELPDESK_VAR_DIR=str(tmp_path),
+            PORT=str(free_port()),
+            MAIL_IN_PORT=str(taken),
+            HELPDESK_ENV="development",
+        )
+
+        result = subprocess.run(
+            [BIN / "helpdesk", "stack"], env=env, capture_output=True, text=True, timeout=60
+        )
+
+    assert result.returncode == 1
+    assert result.stdout.splitlines() == [
+        f"stack: port {taken} is taken (Address already in use); "
+        "start with MAIL_IN_PORT=<free port>"
+    ]
+    assert _processes_using(tmp_path) == []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from helpdesk.app import MAX_REQUEST_BYTES, create_app
+from helpdesk.security import public
 from tests.integration.accounts.factories import make_staff, sign_in
 
 
@@ -38,6 +40,7 @@ def test_an_expired_form_says_so_and_offers_to_reload(client, runtime):
     html = response.get_data(as_text=True)
     assert response.status_code == 400
     assert "Formular abgelaufen" in html and "Seite neu laden" in html
+    assert 'aria-label="Hauptnavigation"' in html
 
 
 def test_the_api_keeps_problem_details(client):
@@ -52,3 +55,53 @@ def test_the_site_icon_is_found(client):
 
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "title"),
+    [
+        ("/konsole?cursor=kaputt", 400, "Ungültige Anfrage"),
+        ("/ops/mailings", 403, "Kein Zugriff"),
+    ],
+)
+def test_refused_requests_get_german_pages_in_the_layout(client, runtime, path, status, title):
+    sign_in(client, make_staff(runtime, "agent").email)
+
+    response = client.get(path)
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == status
+    assert f"<h1>{title}</h1>" in html
+    assert 'aria-label="Hauptnavigation"' in html and "Zurück zur Startseite" in html
+    assert "Bad Request" not in html and "Forbidden" not in html
+
+
+def test_a_too_large_upload_gets_a_german_page(client, runtime):
+    sign_in(client, make_staff(runtime, "agent").email)
+
+    response = client.post(
+        "/abmelden", data=b"x" * (MAX_REQUEST_BYTES + 1), content_type="text/plain"
+    )
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "Request Entity Too Large" not in html
+    assert 'aria-label="Hauptnavigation"' in html and "Zurück zur Startseite" in html
+
+
+def test_a_failure_in_the_service_gets_a_german_page(settings):
+    app = create_app(settings)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.get("/kaputt")
+    @public("a page that fails, for this test")
+    def broken() -> str:
+        raise RuntimeError("database gone")
+
+    response = app.test_client().get("/kaputt")
+
+    html = response.get_data(as_text=True)
+    assert response.status_code == 500
+    assert "Internal Server Error" not in html and "database gone" not in html
+    assert "Zurück zur Startseite" in html
+    app.extensions["runtime"].db.dispose()

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from helpdesk.labels import allowed
 from helpdesk.runtime import current
 from helpdesk.security import public, requires
 from tickets import listing, search, services, thread
@@ -63,11 +64,11 @@ def create_ticket() -> Any:
 @requires(TICKET_USERS)
 def list_tickets() -> Any:
     viewer = current_viewer()
-    ticket_filter, errors = listing.parse_filter(request.args, viewer)
+    ticket_filter, errors = listing.parse_filter(request.args, viewer, ids=True)
     order = "due" if viewer.staff else "changed"
     order = request.args.get("order") or order
     if order not in listing.ORDERS:
-        errors["order"] = f"Erlaubt sind: {', '.join(listing.ORDERS)}."
+        errors["order"] = f"Erlaubt sind: {allowed('ticket_order', listing.ORDERS)}."
     if errors:
         return _problem(422, "Ungültige Filter.", errors=errors)
     with current().db.session() as session:

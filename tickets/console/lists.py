@@ -18,6 +18,7 @@ from flask import abort
 from sqlalchemy import func, select
 
 from helpdesk import live
+from helpdesk.labels import labels
 from helpdesk.runtime import current
 from tickets import listing, search
 from tickets.access import Viewer
@@ -32,12 +33,7 @@ def queue_choices() -> list[tuple[str, str]]:
     return [(queue.id, queue.name) for queue in rules.queues]
 
 
-SORT_LABELS = {
-    "due": "Fällig (SLA)",
-    "priority": "Priorität",
-    "created": "Eingang",
-    "changed": "Letzte Änderung",
-}
+SORT_LABELS = labels("console_sort")
 
 
 def list_context(session: Any, viewer: Viewer, args: Any) -> dict[str, Any]:
@@ -47,7 +43,7 @@ def list_context(session: Any, viewer: Viewer, args: Any) -> dict[str, Any]:
     query = (args.get("q") or "").strip()
     order = args.get("sort") or "due"
     if order not in SORT_LABELS:
-        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS)}."
+        errors["sort"] = f"Erlaubt sind: {', '.join(SORT_LABELS.values())}."
         order = "due"
     counts = listing.queue_counts(session, queue_choices(), viewer)
     if query:

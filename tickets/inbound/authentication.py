@@ -31,6 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from helpdesk.config import Settings
+from helpdesk.labels import label
 from tickets.inbound.models import SenderCheckRecord
 from tickets.inbound.parsing import ParsedMail
 
@@ -331,18 +332,6 @@ def _trusted_results(settings: Settings, mail: ParsedMail, from_domain: str) -> 
     )
 
 
-VERDICT_LABELS = {
-    "pass": "bestanden",
-    "fail": "nicht bestanden",
-    "softfail": "nicht bestanden (weich)",
-    "neutral": "neutral",
-    "none": "nicht vorhanden",
-    "temperror": "vorübergehender DNS-Fehler",
-    "permerror": "fehlerhafter Eintrag",
-    "policy": "Richtlinie",
-}
-
-
 @dataclass(frozen=True)
 class ShownCheck:
     """One message's verdict in the agents' words, for the console's ticket page."""
@@ -363,7 +352,8 @@ def shown_checks(session: Session, message_ids: list[int]) -> list[ShownCheck]:
     ).all()
     shown = []
     for record in records:
-        policy = f" (Richtlinie {record.dmarc_policy})" if record.dmarc_policy else ""
+        policy = record.dmarc_policy
+        policy = f" (Richtlinie: {label(policy, 'dmarc_policy')})" if policy else ""
         spf_domain = f" für {record.spf_domain}" if record.spf_domain else ""
         signers = f" von {', '.join(record.dkim_domains)}" if record.dkim_domains else ""
         text = (
@@ -377,4 +367,4 @@ def shown_checks(session: Session, message_ids: list[int]) -> list[ShownCheck]:
 
 
 def _label(result: str) -> str:
-    return VERDICT_LABELS.get(result, result)
+    return label(result, "sender_verdict")

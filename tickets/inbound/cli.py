@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sys
 import threading
 
@@ -21,19 +22,34 @@ def mail_in() -> None:
 @mail_in.command("serve")
 @click.option("--host", default=None, help="Default: MAIL_IN_HOST.")
 @click.option("--port", type=int, default=None, help="Default: MAIL_IN_PORT.")
-def serve(host: str | None, port: int | None) -> None:
+@click.option(
+    "--fd",
+    "listener_fd",
+    type=int,
+    default=None,
+    help="Serve this listening socket, bound and handed over by the parent (make run).",
+)
+def serve(host: str | None, port: int | None, listener_fd: int | None) -> None:
     """Run the LMTP server in the foreground until SIGINT or SIGTERM."""
+    from helpdesk.listeners import PortTaken
     from helpdesk.runtime import Runtime, install
     from tickets.inbound.lmtp import start_server
 
     settings = settings_or_exit()
-    runtime = install(Runtime(settings))
     host = host or settings.mail_in_host
     port = settings.mail_in_port if port is None else port
+    listener = None if listener_fd is None else socket.socket(fileno=listener_fd)
+    runtime = install(Runtime(settings))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    controller = start_server(runtime, host, port)
+    try:
+        controller = start_server(runtime, host, port, listener)
+    except PortTaken as error:
+        runtime.db.dispose()
+        click.echo(f"mail-in: {error}", err=True)
+        sys.exit(1)
+    host, port = controller.hostname, controller.port
     click.echo(
         f"mail-in: LMTP on {host}:{port} for {', '.join(settings.support_mailboxes)}", err=True
     )

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from typing import Any
 
-from aiosmtpd.controller import Controller
 from aiosmtpd.lmtp import LMTP
 from aiosmtpd.smtp import Envelope, Session
 
 from helpdesk import logs
+from helpdesk.listeners import SocketController, listen
 from helpdesk.runtime import Runtime
 from tickets.inbound.parsing import envelope_address
 from tickets.inbound.services import MailDeferred, MailRefused, check_mailbox, take_message
@@ -97,20 +98,22 @@ def _one_line(text: str) -> str:
     return " ".join(text.split())[:400]
 
 
-class LMTPController(Controller):
+class LMTPController(SocketController):
     """aiosmtpd's threaded controller, serving LMTP instead of SMTP."""
 
     def factory(self) -> SizedLMTP:
         return SizedLMTP(self.handler, **self.SMTP_kwargs)
 
 
-def start_server(runtime: Runtime, host: str, port: int) -> Controller:
-    """Start the LMTP server in a background thread on ``host:port``; the caller stops it."""
+def start_server(
+    runtime: Runtime, host: str, port: int, listener: socket.socket | None = None
+) -> LMTPController:
+    """Start the LMTP server in a background thread on ``host:port`` (PortTaken if another
+    program has it), or on ``listener`` already bound by the caller; the caller stops it."""
     settings = runtime.settings
     controller = LMTPController(
         MailInHandler(runtime),
-        hostname=host,
-        port=port,
+        listener if listener is not None else listen(host, port, "MAIL_IN_PORT"),
         ready_timeout=10,
         server_hostname=settings.mail_domain,
         data_size_limit=settings.mail_in_max_bytes,

@@ -23,7 +23,7 @@ from flask import (
 from markupsafe import Markup
 
 from helpdesk.forms import ActionForm, show_errors
-from helpdesk.i18n import mail_headers
+from helpdesk.labels import labels, mail_headers
 from helpdesk.runtime import current
 from helpdesk.security import current_principal, public, requires
 from tickets import listing, search, services, thread
@@ -43,8 +43,8 @@ portal = Blueprint("tickets", __name__)
 TICKET_USERS = "account.view"
 
 
-# The customer's sortable columns, each with the list order it asks for (tickets.listing).
-SORT_COLUMNS = {"number": "Nummer", "subject": "Betreff", "changed": "Letzte Änderung"}
+# The customer's sortable columns: list orders (tickets.listing) with their labels.
+SORT_COLUMNS = labels("portal_sort")
 
 
 @portal.get("/tickets")

@@ -1,5 +1,5 @@
 """What the rules file declares besides rules: products, departments, queues; and priorities
-as the ticket form offers them (from the vocabulary)."""
+as the ticket form offers them (from the vocabulary, their words from the labels)."""
 
 from __future__ import annotations
 
@@ -26,8 +26,6 @@ class Queue:
 @dataclass(frozen=True, slots=True)
 class Priority:
     id: str
-    name: str
-    description: str
 
 
 @dataclass(frozen=True, slots=True)

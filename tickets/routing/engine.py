@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from helpdesk.labels import label, labels
 from tickets.routing.catalog import Catalog, Family, Priority, Queue
 from tickets.routing.conditions import SET_CONDITIONS, Condition, FactsView
 from tickets.routing.facts import Decision, TicketFacts, TraceStep
@@ -297,7 +298,12 @@ class RuleSet:
             ],
             "departments": list(self.catalog.departments),
             "priorities": [
-                {"id": p.id, "name": p.name, "description": p.description} for p in self.priorities
+                {
+                    "id": p.id,
+                    "name": label(p.id, "priority"),
+                    "description": labels("priority_hint").get(p.id, ""),
+                }
+                for p in self.priorities
             ],
         }
 

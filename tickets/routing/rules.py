@@ -33,8 +33,6 @@ from vocabulary import (
     CHANNELS,
     EDITIONS,
     PRIORITIES,
-    PRIORITY_HINTS,
-    PRIORITY_LABELS,
     SUPPORT_LEVELS,
 )
 
@@ -42,10 +40,7 @@ SCHEMA_VERSIONS = (1,)
 # Editions, support levels, priorities and channels are the vocabulary's; conditions naming
 # any other are refused, with where they are written.
 EDITION_NAMES = tuple(edition.name for edition in EDITIONS.values())
-PRIORITY_CATALOG = tuple(
-    Priority(priority, label, PRIORITY_HINTS.get(priority, ""))
-    for priority, label in PRIORITY_LABELS.items()
-)
+PRIORITY_CATALOG = tuple(Priority(priority) for priority in PRIORITIES)
 TRIAGE_QUEUE = "triage"
 ACTION_KEYS = ("queue", "priority", "priority_at_least", "tags", "sla", "emergency_review")
 

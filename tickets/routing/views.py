@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from helpdesk.labels import allowed
 from helpdesk.runtime import current
 from helpdesk.security import public, requires
 from tickets.routing.facts import TicketFacts
@@ -57,10 +58,10 @@ def explain() -> Any:
             fields[name] = value
     priority = data.get("priority", "normal")
     if priority not in rules.priority_ids():
-        errors["priority"] = f"Erlaubt sind: {', '.join(rules.priority_ids())}."
+        errors["priority"] = f"Erlaubt sind: {allowed('priority', rules.priority_ids())}."
     channel = data.get("channel", "web")
     if channel not in CHANNELS:
-        errors["channel"] = f"Erlaubt sind: {', '.join(CHANNELS)}."
+        errors["channel"] = f"Erlaubt sind: {allowed('channel')}."
     license_locked = data.get("license_locked", False)
     if not isinstance(license_locked, bool):
         errors["license_locked"] = "Erwartet wird true oder false."

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from helpdesk.labels import labels
 from tickets.sla.calendar import ClosedDay
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -18,14 +19,7 @@ def format_berlin(instant: datetime) -> str:
     return f"{WEEKDAYS_DE[local.weekday()]}, {local:%d.%m. %H:%M}"
 
 
-# The due-time explanation's headings (the escalation mails word theirs on their own).
-TARGET_LABELS = {
-    "first_response": "Erste Antwort",
-    "next_response": "Nächste Antwort",
-    "resolution": "Lösung",
-}
 WEEKEND_DAYS = frozenset((5, 6))
-CLOSED_DAY_NAMES = {"12-24": "Heiligabend", "12-31": "Silvester"}
 
 
 def format_day(day: date) -> str:
@@ -56,7 +50,7 @@ def closed_day_label(day: date, closed: ClosedDay) -> str:
     if closed.kind == "holiday":
         return closed.name
     if closed.kind == "closed_day":
-        return CLOSED_DAY_NAMES.get(f"{day:%m-%d}", "Betriebsruhe")
+        return labels("closed_day").get(f"{day:%m-%d}", "Betriebsruhe")
     return "Wochenende" if day.weekday() in WEEKEND_DAYS else "kein Arbeitstag"
 
 

@@ -30,7 +30,6 @@ from tickets.sla.clock import SlaView, acknowledge, sla_view
 from tickets.sla.explain import explain_ticket
 from tickets.sla.labels import (
     BERLIN,
-    TARGET_LABELS,
     format_berlin,
     format_day,
     format_minutes,
@@ -60,7 +59,6 @@ def template_sla_view(ticket: Ticket) -> SlaView:
 def due_explanation_words() -> dict[str, Any]:
     """The German words the due-time explanation (``sla/_explanation.html``) is told in."""
     return {
-        "target_labels": TARGET_LABELS,
         "format_berlin": format_berlin,
         "format_day": format_day,
         "format_minutes": format_minutes,

@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import select
 
 from helpdesk.devmail import LmtpRelay, MailStore, serve
+from helpdesk.listeners import listen
 from tests.corpus import load
-from tests.support import free_port, wait_until
+from tests.support import wait_until
 from tickets.models import Ticket
 
 
@@ -18,9 +19,8 @@ from tickets.models import Ticket
 def dev_smtp(lmtp, settings, tmp_path):
     relay = LmtpRelay(lmtp.host, lmtp.port, settings.support_mailboxes, settings.mail_domain)
     store = MailStore(tmp_path / "mail")
-    port = free_port()
-    controller = serve(store, "127.0.0.1", port, relay)
-    yield store, port
+    controller = serve(store, listen("127.0.0.1", 0, "port"), relay)
+    yield store, controller.port
     controller.stop()
 
 
@@ -77,8 +77,8 @@ def test_the_relay_takes_mailboxes_and_bounce_addresses_only(settings):
 
 def test_the_mail_store_does_not_log_each_smtp_command(settings, tmp_path, caplog):
     caplog.set_level(logging.DEBUG)
-    port = free_port()
-    controller = serve(MailStore(tmp_path / "mail"), "127.0.0.1", port)
+    controller = serve(MailStore(tmp_path / "mail"), listen("127.0.0.1", 0, "port"))
+    port = controller.port
     try:
         with smtplib.SMTP("127.0.0.1", port) as client:
             client.sendmail(

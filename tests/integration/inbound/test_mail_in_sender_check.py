@@ -286,7 +286,7 @@ def test_the_agent_sees_the_verdict_and_the_unverified_sender_on_the_ticket_page
     page = client.get(f"/konsole/tickets/{result.outcome['ticket']}").get_data(as_text=True)
 
     assert "Absender nicht verifiziert, mit keinem Konto verknüpft: kunde.example" in page
-    assert "DMARC nicht bestanden (Richtlinie reject)" in page
+    assert "DMARC nicht bestanden (Richtlinie: abweisen)" in page
     assert "SPF nicht bestanden für kunde.example · DKIM nicht vorhanden" in page
 
 

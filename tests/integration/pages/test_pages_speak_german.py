@@ -1,7 +1,9 @@
-"""Every page each role reaches by clicking, on data holding every value: German words only."""
+"""Every page each role reaches by clicking, on data holding every value: German words only,
+and buttons in the site's style."""
 
 from __future__ import annotations
 
+import re
 from pprint import pformat
 from urllib.parse import urldefrag, urlsplit
 
@@ -21,6 +23,9 @@ SKIPPED = ("/abmelden", "/static/", "/api/", "/healthz")
 PAGE_LIMIT = 120
 # Pages reached through a form rather than a link; each role's own rule decides if it may.
 START_PAGES = ("/verwaltung/konten/10001",)
+# Buttons follow one style on every page: one of the site's button classes.
+BUTTON = re.compile(r"<button\b[^>]*>")
+STYLED = re.compile(r'class="[^"]*\b(primary|secondary|danger|link)\b')
 
 
 def _walk(client) -> tuple[set[str], dict[str, set[str]]]:
@@ -37,8 +42,10 @@ def _walk(client) -> tuple[set[str], dict[str, set[str]]]:
         assert response.status_code < 400, (path, response.status_code)
         if response.mimetype != "text/html":
             continue
-        text, links = read_html(response.get_data(as_text=True))
-        if words := raw_words(text):
+        html = response.get_data(as_text=True)
+        text, links = read_html(html)
+        unstyled = {button for button in BUTTON.findall(html) if not STYLED.search(button)}
+        if words := raw_words(text) | unstyled:
             findings[path] = words
         for link in links:
             target = urldefrag(link).url

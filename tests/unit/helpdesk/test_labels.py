@@ -42,6 +42,7 @@ def test_every_stored_value_has_a_label():
         "audience": AUDIENCE_KINDS,
         "mailing_state": MAILING_STATES,
         "delivery_state": DELIVERY_STATES,
+        "customer_delivery_state": DELIVERY_STATES,
         "reason": REASONS,
         "sla_target": TARGET_KINDS,
         "sla_step": STEPS,

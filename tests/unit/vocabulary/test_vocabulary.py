@@ -4,14 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from helpdesk.labels import LABELS, label
 from vocabulary import (
-    CHANNEL_LABELS,
     CHANNELS,
     EDITIONS,
     PRIORITIES,
-    PRIORITY_HINTS,
-    PRIORITY_LABELS,
-    STATUS_LABELS,
     STATUSES,
     SUPPORT_LEVELS,
     UnknownEdition,
@@ -56,12 +53,12 @@ def test_editions_rise_with_the_support_level_and_only_enterprise_has_key_accoun
     assert [edition.id for edition in EDITIONS.values() if edition.key_accounting] == ["enterprise"]
 
 
-def test_every_priority_channel_and_status_has_a_german_label() -> None:
-    assert PRIORITIES == ("low", "normal", "high", "critical")
-    assert CHANNELS == ("web", "api", "email", "phone")
-    assert STATUSES == ("new", "open", "waiting", "resolved", "closed")
-    assert PRIORITY_LABELS["critical"] == "Kritisch"
-    assert CHANNEL_LABELS["email"] == "E-Mail"
-    assert STATUS_LABELS["waiting"] == "Wartet auf Kunde"
-    assert set(PRIORITY_HINTS) <= set(PRIORITIES)
-    assert "Serverausfall" in PRIORITY_HINTS["critical"]
+def test_every_priority_channel_and_status_has_a_german_label_in_its_order() -> None:
+    assert PRIORITIES == tuple(LABELS["priority"]) == ("low", "normal", "high", "critical")
+    assert CHANNELS == tuple(LABELS["channel"]) == ("web", "api", "email", "phone")
+    assert STATUSES == tuple(LABELS["status"]) == ("new", "open", "waiting", "resolved", "closed")
+    assert label("critical", "priority") == "Kritisch"
+    assert label("email", "channel") == "E-Mail"
+    assert label("waiting", "status") == "Wartet auf Kunde"
+    assert set(LABELS["priority_hint"]) <= set(PRIORITIES)
+    assert "Serverausfall" in label("critical", "priority_hint")
