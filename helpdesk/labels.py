@@ -76,9 +76,11 @@ LABELS: dict[str, dict[str, str]] = {
         "sensitive_data.purged": N_("Access data deleted"),
         "merged_away": N_("Merged into another ticket"),
         "merged_here": N_("Duplicate merged into this ticket"),
+        "account_linked": N_("Customer account linked"),
     },
     "field": {
         "assignee_id": N_("Assignee"),
+        "account_id": N_("Customer account"),
         "status": N_("Status"),
         "queue": N_("Queue"),
         "effective_priority": N_("Priority"),

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accounts.models import User
+from accounts.models import Account, User
 from helpdesk.labels import LABELS, label
 from tickets.models import TicketEvent, format_number
 
@@ -61,12 +61,28 @@ def entries(
         if staff_ids
         else {}
     )
+    account_ids = {
+        value
+        for event in events
+        for value in event.changes.get("account_id", ())
+        if isinstance(value, int)
+    }
+    accounts = {
+        account_id: f"{number} – {company}"
+        for account_id, number, company in session.execute(
+            select(Account.id, Account.customer_number, Account.company).where(
+                Account.id.in_(account_ids)
+            )
+        )
+    }
 
     def shown(name: str, value: Any) -> str:
         if value is None or value == []:
             return "–"
         if name == "assignee_id":
             return names.get(value) or "–"
+        if name == "account_id":
+            return accounts.get(value) or "–"
         if name == "queue":
             return queue_names.get(value, value)
         if name == "merged_into_id":

@@ -10,7 +10,7 @@ from email import message_from_bytes, policy
 import pytest
 
 from tests.integration.accounts.factories import PASSWORD, make_staff
-from tests.integration.tickets.factories import make_ticket
+from tests.integration.tickets.factories import make_account, make_ticket
 from tickets.models import Ticket
 
 pytestmark = pytest.mark.browser
@@ -123,3 +123,37 @@ def test_a_text_module_goes_into_an_answer_and_a_selection_changes_at_once(
     assert f"Geändert: {', '.join(sorted(numbers))}." in page.content()
     with runtime.db.session() as session:
         assert {session.get_one(Ticket, i).effective_priority for i in ids} == {"low"}
+
+
+def test_an_agent_links_an_unknown_sender_to_its_account_and_the_sla_follows(
+    runtime, live_server, browser_page
+):
+    make_account(
+        runtime, customer_number="K777301", company="Gold Handel GmbH", edition="enterprise"
+    )
+    with runtime.db.session() as session:
+        ticket = session.get_one(Ticket, make_ticket(runtime))
+        ticket_id, number, support_level = ticket.id, ticket.number, ticket.support_level
+    agent = make_staff(runtime, "agent", queues=("accounting",), email="link@support.example.com")
+    page = browser_page
+    page.set_viewport_size({"width": 1280, "height": 900})
+    _sign_in(page, live_server, agent.email)
+
+    page.goto(f"{live_server}/konsole/tickets/{number}")
+    form = page.locator("#link-account")
+    form.get_by_label("Kundennummer").fill("K777301")
+    form.get_by_label("Grund").fill("Absender hat angerufen")
+    form.get_by_role("button", name="Konto zuordnen").click()
+
+    assert page.locator(".flash.success").inner_text() == (
+        "Das Konto ist zugeordnet; Routing und SLA sind neu bestimmt."
+    )
+    assert page.get_by_text("K777301 – Gold Handel GmbH", exact=True).is_visible()
+    assert page.locator("#link-account").count() == 0
+    history = page.locator("h2:text-is('Verlauf') + table").inner_text()
+    assert "Konto zugeordnet" in history and "Absender hat angerufen" in history
+    assert "Kundenkonto: – → K777301 – Gold Handel GmbH" in history
+    assert "account_linked" not in page.locator("main").inner_text()
+    with runtime.db.session() as session:
+        linked = session.get_one(Ticket, ticket_id)
+    assert (support_level, linked.support_level) == ("Community", "Gold")
