@@ -21,6 +21,9 @@ def actor() -> str:
     return str(principal.attributes.get("email") or principal.id)
 
 
+NOT_AN_OBJECT = "Erwartet wird ein JSON-Objekt."
+
+
 def _problem(status: int, detail: str, **extra: Any) -> Any:
     body = {"status": status, "detail": detail, **extra}
     return jsonify(body), status, {"Content-Type": "application/problem+json"}
@@ -44,7 +47,7 @@ def _queue_unavailable(error: services.QueueUnavailable) -> Any:
 def draft_from(data: Any) -> MailingDraft:
     """A draft from untrusted JSON; wrong types become DraftError naming the field."""
     if not isinstance(data, dict):
-        raise DraftError({"_body": "Erwartet wird ein JSON-Objekt."})
+        raise DraftError({"_body": NOT_AN_OBJECT})
     errors: dict[str, str] = {}
 
     def text(name: str, default: str | None = None) -> str:
@@ -118,8 +121,14 @@ def send(mailing_id: int) -> Any:
 def schedule(mailing_id: int) -> Any:
     """``{"at": "2026-12-01T08:00"}``: German wall-clock time, or an ISO time with offset."""
     data = request.get_json(silent=True) or {}
+    if not isinstance(data, dict):
+        return _problem(422, NOT_AN_OBJECT, errors={"_body": "Kein Objekt."})
+    if not isinstance(data.get("at"), str):
+        return _problem(
+            422, "Bitte prüfen Sie den Zeitpunkt.", errors={"at": "Erwartet wird ein Zeitpunkt."}
+        )
     try:
-        at = services.german_time(str(data.get("at", "")))
+        at = services.german_time(data["at"])
     except services.MailingRefused as error:
         return _problem(422, "Bitte prüfen Sie den Zeitpunkt.", errors={"at": str(error)})
     return jsonify(services.schedule(current(), mailing_id, at, actor()).as_dict())
@@ -163,7 +172,7 @@ def preview(mailing_id: int) -> Any:
 def test_send(mailing_id: int) -> Any:
     data = request.get_json(silent=True) or {}
     if not isinstance(data, dict):
-        return _problem(422, "Erwartet wird ein JSON-Objekt.", errors={"_body": "Kein Objekt."})
+        return _problem(422, NOT_AN_OBJECT, errors={"_body": "Kein Objekt."})
     to = data.get("to") or current_principal().attributes.get("email")
     if not isinstance(to, str) or not to:
         return _problem(422, "Empfänger fehlt.", errors={"to": "Dieses Feld ist erforderlich."})

@@ -137,3 +137,17 @@ def test_api_schedules_in_german_time_and_names_a_bad_time(client, runtime):
 
     assert scheduled.get_json()["scheduled_at"] == "2099-07-01T06:00:00+00:00"  # summer time
     assert malformed.status_code == 422 and "at" in malformed.get_json()["errors"]
+
+
+def test_api_schedule_names_a_body_that_is_no_object_and_a_time_that_is_no_text(client, runtime):
+    mailing_id = make_mailing(runtime)
+    ops = make_staff(runtime, "ops")
+    headers = {"Authorization": f"Bearer {token_for(runtime, ops, 'ops')}"}
+    url = f"/api/v1/mailings/{mailing_id}/schedule"
+
+    no_object = client.post(url, json=True, headers=headers)
+    no_text = client.post(url, json={"at": 20990701}, headers=headers)
+
+    assert no_object.status_code == 422 and "_body" in no_object.get_json()["errors"]
+    assert no_text.status_code == 422 and "at" in no_text.get_json()["errors"]
+    assert mailing_services.get_mailing(runtime, mailing_id).scheduled_at is None
