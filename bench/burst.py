@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from _cpu import CpuMeter  # noqa: E402
-from intake import TICKET, free_port, prepare  # noqa: E402
+from intake import TICKET, free_port, prepare, wait_live  # noqa: E402
 
 from tests.support import EmbeddedRedis, SmtpSink  # noqa: E402
 
@@ -55,18 +55,7 @@ def serve(port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
         "--log-level=warning",
         "helpdesk.wsgi:app",
     ]
-    process = subprocess.Popen(command, env=env, cwd=ROOT)
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            connection.request("GET", "/healthz/live")
-            connection.getresponse().read()
-            return process
-        except OSError:
-            time.sleep(0.2)
-    process.terminate()
-    raise SystemExit("gunicorn did not start")
+    return wait_live(subprocess.Popen(command, env=env, cwd=ROOT), port, 60, "gunicorn")
 
 
 def burst(port: int, token: str) -> tuple[list[float], list[float], int]:

@@ -91,8 +91,14 @@ def serve(app_path: str, port: int, env: dict[str, str]) -> subprocess.Popen[byt
         f"{ROOT},{ROOT / 'bench'}",
         app_path,
     ]
-    process = subprocess.Popen(command, env=env)
-    deadline = time.monotonic() + 30
+    return wait_live(subprocess.Popen(command, env=env), port, 30, app_path)
+
+
+def wait_live(
+    process: subprocess.Popen[bytes], port: int, seconds: float, what: str
+) -> subprocess.Popen[bytes]:
+    """``process`` once it answers /healthz/live; else it is stopped and the bench ends."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
             connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
@@ -102,7 +108,7 @@ def serve(app_path: str, port: int, env: dict[str, str]) -> subprocess.Popen[byt
         except OSError:
             time.sleep(0.1)
     process.terminate()
-    raise SystemExit(f"{app_path} did not start")
+    raise SystemExit(f"{what} did not start")
 
 
 def drive(port: int, headers: dict[str, str], meter: CpuMeter) -> tuple[float, str]:
