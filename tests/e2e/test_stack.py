@@ -13,6 +13,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
+
 from helpdesk.config import load_settings
 from tests.dkimcheck import verify_all_signatures
 from tests.support import free_port, wait_until
@@ -130,30 +132,8 @@ def test_stack_runs_on_embedded_defaults_and_stops_leaving_nothing_behind(tmp_pa
     assert _processes_using(var_dir) == []
 
 
-def test_a_taken_port_is_one_clear_line_and_nothing_starts(tmp_path):
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "SMTP_URL", "SECRET_KEY")
-    }
-    with socket.socket() as other_program:
-        other_program.bind(("127.0.0.1", 0))
-        other_program.listen()
-        port = other_program.getsockname()[1]
-        env.update(HELPDESK_VAR_DIR=str(tmp_path), PORT=str(port), HELPDESK_ENV="development")
-
-        result = subprocess.run(
-            [BIN / "helpdesk", "stack"], env=env, capture_output=True, text=True, timeout=60
-        )
-
-    assert result.returncode == 1
-    assert result.stdout.splitlines() == [
-        f"stack: port {port} is taken (Address already in use); start with PORT=<free port>"
-    ]
-    assert _processes_using(tmp_path) == []
-
-
-def test_a_taken_mail_in_port_is_one_clear_line_and_nothing_starts(tmp_path):
+@pytest.mark.parametrize("variable", ["PORT", "MAIL_IN_PORT"])
+def test_a_taken_port_is_one_clear_line_and_nothing_starts(tmp_path, variable):
     env = {
         key: value
         for key, value in os.environ.items()
@@ -163,12 +143,8 @@ def test_a_taken_mail_in_port_is_one_clear_line_and_nothing_starts(tmp_path):
         other_program.bind(("127.0.0.1", 0))
         other_program.listen()
         taken = other_program.getsockname()[1]
-        env.update(
-            HELPDESK_VAR_DIR=str(tmp_path),
-            PORT=str(free_port()),
-            MAIL_IN_PORT=str(taken),
-            HELPDESK_ENV="development",
-        )
+        env.update(HELPDESK_VAR_DIR=str(tmp_path), HELPDESK_ENV="development")
+        env.update({"PORT": str(free_port()), variable: str(taken)})
 
         result = subprocess.run(
             [BIN / "helpdesk", "stack"], env=env, capture_output=True, text=True, timeout=60
@@ -176,7 +152,6 @@ def test_a_taken_mail_in_port_is_one_clear_line_and_nothing_starts(tmp_path):
 
     assert result.returncode == 1
     assert result.stdout.splitlines() == [
-        f"stack: port {taken} is taken (Address already in use); "
-        "start with MAIL_IN_PORT=<free port>"
+        f"stack: port {taken} is taken (Address already in use); start with {variable}=<free port>"
     ]
     assert _processes_using(tmp_path) == []
