@@ -82,17 +82,21 @@ def test_bad_cc_addresses_are_refused_in_german_and_nothing_is_sent(app, runtime
     assert _replies(runtime) == 0
 
 
+def _reply_by_subject(runtime, number: str, sender: str):
+    """A reply naming the ticket only in its subject (no In-Reply-To, no References)."""
+    mail = EmailMessage()
+    mail["From"] = sender
+    mail["To"] = runtime.settings.mail_from
+    mail["Subject"] = f"AW: [{number}] Re: Zugang gesperrt"
+    mail["Message-ID"] = f"<{uuid.uuid4().hex}@{sender.split('@')[1]}>"
+    mail.set_content("Bei uns geht es wieder.")
+    return take_message(runtime, mail.as_bytes(), mailbox=runtime.settings.mail_from)
+
+
 def test_a_cc_recipient_answering_by_subject_alone_threads_into_the_ticket(app, runtime):
     ticket = duplicates(runtime).kept
     _answer(app, runtime, ticket.number, "it@kunde.example")
-    mail = EmailMessage()
-    mail["From"] = "it@kunde.example"
-    mail["To"] = runtime.settings.mail_from
-    mail["Subject"] = f"AW: [{ticket.number}] Re: Zugang gesperrt"
-    mail["Message-ID"] = f"<{uuid.uuid4().hex}@kunde.example>"
-    mail.set_content("Bei uns geht es wieder.")
-
-    outcome = take_message(runtime, mail.as_bytes(), mailbox=runtime.settings.mail_from)
+    outcome = _reply_by_subject(runtime, ticket.number, "it@kunde.example")
 
     assert (outcome.action, outcome.ticket) == ("appended", ticket.number)
 
@@ -100,14 +104,7 @@ def test_a_cc_recipient_answering_by_subject_alone_threads_into_the_ticket(app, 
 def test_a_stranger_answering_by_subject_alone_opens_a_new_ticket(app, runtime):
     ticket = duplicates(runtime).kept
     _answer(app, runtime, ticket.number, "it@kunde.example")
-    mail = EmailMessage()
-    mail["From"] = "fremd@anderswo.example"
-    mail["To"] = runtime.settings.mail_from
-    mail["Subject"] = f"AW: [{ticket.number}] Re: Zugang gesperrt"
-    mail["Message-ID"] = f"<{uuid.uuid4().hex}@anderswo.example>"
-    mail.set_content("Ich schreibe einfach mit.")
-
-    outcome = take_message(runtime, mail.as_bytes(), mailbox=runtime.settings.mail_from)
+    outcome = _reply_by_subject(runtime, ticket.number, "fremd@anderswo.example")
 
     assert outcome.action == "created"
     assert outcome.ticket != ticket.number
